@@ -1,0 +1,82 @@
+# socklab — the sockets lab in containers. `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON  ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+PROJECT ?= socklab
+# root installs directly; anyone else through sudo
+SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
+APT     := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+# docker compose v2 when it exists, else docker-compose v1
+COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
+                   elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
+DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
+
+.PHONY: help venv tools images up down shell-server shell-client watch logs test test-unit \
+        clean clean-images lock
+
+help: ## this list
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+# ---- what the targets need, installed on first use -------------------------------------------
+$(VENV)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv; }
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed ## the Python environment (pinned: requirements.txt)
+
+tools: ## mmdebstrap (builds the images) and a compose tool, installed if missing
+	@command -v mmdebstrap >/dev/null || { $(APT) update -qq && $(APT) install -y -qq mmdebstrap; }
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
+	  || { $(APT) update -qq && $(APT) install -y -qq docker-compose; }
+
+images: venv tools ## build the images if their inputs changed (Debian packages + mmdebstrap, no registry)
+	@$(PY) -m orchestrator images
+
+# ---- the lab by hand ---------------------------------------------------------------------------
+up: images ## start the lab: server, client and the capture (pcap in ./captures)
+	@mkdir -p captures
+	$(DC) up -d
+	@$(PY) -m orchestrator wait-log --container "$$($(DC) ps -q capture)" --pattern 'listening on' --timeout 20
+	@echo; echo "The lab is up: 'make shell-server' and 'make shell-client' (two terminals), 'make watch' for packets."
+	@echo "Capture: $$(ls -t captures/*.pcap | head -1)"
+
+down: ## stop the capture (SIGINT, so the pcap is whole), then remove the lab
+	-$(DC) stop capture
+	$(DC) down --remove-orphans --timeout 3
+	@ls -t captures/*.pcap 2>/dev/null | head -1 | sed 's/^/Capture: /'
+
+shell-server: ## a shell on the server (as the unprivileged user 'student')
+	$(DC) exec server bash
+
+shell-client: ## a shell on the client
+	$(DC) exec client bash
+
+watch: ## the live capture in the server's network namespace, decoded by tshark (Ctrl-C to stop)
+	$(DC) exec capture tshark -i eth0 -l -n
+
+logs: ## the lab's container logs
+	$(DC) logs
+
+# ---- tests -------------------------------------------------------------------------------------
+test: images ## everything: unit tests, images (testinfra), the lab end to end
+	$(PY) -m pytest
+
+test-unit: venv ## only the tests that need no Docker
+	$(PY) -m pytest tests/unit
+
+# ---- housekeeping ------------------------------------------------------------------------------
+clean: venv ## remove every container and network labelled by a run (socklab.run), e.g. after a crash
+	$(PY) -m orchestrator clean
+
+clean-images: clean ## also remove the project's images (the next build takes a minute or two)
+	-docker images -q 'socklab/*' | sort -u | xargs -r docker rmi -f
+
+lock: ## re-pin requirements.txt from requirements.in
+	$(PYTHON) -m venv /tmp/socklab-lock && /tmp/socklab-lock/bin/pip install -q -r requirements.in
+	/tmp/socklab-lock/bin/pip freeze > requirements.txt && rm -rf /tmp/socklab-lock

@@ -1,0 +1,300 @@
+"""The only module that imports the Docker SDK.
+
+Everything the orchestrator does to a Docker Engine goes through `Engine`: images, networks,
+containers, exec, files, labels and teardown by label. Docker's own exceptions are mapped to
+EngineError here, in one place, with a message that says what was being done.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from typing import Any
+
+import docker
+import docker.errors
+import docker.utils.socket
+
+from .errors import EngineError, EnvironmentProblem
+
+#: Every container and network a run creates carries this label, with the run id as value.
+RUN_LABEL = "socklab.run"
+
+
+@contextlib.contextmanager
+def _doing(what: str) -> Iterator[None]:
+    """Map Docker SDK / HTTP errors raised while doing `what` to one EngineError."""
+    try:
+        yield
+    except docker.errors.APIError as e:
+        raise EngineError(f"Docker Engine failed while {what}: {e.explanation or e}") from e
+    except docker.errors.DockerException as e:
+        raise EngineError(f"Docker failed while {what}: {e}") from e
+
+
+class Engine:
+    """A connection to one Docker Engine (one client per process; pass it around)."""
+
+    def __init__(self, base_url: str | None = None, timeout: int = 120):
+        try:
+            if base_url:
+                self._client = docker.DockerClient(base_url=base_url, timeout=timeout)
+            else:
+                self._client = docker.from_env(timeout=timeout)
+            self._client.ping()
+        except docker.errors.DockerException as e:
+            raise EnvironmentProblem(
+                f"cannot reach a Docker Engine ({e}). Start the daemon (e.g. `systemctl start docker`) "
+                "or point DOCKER_HOST at one."
+            ) from e
+        self.api = self._client.api
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ---- images -------------------------------------------------------------------------------
+    def image_id(self, ref: str) -> str | None:
+        """The id of image `ref` (name:tag or id), or None when the engine does not have it."""
+        try:
+            return self.api.inspect_image(ref)["Id"]
+        except docker.errors.ImageNotFound:
+            return None
+        except docker.errors.APIError as e:
+            raise EngineError(f"Docker Engine failed while inspecting image {ref}: {e.explanation or e}") from e
+
+    def image_labels(self, ref: str) -> dict[str, str]:
+        with _doing(f"inspecting image {ref}"):
+            return self.api.inspect_image(ref)["Config"].get("Labels") or {}
+
+    def import_rootfs(self, tar_path: str, repository: str, tag: str, changes: list[str]) -> str:
+        """`docker import` a root filesystem tarball; returns the image id."""
+        with _doing(f"importing {tar_path} as {repository}:{tag}"):
+            self.api.import_image_from_file(tar_path, repository=repository, tag=tag, changes=changes)
+        image = self.image_id(f"{repository}:{tag}")
+        if image is None:
+            raise EngineError(f"docker import of {tar_path} reported no error but {repository}:{tag} does not exist")
+        return image
+
+    def build(self, context_tar: bytes, tag: str, buildargs: dict[str, str], labels: dict[str, str]) -> str:
+        """Build a Dockerfile from an in-memory context tarball, with no network; returns the image id."""
+        log: list[str] = []
+        with _doing(f"building {tag}"):
+            for chunk in self.api.build(
+                fileobj=io.BytesIO(context_tar), custom_context=True, tag=tag, buildargs=buildargs,
+                labels=labels, network_mode="none", rm=True, forcerm=True, pull=False, decode=True,
+            ):
+                if "stream" in chunk:
+                    log.append(chunk["stream"])
+                if "error" in chunk:
+                    raise EngineError(f"building {tag} failed: {chunk['error'].strip()}\n{''.join(log[-20:])}")
+        image = self.image_id(tag)
+        if image is None:
+            raise EngineError(f"building {tag} reported no error but the image does not exist:\n{''.join(log[-20:])}")
+        return image
+
+    def tag(self, ref: str, repository: str, tag: str) -> None:
+        with _doing(f"tagging {ref} as {repository}:{tag}"):
+            self.api.tag(ref, repository, tag)
+
+    def remove_image(self, ref: str) -> None:
+        with _doing(f"removing image {ref}"):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                self.api.remove_image(ref)
+
+    def images_labelled(self, label: str) -> list[dict[str, Any]]:
+        with _doing(f"listing images labelled {label}"):
+            return self.api.images(filters={"label": label})
+
+    # ---- networks -----------------------------------------------------------------------------
+    def create_network(self, name: str, subnet: str, labels: dict[str, str]) -> str:
+        import docker.types
+
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+        with _doing(f"creating network {name} ({subnet})"):
+            return self.api.create_network(name, driver="bridge", ipam=ipam, labels=labels,
+                                           check_duplicate=True)["Id"]
+
+    def subnets_in_use(self) -> list[str]:
+        """Every IPv4 subnet of every network on the engine (to choose a free one)."""
+        with _doing("listing networks"):
+            nets = self.api.networks()
+        used = []
+        for net in nets:
+            for cfg in ((net.get("IPAM") or {}).get("Config") or []):
+                if cfg.get("Subnet"):
+                    used.append(cfg["Subnet"])
+        return used
+
+    # ---- containers ---------------------------------------------------------------------------
+    def create_container(self, *, name: str, image: str, command: list[str], labels: dict[str, str],
+                         hostname: str | None = None, user: str | None = None,
+                         network: str | None = None, ip: str | None = None, aliases: list[str] | None = None,
+                         network_mode: str | None = None, extra_hosts: dict[str, str] | None = None,
+                         cap_add: list[str] | None = None, cap_drop: list[str] | None = None,
+                         environment: dict[str, str] | None = None, working_dir: str | None = None,
+                         binds: dict[str, dict[str, str]] | None = None, init: bool = True,
+                         mem_limit: str | None = None, nano_cpus: int | None = None, pids_limit: int | None = None,
+                         read_only: bool = False, tmpfs: dict[str, str] | None = None,
+                         security_opt: list[str] | None = None) -> str:
+        """Create (not start) a container; every argument is explicit so callers see what is possible."""
+        host_config = self.api.create_host_config(
+            network_mode=network_mode or network, extra_hosts=extra_hosts, cap_add=cap_add, cap_drop=cap_drop,
+            binds=binds, init=init, mem_limit=mem_limit, nano_cpus=nano_cpus, pids_limit=pids_limit,
+            read_only=read_only, tmpfs=tmpfs, security_opt=security_opt,
+        )
+        networking = None
+        if network and not network_mode:
+            networking = self.api.create_networking_config({
+                network: self.api.create_endpoint_config(ipv4_address=ip, aliases=aliases)
+            })
+        with _doing(f"creating container {name} from {image}"):
+            return self.api.create_container(
+                image, command=command, name=name, hostname=None if network_mode else hostname, user=user,
+                labels=labels, environment=environment, working_dir=working_dir, host_config=host_config,
+                networking_config=networking, stdin_open=False, tty=False,
+            )["Id"]
+
+    def start(self, container: str) -> None:
+        with _doing(f"starting container {container[:12]}"):
+            self.api.start(container)
+
+    def state(self, container: str) -> dict[str, Any]:
+        """The container's State (Status, Running, ExitCode, OOMKilled, ...)."""
+        with _doing(f"inspecting container {container[:12]}"):
+            return self.api.inspect_container(container)["State"]
+
+    def logs(self, container: str, tail: int | str = "all") -> str:
+        with _doing(f"reading the logs of container {container[:12]}"):
+            return self.api.logs(container, stdout=True, stderr=True, tail=tail).decode("utf-8", "replace")
+
+    def kill(self, container: str, signal: str = "SIGKILL") -> None:
+        with _doing(f"sending {signal} to container {container[:12]}"):
+            try:
+                self.api.kill(container, signal=signal)
+            except docker.errors.APIError as e:
+                if e.status_code != 409:  # 409: it is not running any more, which is what we wanted
+                    raise
+
+    def wait_exit(self, container: str, timeout: float) -> int | None:
+        """Wait for the container to exit; its exit code, or None if it is still running after `timeout`."""
+        import requests.exceptions
+
+        try:
+            with _doing(f"waiting for container {container[:12]} to exit"):
+                return self.api.wait(container, timeout=timeout)["StatusCode"]
+        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+            return None
+        except EngineError as e:
+            if isinstance(e.__cause__, (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError)):
+                return None
+            raise
+
+    def exec_run(self, container: str, command: list[str], user: str = "", timeout: float | None = None
+                 ) -> tuple[int, str, str]:
+        """Run a command to completion in a running container: (exit code, stdout, stderr)."""
+        with _doing(f"running {' '.join(command)!r} in container {container[:12]}"):
+            exec_id = self.api.exec_create(container, command, user=user, stdout=True, stderr=True)["Id"]
+            out, err = self.api.exec_start(exec_id, demux=True)
+            code = self.api.exec_inspect(exec_id)["ExitCode"]
+        return code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
+
+    def exec_interactive(self, container: str, command: list[str], *, user: str = "",
+                         environment: dict[str, str] | None = None, workdir: str | None = None) -> "ExecSession":
+        """Start a command with stdin attached; read its output through the returned session."""
+        with _doing(f"starting {' '.join(command)!r} in container {container[:12]}"):
+            exec_id = self.api.exec_create(container, command, user=user, stdin=True, stdout=True, stderr=True,
+                                           environment=environment, workdir=workdir)["Id"]
+            sock = self.api.exec_start(exec_id, socket=True)
+        return ExecSession(self, exec_id, sock)
+
+    def exec_exit_code(self, exec_id: str) -> int | None:
+        with _doing("inspecting an exec"):
+            info = self.api.exec_inspect(exec_id)
+        return None if info["Running"] else info["ExitCode"]
+
+    def get_file(self, container: str, path: str) -> bytes:
+        """The bytes of one regular file inside a container (running or stopped)."""
+        import tarfile
+
+        with _doing(f"copying {path} out of container {container[:12]}"):
+            stream, _ = self.api.get_archive(container, path)
+            data = b"".join(stream)
+        with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+            member = tar.next()
+            f = tar.extractfile(member) if member else None
+            if f is None:
+                raise EngineError(f"{path} in container {container[:12]} is not a regular file")
+            return f.read()
+
+    def put_files(self, container: str, directory: str, files: dict[str, bytes], mode: int = 0o644,
+                  uid: int = 0) -> None:
+        """Write files (name -> bytes) into `directory` of a container."""
+        import tarfile
+
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w") as tar:
+            for name, data in files.items():
+                info = tarfile.TarInfo(name)
+                info.size, info.mode, info.uid, info.gid = len(data), mode, uid, uid
+                tar.addfile(info, io.BytesIO(data))
+        with _doing(f"copying files into {directory} of container {container[:12]}"):
+            self.api.put_archive(container, directory, buf.getvalue())
+
+    # ---- labels and teardown -------------------------------------------------------------------
+    def labelled(self, label: str = RUN_LABEL, value: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Containers and networks carrying `label` (with `value`, if given)."""
+        flt = {"label": f"{label}={value}" if value is not None else label}
+        with _doing(f"listing resources labelled {flt['label']}"):
+            return {"containers": self.api.containers(all=True, filters=flt),
+                    "networks": self.api.networks(filters=flt)}
+
+    def remove_labelled(self, label: str = RUN_LABEL, value: str | None = None) -> tuple[int, int]:
+        """Remove every container, then every network, labelled so; returns (containers, networks) removed.
+
+        Containers that share another's network namespace are removed first, so that no namespace
+        disappears under a process that still uses it.
+        """
+        found = self.labelled(label, value)
+        containers = sorted(found["containers"],
+                            key=lambda c: not str(c.get("HostConfig", {}).get("NetworkMode", "")).startswith("container:"))
+        for c in containers:
+            with _doing(f"removing container {c['Id'][:12]}"):
+                try:
+                    self.api.remove_container(c["Id"], force=True, v=True)
+                except docker.errors.NotFound:
+                    pass
+        for n in found["networks"]:
+            with _doing(f"removing network {n['Name']}"):
+                try:
+                    self.api.remove_network(n["Id"])
+                except docker.errors.NotFound:
+                    pass
+        return len(containers), len(found["networks"])
+
+
+class ExecSession:
+    """A process started with `docker exec -i`: write to its stdin, read its demultiplexed output."""
+
+    def __init__(self, engine: Engine, exec_id: str, sock: Any):
+        self.engine, self.exec_id = engine, exec_id
+        self._sock = getattr(sock, "_sock", sock)  # the raw socket under the HTTP response
+
+    def write(self, data: bytes) -> None:
+        self._sock.sendall(data)
+
+    def close_stdin(self) -> None:
+        import socket
+
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_WR)
+
+    def frames(self) -> Iterator[tuple[int, bytes]]:
+        """(stream, data) frames until the process ends: stream 1 is stdout, 2 is stderr."""
+        return docker.utils.socket.frames_iter(self._sock, tty=False)
+
+    def exit_code(self) -> int | None:
+        return self.engine.exec_exit_code(self.exec_id)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.close()

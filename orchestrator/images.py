@@ -1,0 +1,225 @@
+"""The lab's images, built with no registry, rebuilt only when their inputs change.
+
+images/images.yaml says what each image is made of. For each image:
+  1. the root filesystem comes from Debian packages (mmdebstrap on the host) and is `docker import`ed
+     as socklab/<name>-base:<base hash>, where the base hash covers the suite, mirrors, packages,
+     dpkg filters and the customize script;
+  2. its Dockerfile adds the project's own files (built with no network) as socklab/<name>:<hash>,
+     where the hash covers the base hash and every byte of the build context; `:latest` points there.
+The packages that went in (name, version, architecture) are written into the image at
+/etc/socklab/packages.tsv, so a run can name exactly what it ran on.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import io
+import json
+import os
+import shutil
+import subprocess
+import tarfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from .errors import ImageBuildError, InvalidInput
+
+#: Bump when the way images are assembled changes (so old hashes stop matching).
+RECIPE = "socklab-images-1"
+REPOSITORY = "socklab"
+MANIFEST_IN_IMAGE = "/etc/socklab/packages.tsv"
+_SKIP = {"__pycache__", ".pytest_cache"}
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    name: str
+    description: str
+    packages: tuple[str, ...]
+    customize: Path | None
+    dockerfile: Path
+    context: tuple[Path, ...]
+
+
+@dataclass(frozen=True)
+class ImagesConfig:
+    root: Path  # the repository root: context paths are relative to it
+    suite: str
+    variant: str
+    mirrors: tuple[str, ...]
+    dpkg_excludes: tuple[str, ...]
+    dpkg_includes: tuple[str, ...]
+    images: dict[str, ImageSpec]
+
+
+@dataclass(frozen=True)
+class BuiltImage:
+    name: str
+    ref: str  # socklab/<name>:<hash>
+    image_id: str
+    inputs: str  # the hash
+    built: bool  # False when it already existed
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def load_config(root: Path | None = None) -> ImagesConfig:
+    root = root or repo_root()
+    path = root / "images" / "images.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except (OSError, yaml.YAMLError) as e:
+        raise InvalidInput(f"{path}: cannot read the image definitions: {e}") from e
+    try:
+        images = {
+            name: ImageSpec(
+                name=name,
+                description=spec.get("description", ""),
+                packages=tuple(spec["packages"]),
+                customize=(path.parent / spec["customize"]) if spec.get("customize") else None,
+                dockerfile=path.parent / spec["dockerfile"],
+                context=tuple(root / c for c in spec.get("context", [])),
+            )
+            for name, spec in raw["images"].items()
+        }
+        return ImagesConfig(
+            root=root, suite=raw["suite"], variant=raw["variant"], mirrors=tuple(raw["mirrors"]),
+            dpkg_excludes=tuple(raw.get("dpkg_excludes", [])), dpkg_includes=tuple(raw.get("dpkg_includes", [])),
+            images=images,
+        )
+    except (KeyError, TypeError, AttributeError) as e:
+        raise InvalidInput(f"{path}: malformed image definitions (missing or wrong key: {e})") from e
+
+
+def base_hash(config: ImagesConfig, spec: ImageSpec) -> str:
+    """Hash of everything the root filesystem is made from."""
+    inputs = {
+        "recipe": RECIPE, "suite": config.suite, "variant": config.variant, "mirrors": config.mirrors,
+        "excludes": config.dpkg_excludes, "includes": config.dpkg_includes, "packages": sorted(spec.packages),
+        "customize": spec.customize.read_text() if spec.customize else "",
+    }
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def context_tar(config: ImagesConfig, spec: ImageSpec) -> bytes:
+    """The Docker build context: the Dockerfile plus the declared paths, byte-for-byte reproducible."""
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        files = [(spec.dockerfile, "Dockerfile")]
+        for top in spec.context:
+            if not top.exists():
+                raise ImageBuildError(f"the build context of image {spec.name} names {top}, which does not exist")
+            paths = [top] if top.is_file() else sorted(p for p in top.rglob("*") if p.is_file())
+            for p in paths:
+                if not _SKIP.intersection(p.relative_to(config.root).parts) and p.suffix != ".pyc":
+                    files.append((p, str(p.relative_to(config.root))))
+        for src, arcname in files:
+            data = src.read_bytes()
+            info = tarfile.TarInfo(arcname)
+            info.size, info.mtime, info.uid, info.gid = len(data), 0, 0, 0
+            info.mode = 0o755 if os.access(src, os.X_OK) else 0o644
+            tar.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
+def image_hash(base: str, context: bytes) -> str:
+    return hashlib.sha256(base.encode() + context).hexdigest()[:16]
+
+
+def mmdebstrap_command(config: ImagesConfig, spec: ImageSpec, out_tar: Path, manifest_out: Path) -> list[str]:
+    cmd = ["mmdebstrap", "--mode=root", f"--variant={config.variant}", "--include=" + ",".join(spec.packages)]
+    cmd += [f"--dpkgopt=path-exclude={p}" for p in config.dpkg_excludes]
+    cmd += [f"--dpkgopt=path-include={p}" for p in config.dpkg_includes]
+    if spec.customize:
+        cmd.append(f"--customize-hook={spec.customize} \"$1\"")
+    record = (
+        f'mkdir -p "$1"{os.path.dirname(MANIFEST_IN_IMAGE)} && '
+        f'dpkg-query --admindir="$1"/var/lib/dpkg -W -f=\'${{Package}}\\t${{Version}}\\t${{Architecture}}\\n\' '
+        f'> "$1"{MANIFEST_IN_IMAGE} && cp "$1"{MANIFEST_IN_IMAGE} {manifest_out}'
+    )
+    cmd.append(f"--customize-hook={record}")
+    return cmd + [config.suite, str(out_tar), *config.mirrors]
+
+
+def ensure(engine, names: list[str] | None = None, *, force: bool = False,
+           progress: Callable[[str], None] = print, config: ImagesConfig | None = None) -> dict[str, BuiltImage]:
+    """Make sure socklab/<name>:<hash> exists for each image (building what is missing) and tag :latest."""
+    config = config or load_config()
+    names = names or list(config.images)
+    unknown = [n for n in names if n not in config.images]
+    if unknown:
+        raise InvalidInput(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(config.images)}")
+    cache = config.root / ".cache" / "images"
+    cache.mkdir(parents=True, exist_ok=True)
+    result = {}
+    with open(cache / "lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two builds at once would race on the same tags
+        for name in names:
+            result[name] = _ensure_one(engine, config, config.images[name], cache, force, progress)
+    return result
+
+
+def _ensure_one(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, force: bool,
+                progress: Callable[[str], None]) -> BuiltImage:
+    bh = base_hash(config, spec)
+    context = context_tar(config, spec)
+    h = image_hash(bh, context)
+    repo, base_repo = f"{REPOSITORY}/{spec.name}", f"{REPOSITORY}/{spec.name}-base"
+    ref = f"{repo}:{h}"
+    image_id = None if force else engine.image_id(ref)
+    built = image_id is None
+    if built:
+        base_ref = f"{base_repo}:{bh}"
+        if force or engine.image_id(base_ref) is None:
+            _build_rootfs(engine, config, spec, cache, base_repo, bh, progress)
+        progress(f"building {ref} (Dockerfile, no network)")
+        # socklab.packages.sha256 comes from the base image's labels
+        image_id = engine.build(context, ref, buildargs={"BASE": base_ref}, labels={
+            "socklab.image": spec.name, "socklab.inputs": h, "socklab.base": base_ref,
+        })
+    engine.tag(image_id, repo, "latest")
+    return BuiltImage(spec.name, ref, image_id, h, built)
+
+
+def _build_rootfs(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, base_repo: str, bh: str,
+                  progress: Callable[[str], None]) -> None:
+    if shutil.which("mmdebstrap") is None:
+        raise ImageBuildError(
+            f"image {base_repo}:{bh} is missing and cannot be built: mmdebstrap is not installed. "
+            "Run `make images` (it installs mmdebstrap) or `apt-get install mmdebstrap`."
+        )
+    tar_path = cache / f"{spec.name}-base-{bh}.tar"
+    manifest = cache / f"{spec.name}-base-{bh}.packages.tsv"
+    cmd = mmdebstrap_command(config, spec, tar_path, manifest)
+    progress(f"building {base_repo}:{bh} from Debian {config.suite} packages with mmdebstrap "
+             f"({', '.join(spec.packages)})")
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace")
+        if proc.returncode != 0:
+            tail = "\n".join(proc.stdout.splitlines()[-25:])
+            raise ImageBuildError(f"mmdebstrap failed (exit {proc.returncode}) building {base_repo}:{bh}:\n{tail}")
+        progress(f"  root filesystem ready in {time.monotonic() - started:.0f} s; importing")
+        digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
+        engine.import_rootfs(str(tar_path), base_repo, bh, changes=[
+            'CMD ["/bin/bash"]', f"LABEL socklab.image={spec.name}-base socklab.inputs={bh} "
+            f"socklab.packages.sha256={digest}",
+        ])
+    finally:
+        tar_path.unlink(missing_ok=True)
+
+
+def current_refs(config: ImagesConfig | None = None) -> dict[str, str]:
+    """socklab/<name>:<hash> for every image as the working tree defines it (no engine needed)."""
+    config = config or load_config()
+    return {
+        name: f"{REPOSITORY}/{name}:{image_hash(base_hash(config, spec), context_tar(config, spec))}"
+        for name, spec in config.images.items()
+    }

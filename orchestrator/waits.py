@@ -1,0 +1,61 @@
+"""Wait strategies: every wait is for a condition, with a timeout that explains itself.
+
+A strategy is an object with `describe()` and `check() -> (done, seen)`; `wait_for` polls it with a
+short, growing interval until it is done or the deadline passes, then raises WaitTimeout naming
+what was awaited, for how long, and the last thing seen (e.g. a container's status and recent logs).
+"""
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from .errors import WaitTimeout
+
+
+class Condition(Protocol):
+    def describe(self) -> str: ...
+
+    def check(self) -> tuple[bool, str]: ...
+
+
+def wait_for(condition: Condition, timeout: float, *, clock: Callable[[], float] = time.monotonic,
+             pause: Callable[[float], None] = time.sleep) -> str:
+    """Poll `condition` until it holds; returns what was seen then. Raises WaitTimeout."""
+    deadline = clock() + timeout
+    interval = 0.005
+    while True:
+        done, seen = condition.check()
+        if done:
+            return seen
+        if clock() >= deadline:
+            raise WaitTimeout(condition.describe(), timeout, seen)
+        pause(min(interval, max(0.0, deadline - clock())))
+        interval = min(interval * 2, 0.1)
+
+
+@dataclass
+class ContainerLogLine:
+    """A line matching `pattern` in a container's logs (e.g. tcpdump's 'listening on')."""
+
+    engine: object
+    container: str
+    pattern: str
+
+    def describe(self) -> str:
+        return f"a line matching /{self.pattern}/ in the logs of container {self.container[:12]}"
+
+    def check(self) -> tuple[bool, str]:
+        logs = self.engine.logs(self.container, tail=50)
+        if re.search(self.pattern, logs, re.MULTILINE):
+            return True, logs
+        state = self.engine.state(self.container)
+        tail = "\n".join(logs.splitlines()[-10:])
+        if not state.get("Running"):
+            # it will never come: stop waiting now and say why
+            raise WaitTimeout(self.describe(), 0, f"the container is {state.get('Status')} "
+                              f"(exit code {state.get('ExitCode')}); its last output:\n{tail}")
+        return False, f"container {state.get('Status')}; last output:\n{tail}" if tail else \
+            f"container {state.get('Status')}; no output yet"
