@@ -58,7 +58,7 @@ shell-client: ## a shell on the client
 	$(DC) exec client bash
 
 watch: ## the live capture in the server's network namespace, decoded by tshark (Ctrl-C to stop)
-	$(DC) exec capture tshark -i eth0 -l -n
+	$(DC) exec $$([ -t 0 ] || echo -T) capture tshark -i eth0 -l -n
 
 logs: ## the lab's container logs
 	$(DC) logs
