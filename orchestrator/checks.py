@@ -1,0 +1,559 @@
+"""Checks: pure functions from a scenario and the evidence of its run to one Outcome per check.
+
+No I/O here: every input is in the Evidence the runner collected (program output, netstat snapshots,
+the exit statuses, and the counts tshark made of the capture for each display filter).
+
+Every Outcome carries `evidence`: a short text that a student and an instructor can act on. For a pass
+it says what was found; for a failure, what was expected, what was found and the material around it
+(the program's last lines, the snapshot's rows, the matching frames, the exit status, or the failed
+step that explains why the subject of the check does not exist). It is bounded (EVIDENCE_LIMIT).
+
+Decisions this module makes (documented here because the scenario language leaves them open):
+- Protocols: a check's proto 'tcp' matches netstat's 'tcp' and 'tcp6' rows (the same protocol over
+  either family; the address pattern then tells the families apart); 'tcp6' matches only 'tcp6'.
+  Likewise for 'udp'/'udp6'. No proto matches every row.
+- Addresses: patterns are 'ADDR:PORT' (split at the last ':'), either part '*'. An IPv4 ADDR matches
+  a row's IPv4 address and the same address IPv4-mapped in IPv6 ('::ffff:10.77.0.10'); it does not
+  match the IPv6 wildcard '::' (binding '::' is not binding '0.0.0.0'). ADDR '*' matches any address,
+  IPv6 included. PORT '*' matches any port, and also netstat's '*' of an unconnected socket
+  ('0.0.0.0:*'); a numeric PORT never matches '*'.
+- State is compared exactly (netstat prints it in capitals; UDP rows have state '').
+- Log sequences ignore `bounds`: the sequence is found in order or it is not.
+- A host log check needs every program the scenario starts on that host: if one of them never
+  started, the check fails (a count of 0 lines must not pass because a program did not run).
+- The lines of a host log check are the lines of its programs merged by time (stable: equal times
+  keep the programs' order of start); line numbers in the evidence count within the considered
+  stream(s).
+"""
+from __future__ import annotations
+
+import re
+import signal as _signal
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+from .errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_OK
+from .evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
+from .scenario import (Bounds, CaptureCheck, Check, ExitCheck, LogCheck, Netstat, Parallel, Scenario,
+                       SocketCheck, Start, Step, expand)
+
+Kind = Literal["log", "socket", "capture", "exit"]
+Verdict = Literal["pass", "fail", "error"]
+
+#: the longest an Outcome's evidence may be, in characters
+EVIDENCE_LIMIT = 1500
+#: the longest one quoted line (of output, of netstat, a frame) may be, in characters
+LINE_LIMIT = 160
+#: how many lines of a program's output to show when a check on it fails
+TAIL_LINES = 8
+#: how many matching lines, rows or frames to list at most
+LIST_LIMIT = 8
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The result of one check. `awarded` is `points` if it passed, else 0; `where` is the check's
+    place in the scenario file (e.g. 'scenarios/tcp.yaml:29 (checks[0])')."""
+
+    name: str
+    kind: Kind  # 'log' | 'socket' | 'capture' | 'exit'
+    points: float
+    awarded: float
+    passed: bool
+    evidence: str
+    where: str
+
+
+# ---- the entry points ----------------------------------------------------------------------------
+
+
+def evaluate(scenario: Scenario, evidence: Evidence) -> list[Outcome]:
+    """One Outcome per check of the scenario, in the scenario's order."""
+    return [evaluate_check(scenario, evidence, check) for check in scenario.checks]
+
+
+def evaluate_check(scenario: Scenario, evidence: Evidence, check: Check) -> Outcome:
+    """The Outcome of one check."""
+    spec = check.spec
+    if isinstance(spec, LogCheck):
+        kind: Kind
+        kind, (passed, text) = "log", _log(scenario, evidence, spec)
+    elif isinstance(spec, SocketCheck):
+        kind, (passed, text) = "socket", _socket(scenario, evidence, spec)
+    elif isinstance(spec, CaptureCheck):
+        kind, (passed, text) = "capture", _capture(scenario, evidence, spec)
+    elif isinstance(spec, ExitCheck):
+        kind, (passed, text) = "exit", _exit(scenario, evidence, spec)
+    else:  # pragma: no cover - the model has no other kind
+        raise TypeError(f"unknown check spec {type(spec).__name__}")
+    return Outcome(name=check.name, kind=kind, points=check.points,
+                   awarded=check.points if passed else 0.0, passed=passed,
+                   evidence=bounded(text), where=str(check.where))
+
+
+def verdict(evidence: Evidence, outcomes: Iterable[Outcome]) -> Verdict:
+    """'error' when the run itself went wrong (evidence.error) or the capture has a problem that is not
+    the programs' fault (capture.problem); else 'fail' if any check or any step failed; else 'pass'."""
+    if evidence.error or evidence.capture.problem:
+        return "error"
+    if evidence.step_failures() or any(not o.passed for o in outcomes):
+        return "fail"
+    return "pass"
+
+
+_EXIT_CODES: dict[str, int] = {"pass": EXIT_OK, "fail": EXIT_CHECKS_FAILED, "error": EXIT_ENVIRONMENT}
+
+
+def exit_code_for(verdict: str) -> int:
+    """The process exit code for a verdict: pass 0, fail 1, error 3."""
+    try:
+        return _EXIT_CODES[verdict]
+    except KeyError:
+        raise ValueError(f"unknown verdict {verdict!r} (expected one of {', '.join(_EXIT_CODES)})") from None
+
+
+# ---- text helpers --------------------------------------------------------------------------------
+
+
+def clip(text: str, limit: int = LINE_LIMIT) -> str:
+    """One line made printable (control characters escaped, non-ASCII text kept) and cut to `limit`."""
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
+
+
+def quote(text: str, limit: int = LINE_LIMIT) -> str:
+    """A line in double quotes, clipped."""
+    return f'"{clip(text, limit)}"'
+
+
+def bounded(text: str, limit: int = EVIDENCE_LIMIT) -> str:
+    """`text` made to fit in `limit` characters, cut at line boundaries.
+
+    The heading (the lines before the first indented one: what was expected and found) is kept, and
+    as many of the last lines as fit (the end of a program's output matters most); the lines between
+    give way to a note saying how many were left out."""
+    if len(text) <= limit:
+        return text
+    lines = text.split("\n")
+    head_n = next((i for i, ln in enumerate(lines) if ln.startswith(" ")), len(lines))
+    head: list[str] = []
+    size = 0
+    for ln in lines[:head_n]:
+        if size + len(ln) + 1 > limit * 0.6:
+            break
+        head.append(ln)
+        size += len(ln) + 1
+    rest = lines[len(head):]
+    note_room = 48  # room for "  … (N lines not shown)"
+    tail: list[str] = []
+    for ln in reversed(rest):
+        if size + len(ln) + 1 + note_room > limit:
+            break
+        tail.insert(0, ln)
+        size += len(ln) + 1
+    left_out = len(rest) - len(tail)
+    if not head and not tail:  # one huge line
+        return text[: limit - 1] + "…"
+    note = [f"  … ({plural(left_out, 'line')} not shown)"] if left_out else []
+    return "\n".join(head + note + tail)
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _pattern(text: str) -> str:
+    return f"/{clip(text, 160)}/"
+
+
+def _compile(pattern: str) -> re.Pattern[str] | str:
+    """The compiled regex, or the reason it does not compile."""
+    try:
+        return re.compile(pattern)
+    except re.error as exc:
+        return f"the regex {_pattern(pattern)} is invalid: {exc}"
+
+
+def describe_status(status: int | None) -> str:
+    """An exit status for people: 'exited with status 0', 'was killed by signal 9 (SIGKILL)', ..."""
+    if status is None:
+        return "was still running when the run ended (killed at teardown)"
+    if status < 0:
+        name = _signame(-status)
+        return f"was killed by signal {-status}" + (f" ({name})" if name else "")
+    name = _signame(status - 128) if status > 128 else None
+    if name:
+        return f"exited with status {status} (128+{status - 128}: ended by {name})"
+    return f"exited with status {status}"
+
+
+def _signame(number: int) -> str | None:
+    try:
+        return _signal.Signals(number).name
+    except ValueError:
+        return None
+
+
+def _noun(bounds: Bounds, word: str) -> str:
+    """'line' when the bounds speak of one ('exactly 1', 'at least 1', 'at most 1'), else 'lines'."""
+    one = (bounds.count == 1 or (bounds.count is None and (bounds.min, bounds.max) in ((1, None), (None, 1))))
+    return word if one else word + "s"
+
+
+# ---- why a subject is missing --------------------------------------------------------------------
+
+
+def keyed_steps(steps: Sequence[Step], prefix: str = "steps") -> list[tuple[str, Step]]:
+    """Every step with the key StepResult uses for it ('steps[3]', 'steps[3].parallel[1]'), in order."""
+    found: list[tuple[str, Step]] = []
+    for i, step in enumerate(steps):
+        key = f"{prefix}[{i}]"
+        found.append((key, step))
+        if isinstance(step, Parallel):
+            found.extend(keyed_steps(step.steps, f"{key}.parallel"))
+    return found
+
+
+def step_ref(result: StepResult) -> str:
+    """'steps[4] (line 19, wait for "..." from client)'."""
+    at = f"line {result.line}, " if result.line is not None else ""
+    return f"{result.key} ({at}{result.description})"
+
+
+def first_failure(evidence: Evidence) -> StepResult | None:
+    failures = evidence.step_failures()
+    return failures[0] if failures else None
+
+
+def why_not_done(scenario: Scenario, evidence: Evidence, produces: Callable[[Step], bool]) -> str:
+    """Why the step that should have produced something did not: it failed, was skipped because an
+    earlier step failed, or the run ended before it (evidence.error)."""
+    key = next((k for k, s in keyed_steps(scenario.steps) if produces(s)), None)
+    if key is None:
+        return "no step of the scenario produces it"
+    result = next((r for r in evidence.steps if r.key == key), None)
+    failed = first_failure(evidence)
+    if result is None:
+        line = getattr(getattr(dict(keyed_steps(scenario.steps))[key], "where", None), "line", None)
+        at = f" (line {line})" if line is not None else ""
+        if evidence.error:
+            return f"the run ended before {key}{at} was played: {evidence.error}"
+        if failed is not None:
+            return f"{key}{at} was not played because {step_ref(failed)} failed: {failed.message}"
+        return f"{key}{at} has no result in the run's record"
+    if result.status == "failed":
+        return f"{step_ref(result)} failed: {result.message}"
+    if result.status == "skipped":
+        if failed is not None:
+            return f"{step_ref(result)} was skipped because {step_ref(failed)} failed: {failed.message}"
+        reason = result.message or evidence.error or "no reason recorded"
+        return f"{step_ref(result)} was skipped: {reason}"
+    return f"{step_ref(result)} ended {result.status!r} but recorded nothing (a fault of the runner)"
+
+
+def _program_missing(scenario: Scenario, evidence: Evidence, program: str) -> str:
+    return f"program '{program}' was not started: " + why_not_done(
+        scenario, evidence, lambda s: isinstance(s, Start) and s.id == program)
+
+
+# ---- output material -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    """A line of the considered output, numbered from 1, with the program that wrote it."""
+
+    n: int
+    program: str
+    line: Line
+
+
+def _label(program: str | None, line: Line, host_mode: bool) -> str:
+    parts = []
+    if host_mode:
+        parts.append(f"[{program}]")
+    if line.stream == "stderr":
+        parts.append("(stderr)")
+    parts.append(clip(line.text))
+    return " ".join(parts)
+
+
+def _show(lines: Sequence[_Numbered], host_mode: bool) -> list[str]:
+    return [f"  {x.n:>3}: {_label(x.program, x.line, host_mode)}" for x in lines]
+
+
+def _stream_name(stream: str) -> str:
+    return "stdout and stderr" if stream == "both" else stream
+
+
+@dataclass(frozen=True)
+class _Output:
+    """The lines a log check looks at, and how to describe them."""
+
+    subject: str  # "server's stdout and stderr", "the stdout of client's programs (first, second)"
+    lines: tuple[_Numbered, ...]
+    programs: tuple[ProgramEvidence, ...]
+    host_mode: bool
+
+    def tail(self, after: int = 0) -> list[str]:
+        """The last TAIL_LINES lines (those after line `after` only), with a heading."""
+        rest = [x for x in self.lines if x.n > after]
+        if not self.lines:
+            return [f"{self.subject}: no lines at all."]
+        if not rest:
+            return [f"There are no lines after line {after} (of {len(self.lines)})."]
+        shown = rest[-TAIL_LINES:]
+        scope = f"after line {after}" if after else "in all"
+        head = (f"The last {len(shown)} of {len(rest)} lines {scope}:" if len(shown) < len(rest)
+                else f"The {plural(len(rest), 'line')} {scope}:")
+        return [head, *_show(shown, self.host_mode)]
+
+    def states(self) -> list[str]:
+        """How each program ended, and whether its output was cut."""
+        notes = [f"{p.id} {describe_status(p.exit_status)}." for p in self.programs]
+        notes += [f"{p.id}'s output went past the limit: only its beginning was kept." for p in self.programs
+                  if p.truncated]
+        return notes
+
+
+def _output(scenario: Scenario, evidence: Evidence, spec: LogCheck) -> _Output | str:
+    """The lines a log check considers, or why they do not exist."""
+    stream = spec.stream
+    if spec.program is not None:
+        prog = evidence.programs.get(spec.program)
+        if prog is None:
+            return _program_missing(scenario, evidence, spec.program)
+        chosen = [(prog.id, ln) for ln in prog.lines if stream == "both" or ln.stream == stream]
+        numbered = tuple(_Numbered(i + 1, p, ln) for i, (p, ln) in enumerate(chosen))
+        return _Output(f"{prog.id}'s {_stream_name(stream)}", numbered, (prog,), False)
+    host = spec.host or ""
+    expected = [p for p in scenario.programs().values() if p.host == host]
+    missing = [p.id for p in expected if p.id not in evidence.programs]
+    if missing:
+        return "; ".join(_program_missing(scenario, evidence, m) for m in missing)
+    progs = [p for p in evidence.programs.values() if p.host == host]
+    order = {p.id: i for i, p in enumerate(progs)}
+    merged = sorted(((p.id, ln) for p in progs for ln in p.lines if stream == "both" or ln.stream == stream),
+                    key=lambda pl: (pl[1].t, order[pl[0]]))
+    numbered = tuple(_Numbered(i + 1, p, ln) for i, (p, ln) in enumerate(merged))
+    names = ", ".join(p.id for p in progs) or "none ran"
+    return _Output(f"the {_stream_name(stream)} of the programs on {host} ({names})", numbered, tuple(progs), True)
+
+
+# ---- log checks ----------------------------------------------------------------------------------
+
+
+def _log(scenario: Scenario, evidence: Evidence, spec: LogCheck) -> tuple[bool, str]:
+    out = _output(scenario, evidence, spec)
+    if isinstance(out, str):
+        return False, out
+    if spec.pattern is not None:
+        return _log_match(evidence, spec.pattern, spec.bounds, out)
+    return _log_sequence(evidence, spec.sequence, out)
+
+
+def _log_match(evidence: Evidence, raw: str, bounds: Bounds, out: _Output) -> tuple[bool, str]:
+    pattern = scenario_expand(raw, evidence, regex=True)
+    rx = _compile(pattern)
+    if isinstance(rx, str):
+        return False, rx
+    hits = [x for x in out.lines if rx.search(x.line.text)]
+    n = len(hits)
+    if bounds.accepts(n):
+        if n == 0:
+            return True, f"No line of {out.subject} matched {_pattern(pattern)}, as expected ({bounds})."
+        if n == 1:
+            return True, f"1 line matched: {quote(hits[0].line.text)}"
+        listed = _show(hits[:LIST_LIMIT], out.host_mode)
+        more = [f"  … and {n - LIST_LIMIT} more"] if n > LIST_LIMIT else []
+        return True, "\n".join([f"{n} lines matched ({bounds}):", *listed, *more])
+    head = (f"Expected {bounds} {_noun(bounds, 'line')} of {out.subject} matching "
+            f"{_pattern(pattern)}; found {n}.")
+    body: list[str]
+    if hits and (bounds.max is not None and n > bounds.max or bounds.count is not None and n > bounds.count):
+        # too many: the matches are what to look at
+        body = ["The matching lines:", *_show(hits[:LIST_LIMIT], out.host_mode)]
+        if n > LIST_LIMIT:
+            body.append(f"  … and {n - LIST_LIMIT} more")
+    else:
+        body = out.tail()
+    return False, "\n".join([head, *out.states(), *body])
+
+
+def _log_sequence(evidence: Evidence, raws: Sequence[str], out: _Output) -> tuple[bool, str]:
+    patterns = [scenario_expand(r, evidence, regex=True) for r in raws]
+    compiled: list[re.Pattern[str]] = []
+    for p in patterns:
+        rx = _compile(p)
+        if isinstance(rx, str):
+            return False, rx
+        compiled.append(rx)
+    found: list[_Numbered] = []
+    after = 0  # line number of the previous match (0: before the first line)
+    for i, rx in enumerate(compiled):
+        hit = next((x for x in out.lines if x.n > after and rx.search(x.line.text)), None)
+        if hit is None:
+            where = (f"after line {after} ({quote(found[-1].line.text, 100)}, which matched element {i})"
+                     if found else "anywhere")
+            head = [f"Element {i + 1} of {len(compiled)} of the sequence, {_pattern(patterns[i])}, "
+                    f"was not found in {out.subject} {where}."]
+            earlier = next((x for x in out.lines if x.n <= after and rx.search(x.line.text)), None)
+            if earlier is not None:
+                head.append(f"It matches line {earlier.n} ({quote(earlier.line.text, 100)}), before that: "
+                            "the lines are in the wrong order.")
+            if found:
+                head.append("Matched so far: " + ", ".join(f"element {j + 1} at line {x.n}"
+                                                          for j, x in enumerate(found)) + ".")
+            return False, "\n".join([*head, *out.states(), *out.tail(after)])
+        found.append(hit)
+        after = hit.n
+    listed = [f"  {x.n:>3}: {_label(x.program, x.line, out.host_mode)}" for x in found]
+    return True, "\n".join([f"{plural(len(found), 'line')} matched in order:", *listed])
+
+
+def scenario_expand(text: str, evidence: Evidence, *, regex: bool) -> str:
+    """Placeholders ({server.ip}, {client.name}) replaced with this run's values (regex-escaped if regex)."""
+    return expand(text, evidence.addresses, regex=regex)
+
+
+# ---- socket checks -------------------------------------------------------------------------------
+
+_MAPPED = "::ffff:"
+
+
+def split_endpoint(text: str) -> tuple[str, str]:
+    """'10.77.0.10:5000' -> ('10.77.0.10', '5000'); ':::5000' -> ('::', '5000'); '0.0.0.0:*' -> ('0.0.0.0', '*').
+    An address alone (no ':') has port '*'."""
+    if ":" not in text:
+        return text, "*"
+    addr, port = text.rsplit(":", 1)
+    return addr, port
+
+
+def _same_address(pattern: str, actual: str) -> bool:
+    if pattern == "*":
+        return True
+    if actual.lower().startswith(_MAPPED) and "." in actual:
+        actual = actual[len(_MAPPED):]
+    return pattern.lower() == actual.lower()
+
+
+def endpoint_matches(pattern: str | None, actual: str) -> bool:
+    """Whether netstat's 'ADDR:PORT' matches a pattern 'ADDR:PORT' (either part '*'); None matches all."""
+    if pattern is None:
+        return True
+    p_addr, p_port = split_endpoint(pattern.strip())
+    a_addr, a_port = split_endpoint(actual.strip())
+    return _same_address(p_addr, a_addr) and (p_port == "*" or p_port == a_port)
+
+
+def proto_matches(pattern: str | None, actual: str) -> bool:
+    """'tcp' matches 'tcp' and 'tcp6'; 'tcp6' only 'tcp6'; None matches all."""
+    if pattern is None:
+        return True
+    pattern, actual = pattern.lower(), actual.lower()
+    return actual == pattern or actual == pattern + "6"
+
+
+def row_matches(spec: SocketCheck, local: str | None, remote: str | None, row: SocketRow) -> bool:
+    return (proto_matches(spec.proto, row.proto) and endpoint_matches(local, row.local)
+            and endpoint_matches(remote, row.remote) and (spec.state is None or row.state == spec.state))
+
+
+def _row_text(row: SocketRow) -> str:
+    return clip(row.raw.rstrip() or f"{row.proto} {row.local} {row.remote} {row.state}".rstrip())
+
+
+def _socket(scenario: Scenario, evidence: Evidence, spec: SocketCheck) -> tuple[bool, str]:
+    snap: Snapshot | None = evidence.snapshots.get(spec.snapshot)
+    if snap is None:
+        return False, f"snapshot '{spec.snapshot}' was not taken: " + why_not_done(
+            scenario, evidence, lambda s: isinstance(s, Netstat) and s.name == spec.snapshot)
+    local = scenario_expand(spec.local, evidence, regex=False) if spec.local is not None else None
+    remote = scenario_expand(spec.remote, evidence, regex=False) if spec.remote is not None else None
+    wanted = ", ".join(f"{k} {v}" for k, v in (("proto", spec.proto), ("local", local), ("remote", remote),
+                                               ("state", spec.state)) if v is not None) or "any"
+    hits = [r for r in snap.rows if row_matches(spec, local, remote, r)]
+    n = len(hits)
+    source = f"snapshot '{snap.name}' (netstat -tuna on {snap.host} at {snap.t:.1f} s)"
+    if spec.bounds.accepts(n):
+        if n == 0:
+            return True, f"No row of {source} has {wanted}, as expected ({spec.bounds})."
+        rows = [f"  {_row_text(r)}" for r in hits[:LIST_LIMIT]]
+        return True, "\n".join([f"{plural(n, 'row')} of {source} matched ({wanted}):", *rows])
+    head = f"Expected {spec.bounds} {_noun(spec.bounds, 'row')} with {wanted} in {source}; found {n}."
+    if not snap.rows:
+        return False, head + "\nThe snapshot has no socket rows at all."
+    shown = snap.rows[:12]
+    rows = [f"  {'→' if r in hits else ' '} {_row_text(r)}" for r in shown]
+    more = [f"    … and {len(snap.rows) - len(shown)} more rows"] if len(snap.rows) > len(shown) else []
+    mark = " (→ marks the matching ones)" if hits else ""
+    return False, "\n".join([head, f"Its {plural(len(snap.rows), 'row')}{mark}:", *rows, *more])
+
+
+# ---- capture checks ------------------------------------------------------------------------------
+
+
+def capture_doubt(capture: CaptureEvidence) -> str | None:
+    """Why the capture cannot be trusted, or None if it is whole."""
+    if capture.whole:
+        return None
+    if capture.problem:
+        reason = capture.problem
+    elif capture.packets is None:
+        reason = "tshark could not count the frames in the pcap"
+    elif capture.tcpdump_dropped:
+        reason = f"the kernel dropped {plural(capture.tcpdump_dropped, 'packet')} (tcpdump's count)"
+    elif capture.tcpdump_captured is None:
+        reason = "tcpdump did not say how many packets it captured"
+    else:
+        reason = (f"tcpdump captured {plural(capture.tcpdump_captured, 'packet')}, "
+                  f"the pcap holds {capture.packets}")
+    return f"the capture is not whole: {reason}; capture checks cannot be trusted"
+
+
+def _capture(scenario: Scenario, evidence: Evidence, spec: CaptureCheck) -> tuple[bool, str]:
+    cap = evidence.capture
+    flt = scenario_expand(spec.filter, evidence, regex=False)
+    if cap.pcap is None:
+        failed = first_failure(evidence)
+        reason = (cap.problem or evidence.error
+                  or (f"{step_ref(failed)} failed: {failed.message}" if failed else "no pcap was recorded"))
+        return False, f"There is no capture to count frames in: {reason}"
+    if flt in cap.errors:
+        return False, f"tshark refused the display filter [{clip(flt)}]: {clip(cap.errors[flt], 600)}"
+    doubt = capture_doubt(cap)
+    if doubt:
+        return False, doubt[0].upper() + doubt[1:] + "."
+    if flt not in cap.counts:
+        return False, f"The display filter [{clip(flt)}] was not counted (a fault of the runner)."
+    n = cap.counts[flt]
+    samples = [f"  {clip(s)}" for s in cap.samples.get(flt, ())[:LIST_LIMIT]]
+    if samples and n > len(samples):
+        samples.append(f"  … and {n - len(samples)} more")
+    of = f" (of {cap.packets} in the capture)" if cap.packets is not None else ""
+    if spec.bounds.accepts(n):
+        if n == 0:
+            return True, f"No frame matched [{clip(flt)}], as expected ({spec.bounds})."
+        return True, "\n".join([f"{plural(n, 'frame')} matched{of}:", *samples])
+    head = (f"Expected {spec.bounds} {_noun(spec.bounds, 'frame')} matching [{clip(flt)}]; "
+            f"found {n}{of}.")
+    body = ["The matching frames:", *samples] if samples else []
+    return False, "\n".join([head, *body])
+
+
+# ---- exit checks ---------------------------------------------------------------------------------
+
+
+def _exit(scenario: Scenario, evidence: Evidence, spec: ExitCheck) -> tuple[bool, str]:
+    prog = evidence.programs.get(spec.program)
+    if prog is None:
+        return False, _program_missing(scenario, evidence, spec.program)
+    said = f"{prog.id} {describe_status(prog.exit_status)}"
+    if prog.exit_status == spec.status:
+        return True, said + "."
+    out = _Output(f"{prog.id}'s stdout and stderr",
+                  tuple(_Numbered(i + 1, prog.id, ln) for i, ln in enumerate(prog.lines)), (prog,), False)
+    notes = [f"{prog.id}'s output went past the limit: only its beginning was kept."] if prog.truncated else []
+    return False, "\n".join([f"Expected exit status {spec.status}; {said}.", *notes, *out.tail()])

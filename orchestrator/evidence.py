@@ -1,0 +1,109 @@
+"""What a run collects: plain, frozen data, written by the runner and read by checks and reports.
+
+Times are seconds since the run started (monotonic clock), unless named *_at (wall clock, ISO 8601).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line a program wrote (without its newline)."""
+
+    t: float
+    stream: str  # 'stdout' or 'stderr'
+    text: str
+
+
+@dataclass(frozen=True)
+class ProgramEvidence:
+    id: str
+    host: str
+    argv: tuple[str, ...]
+    lines: tuple[Line, ...]
+    exit_status: int | None  # None: still running when the run ended (then killed by teardown)
+    started: float
+    ended: float | None
+    truncated: bool = False  # output went past the limit; what is kept is the beginning
+
+    def text(self, stream: str = "both") -> list[str]:
+        return [ln.text for ln in self.lines if stream == "both" or ln.stream == stream]
+
+
+@dataclass(frozen=True)
+class SocketRow:
+    """One row of `netstat -tuna`."""
+
+    proto: str  # 'tcp' or 'udp' (tcp6/udp6 keep their name)
+    local: str  # 'ADDR:PORT'
+    remote: str
+    state: str  # '' for UDP sockets without one
+    raw: str
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    name: str
+    host: str
+    t: float
+    rows: tuple[SocketRow, ...]
+    raw: str
+
+
+@dataclass(frozen=True)
+class CaptureEvidence:
+    """The run's packet capture and what tshark counted in it."""
+
+    pcap: str | None  # path of the pcap in the run folder, None if there is none
+    packets: int | None  # frames in the pcap file (tshark's count)
+    tcpdump_captured: int | None  # what tcpdump said it captured
+    tcpdump_dropped: int | None  # what tcpdump said the kernel dropped
+    counts: dict[str, int] = field(default_factory=dict)  # resolved display filter -> matching frames
+    samples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # filter -> a few matching frames
+    errors: dict[str, str] = field(default_factory=dict)  # filter -> tshark's complaint
+    problem: str | None = None  # why the capture cannot be trusted (not whole, not started, ...)
+
+    @property
+    def whole(self) -> bool:
+        return (self.problem is None and self.packets is not None and self.packets == self.tcpdump_captured
+                and not self.tcpdump_dropped)
+
+
+@dataclass(frozen=True)
+class StepResult:
+    key: str  # 'steps[3]' or 'steps[3].parallel[1]'
+    line: int | None
+    kind: str  # 'start', 'send', 'wait', 'netstat', 'signal', 'stop', 'parallel'
+    description: str  # e.g. "wait for tcp port 5000 on server"
+    status: str  # 'ok', 'failed', 'skipped'
+    message: str  # for failed: what was awaited and what was seen; for skipped: why
+    started: float | None
+    duration: float | None
+
+
+@dataclass(frozen=True)
+class ImageEvidence:
+    name: str
+    ref: str
+    id: str
+    packages_sha256: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    run_id: str
+    scenario: str  # its name
+    scenario_path: str
+    started_at: str
+    addresses: dict[str, str]  # host -> IPv4 address in this run
+    programs: dict[str, ProgramEvidence]
+    snapshots: dict[str, Snapshot]
+    capture: CaptureEvidence
+    steps: tuple[StepResult, ...]
+    images: dict[str, ImageEvidence] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
+    error: str | None = None  # the run itself could not be carried out (engine, capture, ...)
+
+    def step_failures(self) -> list[StepResult]:
+        return [s for s in self.steps if s.status == "failed"]
