@@ -15,7 +15,7 @@ COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo "docker 
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
 .PHONY: help venv tools images up down shell-server shell-client watch logs test test-unit \
-        clean clean-images lock
+        scenario-tcp scenario-udp scenarios validate bench clean clean-images lock
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,6 +37,23 @@ tools: ## mmdebstrap (builds the images) and a compose tool, installed if missin
 
 images: venv tools ## build the images if their inputs changed (Debian packages + mmdebstrap, no registry)
 	@$(PY) -m orchestrator images
+
+# ---- scenarios: the assignment played and checked by the orchestrator -------------------------
+# (the orchestrator builds any image that is missing itself, so these need only the venv and tools)
+scenario-tcp: venv tools ## play the assignment's TCP exchange (Figure 3) across containers and check it
+	$(PY) -m orchestrator run scenarios/tcp.yaml
+
+scenario-udp: venv tools ## play the UDP exchange (Figure 4) and check it
+	$(PY) -m orchestrator run scenarios/udp.yaml
+
+scenarios: venv tools ## play every scenario in scenarios/
+	$(PY) -m orchestrator run scenarios/*.yaml
+
+validate: venv tools ## check every scenario file (display filters by tshark) without running anything
+	$(PY) -m orchestrator validate scenarios/*.yaml
+
+bench: venv tools ## warm scenario-tcp (median of 10) against the same exchange scripted with docker-compose
+	$(PY) bench/bench.py
 
 # ---- the lab by hand ---------------------------------------------------------------------------
 up: images ## start the lab: server, client and the capture (pcap in ./captures)
@@ -75,7 +92,7 @@ clean: venv ## remove every container and network labelled by a run (socklab.run
 	$(PY) -m orchestrator clean
 
 clean-images: clean ## also remove the project's images (the next build takes a minute or two)
-	-docker images -q 'socklab/*' | sort -u | xargs -r docker rmi -f
+	-docker images -q --filter label=socklab.image | sort -u | xargs -r docker rmi -f
 
 lock: ## re-pin requirements.txt from requirements.in
 	$(PYTHON) -m venv /tmp/socklab-lock && /tmp/socklab-lock/bin/pip install -q -r requirements.in
