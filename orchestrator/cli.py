@@ -1,10 +1,19 @@
-"""Command line: every subcommand runs inside one error handler with fixed exit codes."""
+"""Command line: every subcommand runs inside one error handler with fixed exit codes.
+
+Exit codes: 0 all checks passed, 1 a check failed, 2 invalid input (scenario, topology, arguments),
+3 environment problem (no Docker daemon, images missing and not buildable), 130 interrupted.
+"""
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
+from pathlib import Path
 
 from . import errors
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cmd_images(args: argparse.Namespace) -> int:
@@ -48,6 +57,107 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return errors.EXIT_OK
 
 
+def _load_all(paths: list[str], topology_path: str, filter_checker=None):
+    from .scenario import load_scenario
+    from .topology import load_topology
+
+    topology = load_topology(topology_path)
+    return topology, [load_scenario(p, topology, filter_checker) for p in paths]
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from . import capture, images
+    from .engine import RUN_LABEL, Engine
+
+    engine = None
+    if not args.no_filters:
+        engine = Engine()  # display filters are checked by tshark, in the capture image
+        built = images.ensure(engine, ["capture"], progress=_say)["capture"]
+        label = {RUN_LABEL: "validate"}
+
+        def checker(filters: list[str]) -> dict[str, str]:
+            return capture.check_filters(engine, built.ref, filters, label)
+    try:
+        _, scenarios = _load_all(args.files, args.topology, None if args.no_filters else checker)
+    finally:
+        if engine:
+            engine.close()
+    for sc in scenarios:
+        _say(f"{sc.path}: ok ({sc.name}: {len(sc.steps)} steps, {len(sc.checks)} checks)")
+    return errors.EXIT_OK
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from . import checks, images, report, runner
+    from .engine import Engine
+    from .evidence import ImageEvidence
+
+    console = Console(stderr=False, highlight=False)
+    topology, scenarios = _load_all(args.files, args.topology)
+    engine = Engine()
+    try:
+        built = images.ensure(engine, ["node", "capture"], progress=_say)
+        image_evidence = {
+            name: ImageEvidence(name, b.ref, b.image_id,
+                                engine.image_labels(b.ref).get("socklab.packages.sha256", "unknown"))
+            for name, b in built.items()
+        }
+        options = runner.RunOptions(runs_dir=Path(args.runs_dir), images=image_evidence)
+        reports, codes = [], []
+        for scenario in scenarios:
+            console.print(f"[bold]{scenario.name}[/bold] ({scenario.path})")
+            with _interrupts_raise():
+                evidence = runner.run(engine, topology, scenario, options, events=_progress(console, args.verbose))
+            outcomes = checks.evaluate(scenario, evidence)
+            rep = report.build(scenario, evidence, outcomes)
+            folder = Path(args.runs_dir) / evidence.run_id
+            rep["artifacts"] = str(folder)
+            report.write_json(rep, folder / "report.json")
+            report.write_junit(rep, folder / "junit.xml")
+            report.render(rep, console)
+            reports.append(rep)
+            filter_errors = evidence.capture.errors
+            codes.append(errors.EXIT_INVALID_INPUT if filter_errors else checks.exit_code_for(rep["verdict"]))
+        if len(reports) > 1:
+            report.render_summary(reports, console)
+    finally:
+        engine.close()
+    return max(codes, key=lambda c: {0: 0, 1: 1, 3: 2, 2: 3}.get(c, 4))
+
+
+def _progress(console, verbose: bool):
+    from .runner import Event
+
+    marks = {"ok": "[green]✓[/green]", "failed": "[red]✗[/red]", "skipped": "[yellow]-[/yellow]"}
+
+    def show(event: Event) -> None:
+        if event.kind == "step-end" and event.result:
+            r = event.result
+            took = f" [dim]({r.duration:.2f} s)[/dim]" if r.duration is not None else ""
+            console.print(f"  {marks[r.status]} {r.key} {r.description}{took}", markup=True)
+            if r.status == "failed":
+                console.print("      " + r.message.replace("\n", "\n      "), markup=False, style="red")
+        elif event.kind == "phase" and (verbose or event.text.startswith(("run error", "traffic"))):
+            console.print(f"  [dim]{event.text}[/dim]")
+
+    return show
+
+
+@contextlib.contextmanager
+def _interrupts_raise():
+    """SIGTERM behaves like SIGINT (KeyboardInterrupt), so a killed run still tears down in `finally`."""
+    def raise_interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -59,6 +169,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("names", nargs="*", metavar="NAME", help="images to build (default: all)")
     p.add_argument("--force", action="store_true", help="rebuild even if an image with the same inputs exists")
     p.set_defaults(func=_cmd_images)
+    for name, helptext in (("run", "play scenarios on the lab and check them"),
+                           ("validate", "check scenario files without running anything")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("files", nargs="+", metavar="SCENARIO", help="scenario YAML files")
+        p.add_argument("--topology", default=str(ROOT / "compose.yaml"), help="the lab (default: compose.yaml)")
+        if name == "run":
+            p.add_argument("--runs-dir", default=str(ROOT / "runs"), help="where artifacts go (default: runs/)")
+            p.add_argument("-v", "--verbose", action="store_true", help="show every phase of the run")
+            p.set_defaults(func=_cmd_run)
+        else:
+            p.add_argument("--no-filters", action="store_true",
+                           help="do not ask tshark to check display filters (needs no Docker)")
+            p.set_defaults(func=_cmd_validate)
     p = sub.add_parser("clean", help=f"remove containers and networks left labelled by runs (label socklab.run)")
     p.add_argument("--run", help="only this run id (default: every run, and the compose lab)")
     p.set_defaults(func=_cmd_clean)

@@ -106,13 +106,20 @@ class Engine:
             return self.api.images(filters={"label": label})
 
     # ---- networks -----------------------------------------------------------------------------
-    def create_network(self, name: str, subnet: str, labels: dict[str, str]) -> str:
+    def create_network(self, name: str, subnet: str, labels: dict[str, str], internal: bool = True) -> str | None:
+        """Create a bridge network on `subnet`; None if the subnet overlaps one in use (choose another).
+        internal=True: no route out of the network (no egress), containers still reach each other."""
         import docker.types
 
         ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
-        with _doing(f"creating network {name} ({subnet})"):
-            return self.api.create_network(name, driver="bridge", ipam=ipam, labels=labels,
+        try:
+            return self.api.create_network(name, driver="bridge", ipam=ipam, labels=labels, internal=internal,
                                            check_duplicate=True)["Id"]
+        except docker.errors.APIError as e:
+            if "overlap" in str(e.explanation or e).lower():
+                return None
+            raise EngineError(f"Docker Engine failed while creating network {name} ({subnet}): "
+                              f"{e.explanation or e}") from e
 
     def subnets_in_use(self) -> list[str]:
         """Every IPv4 subnet of every network on the engine (to choose a free one)."""
@@ -126,7 +133,7 @@ class Engine:
         return used
 
     # ---- containers ---------------------------------------------------------------------------
-    def create_container(self, *, name: str, image: str, command: list[str], labels: dict[str, str],
+    def create_container(self, *, name: str | None, image: str, command: list[str], labels: dict[str, str],
                          hostname: str | None = None, user: str | None = None,
                          network: str | None = None, ip: str | None = None, aliases: list[str] | None = None,
                          network_mode: str | None = None, extra_hosts: dict[str, str] | None = None,
@@ -135,12 +142,12 @@ class Engine:
                          binds: dict[str, dict[str, str]] | None = None, init: bool = True,
                          mem_limit: str | None = None, nano_cpus: int | None = None, pids_limit: int | None = None,
                          read_only: bool = False, tmpfs: dict[str, str] | None = None,
-                         security_opt: list[str] | None = None) -> str:
+                         security_opt: list[str] | None = None, sysctls: dict[str, str] | None = None) -> str:
         """Create (not start) a container; every argument is explicit so callers see what is possible."""
         host_config = self.api.create_host_config(
             network_mode=network_mode or network, extra_hosts=extra_hosts, cap_add=cap_add, cap_drop=cap_drop,
             binds=binds, init=init, mem_limit=mem_limit, nano_cpus=nano_cpus, pids_limit=pids_limit,
-            read_only=read_only, tmpfs=tmpfs, security_opt=security_opt,
+            read_only=read_only, tmpfs=tmpfs, security_opt=security_opt, sysctls=sysctls,
         )
         networking = None
         if network and not network_mode:
@@ -153,6 +160,13 @@ class Engine:
                 labels=labels, environment=environment, working_dir=working_dir, host_config=host_config,
                 networking_config=networking, stdin_open=False, tty=False,
             )["Id"]
+
+    def remove_container(self, container: str) -> None:
+        with _doing(f"removing container {container[:12]}"):
+            try:
+                self.api.remove_container(container, force=True, v=True)
+            except docker.errors.NotFound:
+                pass
 
     def start(self, container: str) -> None:
         with _doing(f"starting container {container[:12]}"):

@@ -59,3 +59,30 @@ class ContainerLogLine:
                               f"(exit code {state.get('ExitCode')}); its last output:\n{tail}")
         return False, f"container {state.get('Status')}; last output:\n{tail}" if tail else \
             f"container {state.get('Status')}; no output yet"
+
+
+@dataclass
+class PortBound:
+    """A socket bound to `port` on a host: a listening TCP socket, or a UDP socket (asked of `ss`)."""
+
+    engine: object
+    container: str
+    host: str
+    proto: str
+    port: int
+
+    def describe(self) -> str:
+        what = "a TCP socket listening" if self.proto == "tcp" else "a UDP socket bound"
+        return f"{what} on port {self.port} on {self.host}"
+
+    def check(self) -> tuple[bool, str]:
+        flag = "-t" if self.proto == "tcp" else "-u"
+        code, out, err = self.engine.exec_run(self.container, ["ss", "-H", "-l", "-n", flag])
+        if code != 0:
+            return False, f"ss failed ({code}): {err.strip()}"
+        for row in out.splitlines():
+            cols = row.split()
+            if len(cols) >= 4 and cols[3].rsplit(":", 1)[-1] == str(self.port):
+                return True, row
+        bound = sorted({c.split()[3] for c in out.splitlines() if len(c.split()) >= 4})
+        return False, f"bound {self.proto.upper()} sockets on {self.host}: {', '.join(bound) or 'none'}"

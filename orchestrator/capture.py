@@ -1,0 +1,160 @@
+"""The capture: tcpdump in the sidecar, started and confirmed listening before the first step, stopped with
+SIGINT once the traffic has settled (before the server's namespace goes away), checked whole, and
+dissected by tshark (Wireshark's own display-filter engine) in ONE pass for every capture check.
+
+tcpdump runs with --immediate-mode -U (each packet reaches the file as it arrives) and --print (each
+packet is also printed), so "the traffic has settled" is an event we can wait for: no packet printed
+for a quiet period.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import WaitTimeout
+from .evidence import CaptureEvidence
+from .process import RemoteProcess
+
+PCAP_IN_CONTAINER = "/tmp/socklab-capture.pcap"
+FILTERS_IN_CONTAINER = "/tmp/socklab-filters.txt"
+COUNT_SCRIPT = "/opt/socklab/count-filters.lua"  # baked into the capture image (images/capture/)
+ANALYST = "analyst"  # tshark dissects untrusted traffic as this unprivileged user
+TCPDUMP = ["tcpdump", "-i", "eth0", "-n", "-p", "--immediate-mode", "-U", "--print", "-Z", "root",
+           "-w", PCAP_IN_CONTAINER]
+#: An empty pcap (global header only): lets tshark check filters without a capture.
+EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
+
+
+def tshark_command(pcap: str) -> list[str]:
+    return ["tshark", "-q", "-n", "-r", pcap, "-X", f"lua_script:{COUNT_SCRIPT}",
+            "-X", f"lua_script1:{FILTERS_IN_CONTAINER}"]
+
+
+@dataclass(frozen=True)
+class TsharkResult:
+    total: int | None
+    counts: dict[str, int]
+    samples: dict[str, tuple[str, ...]]
+    errors: dict[str, str]
+
+
+def parse_count_output(filters: list[str], output: str) -> TsharkResult:
+    """Parse count-filters.lua's output (total / count / sample / error records, tab-separated)."""
+    total = None
+    counts: dict[str, int] = {}
+    samples: dict[str, list[str]] = {}
+    errors: dict[str, str] = {}
+    for line in output.splitlines():
+        parts = line.split("\t", 2)
+        if parts[0] == "total" and len(parts) == 2:
+            total = int(parts[1])
+        elif parts[0] in ("count", "sample", "error") and len(parts) == 3:
+            f = filters[int(parts[1]) - 1]
+            if parts[0] == "count":
+                counts[f] = int(parts[2])
+            elif parts[0] == "sample":
+                samples.setdefault(f, []).append(parts[2])
+            else:
+                errors[f] = re.sub(r"^Error while registering tap: ", "", parts[2]).strip()
+    return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors)
+
+
+_STATS = re.compile(r"^(\d+) packets? (captured|received by filter|dropped by kernel)", re.MULTILINE)
+
+
+def parse_tcpdump_stats(stderr: str) -> dict[str, int]:
+    """tcpdump's closing report: {'captured': n, 'received by filter': n, 'dropped by kernel': n}."""
+    return {what: int(n) for n, what in _STATS.findall(stderr)}
+
+
+class Capture:
+    """tcpdump running in the sidecar container."""
+
+    def __init__(self, engine: Any, container: str, clock=time.monotonic):
+        self.engine, self.container, self._clock = engine, container, clock
+        self.process: RemoteProcess | None = None
+        self._last_packet = clock()
+        self._seen = 0
+        self._watch = threading.Condition()
+
+    def start(self, timeout: float) -> None:
+        """Start tcpdump and wait until it says it is listening."""
+        self.process = RemoteProcess(self.engine, self.container, TCPDUMP, id="tcpdump", host="capture",
+                                     user="root", clock=self._clock)
+        self.process.wait_for_line(re.compile(r"listening on eth0"), "stderr", 1, timeout,
+                                   "tcpdump to say it is listening on eth0")
+
+    def packets_printed(self) -> int:
+        return len(self.process.lines("stdout")) if self.process else 0
+
+    def settle(self, quiet: float, limit: float) -> bool:
+        """Wait until no packet has been seen for `quiet` seconds (at most `limit`); True if it settled."""
+        deadline = self._clock() + limit
+        last_count, last_change = self.packets_printed(), self._clock()
+        while True:
+            now = self._clock()
+            if now - last_change >= quiet:
+                return True
+            if now >= deadline:
+                return False
+            try:  # wake up on the next packet line, or when the quiet period would be over
+                self.process.wait_for_line(re.compile(""), "stdout", last_count + 1,
+                                           min(quiet - (now - last_change), deadline - now) + 1e-3, "a packet")
+                last_count, last_change = self.packets_printed(), self._clock()
+            except WaitTimeout:
+                pass
+
+    def stop(self, timeout: float) -> dict[str, int]:
+        """SIGINT to tcpdump (it flushes and closes the file), wait for it; returns its statistics."""
+        self.process.signal("SIGINT")
+        if self.process.wait_exit(timeout) is None:
+            raise WaitTimeout("tcpdump to exit after SIGINT", timeout, self.process.tail())
+        return parse_tcpdump_stats("\n".join(self.process.lines("stderr")))
+
+    def analyze(self, filters: list[str]) -> tuple[bytes, TsharkResult]:
+        """The pcap's bytes, and every filter counted by tshark in one pass (as the analyst user)."""
+        pcap = self.engine.get_file(self.container, PCAP_IN_CONTAINER)
+        self.engine.put_files(self.container, "/tmp", {"socklab-filters.txt": "\n".join(filters).encode() + b"\n"})
+        code, out, err = self.engine.exec_run(self.container, tshark_command(PCAP_IN_CONTAINER), user=ANALYST)
+        if code != 0:
+            raise WaitTimeout("tshark to dissect the capture", 0, f"tshark exited {code}: {err.strip()[-500:]}")
+        return pcap, parse_count_output(filters, out)
+
+
+def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult | None,
+             problem: str | None) -> CaptureEvidence:
+    captured = stats.get("captured")
+    packets = result.total if result else None
+    if problem is None and result is not None and packets != captured:
+        problem = (f"the capture is not whole: tcpdump captured {captured} packets but the pcap holds {packets}")
+    if problem is None and stats.get("dropped by kernel"):
+        problem = f"the kernel dropped {stats['dropped by kernel']} packets before tcpdump saw them"
+    return CaptureEvidence(
+        pcap=pcap_path, packets=packets, tcpdump_captured=captured, tcpdump_dropped=stats.get("dropped by kernel"),
+        counts=dict(result.counts) if result else {}, samples=dict(result.samples) if result else {},
+        errors=dict(result.errors) if result else {}, problem=problem,
+    )
+
+
+def check_filters(engine: Any, image: str, filters: list[str], labels: dict[str, str]) -> dict[str, str]:
+    """Ask tshark whether each display filter is valid, without any capture: filter -> error text."""
+    if not filters:
+        return {}
+    container = engine.create_container(
+        name=None, image=image, command=tshark_command("/tmp/empty.pcap"), labels=labels, user=ANALYST,
+        network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"], init=False,
+    )
+    try:
+        engine.put_files(container, "/tmp", {"empty.pcap": EMPTY_PCAP,
+                                             "socklab-filters.txt": "\n".join(filters).encode() + b"\n"}, uid=1000)
+        engine.start(container)
+        code = engine.wait_exit(container, 60)
+        out = engine.logs(container)
+        if code != 0:
+            raise WaitTimeout("tshark to check the display filters", 60, f"exit {code}: {out[-500:]}")
+        return parse_count_output(filters, out).errors
+    finally:
+        engine.remove_container(container)

@@ -1,0 +1,197 @@
+"""A program running in a lab container: started by `docker exec` with stdin attached, its output read
+as timestamped lines by a thread, so that waiting for a line or for its exit is waiting on an event.
+
+The program is started through `sh -c 'echo "socklab-pid $$" >&2; exec "$@"'`: the first line on
+stderr names its pid (needed to signal it inside the container) and is not part of its output.
+"""
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .errors import WaitTimeout
+from .evidence import Line, ProgramEvidence
+
+PID_MARK = "socklab-pid "
+_WRAPPER = 'echo "' + PID_MARK + '$$" >&2; exec "$@"'
+_STREAMS = {1: "stdout", 2: "stderr"}
+
+
+class StepFailed(Exception):
+    """A step could not do what it says (not a timeout): e.g. an exit status other than expected."""
+
+
+class RemoteProcess:
+    def __init__(self, engine: Any, container: str, argv: list[str], *, id: str, host: str, user: str = "",
+                 environment: dict[str, str] | None = None, workdir: str | None = None,
+                 clock: Callable[[], float] = time.monotonic, output_limit: int = 1 << 20):
+        self.engine, self.container, self.argv = engine, container, tuple(argv)
+        self.id, self.host, self.user = id, host, user
+        self._clock = clock
+        self._limit = output_limit
+        self._size = 0
+        self._cond = threading.Condition()
+        self._lines: list[Line] = []
+        self._partial = {"stdout": b"", "stderr": b""}
+        self._pid: int | None = None
+        self._ended: float | None = None
+        self._exit: int | None = None
+        self._truncated = False
+        self._stdin_closed = False
+        self.started = clock()
+        self._session = engine.exec_interactive(container, ["sh", "-c", _WRAPPER, "socklab", *argv], user=user,
+                                                environment=environment, workdir=workdir)
+        self._reader = threading.Thread(target=self._read, name=f"read-{id}", daemon=True)
+        self._reader.start()
+
+    # ---- reading ------------------------------------------------------------------------------
+    def _read(self) -> None:
+        try:
+            for stream_no, data in self._session.frames():
+                self._take(_STREAMS.get(stream_no, "stdout"), data)
+        except OSError:
+            pass  # the connection went away (teardown): the process is gone too
+        finally:
+            now = self._clock()
+            with self._cond:
+                for stream, rest in self._partial.items():
+                    if rest:
+                        self._add(stream, rest, now)
+                self._partial = {"stdout": b"", "stderr": b""}
+                self._ended = now
+                self._cond.notify_all()
+
+    def _take(self, stream: str, data: bytes) -> None:
+        now = self._clock()
+        with self._cond:
+            buf = self._partial[stream] + data
+            *complete, rest = buf.split(b"\n")
+            for raw in complete:
+                if self._pid is None and stream == "stderr" and raw.startswith(PID_MARK.encode()):
+                    self._pid = int(raw[len(PID_MARK):])
+                    continue
+                self._add(stream, raw, now)
+            self._partial[stream] = rest[: self._limit]
+            self._cond.notify_all()
+
+    def _add(self, stream: str, raw: bytes, now: float) -> None:
+        if self._size >= self._limit:
+            self._truncated = True
+            return
+        self._size += len(raw) + 1
+        self._lines.append(Line(round(now, 6), stream, raw.decode("utf-8", "replace").rstrip("\r")))
+
+    # ---- questions ----------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._ended is None
+
+    def lines(self, stream: str = "both", partial: bool = False) -> list[str]:
+        """Complete lines so far; with partial=True also what has been written of the current line
+        (e.g. a prompt such as 'Hey there: ' that waits for input)."""
+        with self._cond:
+            out = [ln.text for ln in self._lines if stream in ("both", ln.stream)]
+            if partial:
+                for s, rest in self._partial.items():
+                    if rest and stream in ("both", s):
+                        out.append(rest.decode("utf-8", "replace"))
+        return out
+
+    def tail(self, n: int = 8) -> str:
+        lines = self.lines(partial=True)[-n:]
+        return "\n".join(f"  | {ln}" for ln in lines) if lines else "  (no output)"
+
+    # ---- waiting ------------------------------------------------------------------------------
+    def wait_for_line(self, pattern: re.Pattern[str], stream: str, count: int, timeout: float,
+                      awaited: str) -> str:
+        """Wait until `count` lines (the line being written counts too) match; returns the last match."""
+        deadline = self._clock() + timeout
+        with self._cond:
+            while True:
+                matches = [ln for ln in self.lines(stream, partial=True) if pattern.search(ln)]
+                if len(matches) >= count:
+                    return matches[count - 1]
+                if not self.running:
+                    raise WaitTimeout(awaited, timeout, f"{self.id} exited (status {self.exit_status()}) "
+                                      f"after {len(matches)} matching line(s); its last output:\n{self.tail()}")
+                left = deadline - self._clock()
+                if left <= 0:
+                    raise WaitTimeout(awaited, timeout, f"{len(matches)} matching line(s); "
+                                      f"{self.id}'s last output:\n{self.tail()}")
+                self._cond.wait(left)
+
+    def wait_exit(self, timeout: float) -> int | None:
+        """Wait for the process to end; its exit status (None if it is still running at the deadline)."""
+        deadline = self._clock() + timeout
+        with self._cond:
+            while self.running:
+                left = deadline - self._clock()
+                if left <= 0:
+                    return None
+                self._cond.wait(left)
+        return self.exit_status(deadline)
+
+    def exit_status(self, deadline: float | None = None) -> int | None:
+        """The exit status once ended. Docker may report the exec as running for a moment after its
+        output closed, so ask until it says otherwise (bounded)."""
+        if self._exit is not None or self.running:
+            return self._exit
+        deadline = deadline if deadline is not None else self._clock() + 2.0
+        pause = 0.002
+        while True:
+            code = self.engine.exec_exit_code(self._session.exec_id)
+            if code is not None or self._clock() >= deadline:
+                self._exit = code
+                return code
+            time.sleep(pause)  # bounded poll of the engine's record, not a readiness guess
+            pause = min(pause * 2, 0.05)
+
+    # ---- acting -------------------------------------------------------------------------------
+    def write_lines(self, lines: list[str], interval: float = 0.0) -> None:
+        if self._stdin_closed:
+            raise StepFailed(f"the standard input of {self.id} is closed already")
+        for i, line in enumerate(lines):
+            if not self.running:
+                raise StepFailed(f"{self.id} exited (status {self.exit_status()}) before it was sent "
+                                 f"line {i + 1} ({line!r}); its last output:\n{self.tail()}")
+            if i and interval:
+                time.sleep(interval)  # the scenario asks for this spacing, as a person typing
+            try:
+                self._session.write((line + "\n").encode("utf-8"))
+            except OSError as e:
+                raise StepFailed(f"could not write to {self.id}'s standard input: {e}") from e
+
+    def close_stdin(self) -> None:
+        self._stdin_closed = True
+        self._session.close_stdin()
+
+    def pid(self, timeout: float = 5.0) -> int:
+        with self._cond:
+            self._cond.wait_for(lambda: self._pid is not None or not self.running, timeout)
+            if self._pid is None:
+                raise StepFailed(f"{self.id} did not start (no pid reported); its output:\n{self.tail()}")
+            return self._pid
+
+    def signal(self, name: str) -> None:
+        """Send a signal by name (SIGINT...) inside the container, as the program's own user."""
+        if not self.running:
+            raise StepFailed(f"{self.id} is not running any more (exit status {self.exit_status()}); "
+                             f"cannot send it {name}")
+        code, out, err = self.engine.exec_run(self.container, ["kill", "-s", name.removeprefix("SIG"),
+                                                                str(self.pid())], user=self.user)
+        if code != 0 and self.running:
+            raise StepFailed(f"kill -s {name} {self._pid} failed in {self.host}: {(out + err).strip()}")
+
+    def close(self) -> None:
+        self._session.close()
+
+    def evidence(self) -> ProgramEvidence:
+        with self._cond:
+            return ProgramEvidence(id=self.id, host=self.host, argv=self.argv, lines=tuple(self._lines),
+                                   exit_status=None if self.running else self.exit_status(),
+                                   started=round(self.started, 6),
+                                   ended=None if self._ended is None else round(self._ended, 6),
+                                   truncated=self._truncated)

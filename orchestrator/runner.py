@@ -1,0 +1,369 @@
+"""Plays a scenario on an engine and collects the evidence; always tears down what it created.
+
+One run: a network of its own (a free /24, internal: no egress), one sandboxed container per host the
+scenario uses (non-root, no capabilities, no new privileges, memory/CPU/pids limits), the capture
+sidecar in the server's network namespace. Programs are started with `docker exec` in those running
+containers. Every container and network carries the label socklab.run=<run id>; teardown removes by
+that label, in `finally`, whatever happened.
+
+A step that fails or times out is recorded with what was awaited and what was seen; the steps after it
+are recorded as skipped; the run still settles and stops the capture, collects everything and tears
+down. The checks (checks.py) then decide, from the evidence alone.
+"""
+from __future__ import annotations
+
+import ipaddress
+import random
+import re
+import secrets
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from . import capture as capture_mod
+from .engine import RUN_LABEL
+from .errors import EnvironmentProblem, SocklabError, WaitTimeout
+from .evidence import Evidence, ImageEvidence, Snapshot, SocketRow, StepResult
+from .process import RemoteProcess, StepFailed
+from .scenario import (Netstat, Parallel, Scenario, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort,
+                       expand)
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .topology import Topology
+from .waits import PortBound, wait_for
+
+PROGRAMS_DIR = "/opt/socklab/programs"
+#: Runs take their /24 from here (the compose lab uses 10.77.0.0/24).
+RUN_POOL = ipaddress.ip_network("10.78.0.0/16")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a lab container (and so the student code in it) may use."""
+
+    memory: str = "256m"
+    cpus: float = 1.0
+    pids: int = 128
+    output_bytes: int = 1 << 20  # per program; beyond this output is dropped and marked truncated
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    runs_dir: Path
+    images: dict[str, ImageEvidence]  # image name ('node', 'capture') -> the exact image to run
+    limits: Limits = field(default_factory=Limits)
+    quiet: float = 0.15  # the traffic has settled after this long without a packet
+    settle_limit: float = 3.0
+    capture_timeout: float = 15.0
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Event:
+    """Progress, for whoever draws it: kind is 'phase', 'step-start' or 'step-end'."""
+
+    kind: str
+    text: str
+    result: StepResult | None = None
+
+
+def new_run_id() -> str:
+    return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+
+
+def describe(step: Step) -> str:
+    match step:
+        case Start():
+            return f"start {step.id} on {step.host}: {' '.join(step.argv)}"
+        case Send():
+            return f"send {len(step.lines)} line(s) to {step.program}" + (" and close its input" if step.close else "")
+        case WaitPort():
+            return f"wait for {step.proto} port {step.port} on {step.host}"
+        case WaitLog():
+            return f"wait for /{step.pattern}/ from {step.program}"
+        case WaitExit():
+            return f"wait for {step.program} to exit" + ("" if step.status is None else f" with status {step.status}")
+        case Netstat():
+            return f"netstat on {step.host} as '{step.name}'"
+        case Signal():
+            return f"send {step.signal} to {step.program}"
+        case Stop():
+            return f"stop {step.program}"
+        case Parallel():
+            return f"{len(step.steps)} steps at once"
+    return type(step).__name__
+
+
+def kind_of(step: Step) -> str:
+    return {WaitPort: "wait", WaitLog: "wait", WaitExit: "wait"}.get(type(step), type(step).__name__.lower())
+
+
+def parse_netstat(raw: str) -> tuple[SocketRow, ...]:
+    """Rows of `netstat -tuna`: Proto Recv-Q Send-Q Local-Address Foreign-Address [State]."""
+    rows = []
+    for line in raw.splitlines():
+        cols = line.split()
+        if cols and cols[0] in ("tcp", "udp", "tcp6", "udp6") and len(cols) >= 5:
+            rows.append(SocketRow(cols[0], cols[3], cols[4], cols[5] if len(cols) > 5 else "", line))
+    return tuple(rows)
+
+
+class Run:
+    """One play of one scenario. Use `Runner.run`; this holds the state of the run in progress."""
+
+    def __init__(self, engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,
+                 events: Callable[[Event], None]):
+        self.engine, self.topology, self.scenario, self.options = engine, topology, scenario, options
+        self.emit = events
+        self.run_id = options.run_id or new_run_id()
+        self.labels = {RUN_LABEL: self.run_id, "socklab.scenario": scenario.name}
+        self.t0 = time.monotonic()
+        self.deadline = self.t0 + scenario.timeout
+        self.containers: dict[str, str] = {}
+        self.addresses: dict[str, str] = {}
+        self.programs: dict[str, RemoteProcess] = {}
+        self.snapshots: dict[str, Snapshot] = {}
+        self.results: list[StepResult] = []
+        self.timings: dict[str, float] = {}
+        self.capture: capture_mod.Capture | None = None
+        self.error: str | None = None
+        self.folder = options.runs_dir / self.run_id
+
+    def clock(self) -> float:
+        return time.monotonic() - self.t0
+
+    # ---- the whole run ------------------------------------------------------------------------
+    def play(self) -> Evidence:
+        started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.folder.mkdir(parents=True, exist_ok=True)
+        cap_evidence = capture_mod.evidence(None, {}, None, "the run ended before the capture was analysed")
+        try:
+            self._phase("lab", self._create_lab)
+            self._phase("capture-start", lambda: self.capture.start(self._left(self.options.capture_timeout)))
+            self._phase("steps", self._play_steps)
+            cap_evidence = self._phase("capture-analysis", self._finish_capture)
+        except SocklabError as e:
+            self.error = str(e)
+            self.emit(Event("phase", f"run error: {e}"))
+        finally:
+            programs = {pid: p.evidence() for pid, p in self.programs.items()}
+            self._phase("teardown", self.teardown)
+        self.timings["total"] = round(self.clock(), 3)
+        self._write_artifacts(programs)
+        return Evidence(
+            run_id=self.run_id, scenario=self.scenario.name, scenario_path=self.scenario.path, started_at=started_at,
+            addresses=dict(self.addresses), programs=programs, snapshots=dict(self.snapshots), capture=cap_evidence,
+            steps=tuple(self.results), images=dict(self.options.images), timings=dict(self.timings), error=self.error,
+        )
+
+    def _phase(self, name: str, fn: Callable[[], Any]) -> Any:
+        self.emit(Event("phase", name))
+        started = time.monotonic()
+        try:
+            return fn()
+        finally:
+            self.timings[name] = round(time.monotonic() - started, 3)
+
+    def _left(self, wanted: float) -> float:
+        return max(0.0, min(wanted, self.deadline - time.monotonic()))
+
+    # ---- the lab --------------------------------------------------------------------------------
+    def _image(self, ref: str) -> str:
+        repo = ref.rsplit(":", 1)[0]
+        for img in self.options.images.values():
+            if img.ref.rsplit(":", 1)[0] == repo:
+                return img.ref
+        return ref
+
+    def _create_network(self) -> ipaddress.IPv4Network:
+        used = [ipaddress.ip_network(s, strict=False) for s in self.engine.subnets_in_use() if ":" not in s]
+        candidates = list(RUN_POOL.subnets(new_prefix=24))
+        start = random.randrange(len(candidates))  # parallel runs rarely try the same one first
+        for subnet in candidates[start:] + candidates[:start]:
+            if any(subnet.overlaps(u) for u in used):
+                continue
+            if self.engine.create_network(f"socklab-{self.run_id}", str(subnet), self.labels) is not None:
+                return subnet
+        raise EnvironmentProblem(f"no free /24 left in {RUN_POOL} for a run network: "
+                                 "`python -m orchestrator clean` removes those of dead runs")
+
+    def _create_lab(self) -> None:
+        topo, limits = self.topology, self.options.limits
+        subnet = self._create_network()
+        network = f"socklab-{self.run_id}"
+        for name, host in topo.hosts.items():
+            self.addresses[name] = str(subnet.network_address + topo.offset(name))
+        hosts = [topo.hosts[h] for h in self.scenario.hosts]
+        sidecars = [s for s in topo.sidecars.values() if s.attached_to in self.scenario.hosts]
+
+        def create_host(host) -> tuple[str, str]:
+            cid = self.engine.create_container(
+                name=f"socklab-{self.run_id}-{host.name}", image=self._image(host.image), command=list(host.command),
+                labels=self.labels, hostname=host.hostname, user=host.user or None, network=network,
+                ip=self.addresses[host.name],
+                extra_hosts={n: ip for n, ip in self.addresses.items() if n != host.name},
+                cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True, sysctls=dict(host.sysctls),
+                mem_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
+            )
+            self.containers[host.name] = cid
+            self.engine.start(cid)
+            return host.name, cid
+
+        with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
+            list(pool.map(create_host, hosts))
+        for side in sidecars:
+            cid = self.engine.create_container(
+                name=f"socklab-{self.run_id}-{side.name}", image=self._image(side.image),
+                command=["sleep", "infinity"], labels=self.labels, user=side.user or "root",
+                network_mode=f"container:{self.containers[side.attached_to]}",
+                cap_drop=["ALL"], cap_add=list(side.cap_add), init=True,
+            )
+            self.containers[side.name] = cid
+            self.engine.start(cid)
+            self.capture = capture_mod.Capture(self.engine, cid, clock=self.clock)
+        if self.capture is None:
+            raise EnvironmentProblem(f"{topo.path}: no capture sidecar is attached to any of the hosts "
+                                     f"{', '.join(self.scenario.hosts)}; the capture checks need one")
+
+    # ---- the steps ------------------------------------------------------------------------------
+    def _play_steps(self) -> None:
+        failed: StepResult | None = None
+        for index, step in enumerate(self.scenario.steps):
+            key = f"steps[{index}]"
+            if failed is not None:
+                self._record(step, key, "skipped", f"skipped because {failed.key} ({failed.description}) failed",
+                             None, None)
+                continue
+            result = self._play(step, key)
+            if result.status == "failed":
+                failed = result
+
+    def _play(self, step: Step, key: str) -> StepResult:
+        self.emit(Event("step-start", f"{key}: {describe(step)}"))
+        started = self.clock()
+        try:
+            if time.monotonic() >= self.deadline:
+                raise StepFailed(f"the scenario's time limit ({self.scenario.timeout:g} s) ran out before this step")
+            self._do(step, key)
+        except (WaitTimeout, StepFailed) as e:
+            return self._record(step, key, "failed", str(e), started, self.clock() - started)
+        return self._record(step, key, "ok", "", started, self.clock() - started)
+
+    def _record(self, step: Step, key: str, status: str, message: str, started: float | None,
+                duration: float | None) -> StepResult:
+        result = StepResult(key=key, line=step.where.line, kind=kind_of(step), description=describe(step),
+                            status=status, message=message, started=None if started is None else round(started, 6),
+                            duration=None if duration is None else round(duration, 6))
+        self.results.append(result)
+        self.emit(Event("step-end", result.description, result))
+        return result
+
+    def _program(self, pid: str) -> RemoteProcess:
+        if pid not in self.programs:
+            raise StepFailed(f"program {pid!r} was never started (its start step failed or did not run)")
+        return self.programs[pid]
+
+    def _do(self, step: Step, key: str) -> None:
+        timeout = self._left(step.timeout)
+        match step:
+            case Start():
+                host = self.topology.hosts[step.host]
+                argv = [expand(a, self.addresses) for a in step.argv]
+                if "/" not in argv[0] and argv[0].endswith(".py"):
+                    argv = ["python3", "-u", *argv]
+                self.programs[step.id] = RemoteProcess(
+                    self.engine, self.containers[step.host], argv, id=step.id, host=step.host, user=host.user or "",
+                    environment={"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8"},
+                    workdir=PROGRAMS_DIR, clock=self.clock, output_limit=self.options.limits.output_bytes)
+                self.programs[step.id].pid(timeout)
+            case Send():
+                proc = self._program(step.program)
+                proc.write_lines([expand(line, self.addresses) for line in step.lines], step.interval)
+                if step.close:
+                    proc.close_stdin()
+            case WaitPort():
+                wait_for(PortBound(self.engine, self.containers[step.host], step.host, step.proto, step.port), timeout)
+            case WaitLog():
+                pattern = re.compile(expand(step.pattern, self.addresses, regex=True))
+                self._program(step.program).wait_for_line(
+                    pattern, step.stream, step.count, timeout,
+                    f"{step.count} line(s) matching /{pattern.pattern}/ from {step.program}")
+            case WaitExit():
+                proc = self._program(step.program)
+                status = proc.wait_exit(timeout)
+                if status is None and proc.running:
+                    raise WaitTimeout(f"{step.program} to exit", timeout, f"still running; last output:\n{proc.tail()}")
+                if step.status is not None and status != step.status:
+                    raise StepFailed(f"{step.program} exited with status {status}, expected {step.status}; "
+                                     f"last output:\n{proc.tail()}")
+            case Netstat():
+                code, out, err = self.engine.exec_run(self.containers[step.host], ["netstat", "-tuna"])
+                if code != 0:
+                    raise StepFailed(f"netstat -tuna failed on {step.host} ({code}): {err.strip()}")
+                self.snapshots[step.name] = Snapshot(step.name, step.host, round(self.clock(), 6),
+                                                     parse_netstat(out), out)
+            case Signal():
+                self._program(step.program).signal(step.signal)
+            case Stop():
+                proc = self._program(step.program)
+                if proc.running:
+                    proc.signal("SIGTERM")
+                    if proc.wait_exit(timeout) is None:
+                        proc.signal("SIGKILL")
+                        proc.wait_exit(self._left(5.0))
+            case Parallel():
+                self._do_parallel(step, key)
+
+    def _do_parallel(self, group: Parallel, key: str) -> None:
+        with ThreadPoolExecutor(max_workers=len(group.steps)) as pool:
+            results = list(pool.map(lambda ix: self._play(ix[1], f"{key}.parallel[{ix[0]}]"),
+                                    enumerate(group.steps)))
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise StepFailed("; ".join(f"{r.key} failed: {r.message}" for r in failed))
+
+    # ---- the capture ----------------------------------------------------------------------------
+    def _finish_capture(self):
+        settled = self.capture.settle(self.options.quiet, self.options.settle_limit)
+        stats = self.capture.stop(self.options.capture_timeout)
+        filters = sorted({expand(f, self.addresses) for f in self.scenario.capture_filters()})
+        pcap, result = self.capture.analyze(filters)
+        path = self.folder / "capture.pcap"
+        path.write_bytes(pcap)
+        ev = capture_mod.evidence(str(path), stats, result, None)
+        if not settled:
+            self.emit(Event("phase", f"traffic had not settled after {self.options.settle_limit:g} s; captured anyway"))
+        return ev
+
+    # ---- teardown and artifacts -----------------------------------------------------------------
+    def teardown(self) -> None:
+        for proc in self.programs.values():
+            proc.close()
+        if self.capture and self.capture.process:
+            self.capture.process.close()
+        self.engine.remove_labelled(RUN_LABEL, self.run_id)
+
+    def _write_artifacts(self, programs) -> None:
+        logs = self.folder / "logs"
+        logs.mkdir(exist_ok=True)
+        by_host: dict[str, list[tuple[float, str]]] = {}
+        for prog in programs.values():
+            for ln in prog.lines:
+                by_host.setdefault(prog.host, []).append((ln.t, f"{ln.t:9.3f} {prog.id} {ln.stream}: {ln.text}"))
+            end = "still running at the end (killed)" if prog.exit_status is None else f"exit {prog.exit_status}"
+            by_host.setdefault(prog.host, []).append((prog.ended or 1e9, f"{(prog.ended or 0):9.3f} {prog.id} {end}"))
+        for host, rows in by_host.items():
+            (logs / f"{host}.log").write_text("".join(text + "\n" for _, text in sorted(rows)))
+        for snap in self.snapshots.values():
+            (self.folder / f"netstat-{snap.name}.txt").write_text(f"# {snap.host} at {snap.t:.3f} s\n{snap.raw}")
+
+
+def run(engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,
+        events: Callable[[Event], None] = lambda e: None) -> Evidence:
+    """Play `scenario` once; returns the evidence. Tears down whatever it created, always."""
+    return Run(engine, topology, scenario, options, events).play()

@@ -1,0 +1,437 @@
+"""YAML text -> plain Python data, the line of every key path, and a cursor whose getters raise located errors.
+
+Shared by the scenario and topology loaders, so that every mistake in either file is reported the same way:
+the file, the line, the key path (``steps[3].wait.port``, ``checks[2].log.sequence[1]``,
+``services.server.sysctls["net.ipv4.ip_forward"]``) and a message that says what is wrong and what would be
+right. Nothing here knows what a scenario or a topology is.
+
+- :func:`parse_yaml` / :func:`read_yaml` build a :class:`Document` with PyYAML's node API (``SafeLoader``):
+  the data is what ``yaml.safe_load`` would give, except that a duplicate mapping key is refused (PyYAML keeps
+  the last one silently), an empty document is refused, and syntax errors become the caller's error class
+  (a :class:`~orchestrator.errors.LocatedError` subclass) with the 1-based line of the problem.
+- :class:`Node` is a value with its key path; its typed getters (``.str()``, ``.int(lo, hi)``,
+  ``.number(minimum)``, ``.bool()``, ``.list()``, ``.mapping(allowed)``, ``.choice(options)``) return plain
+  values or raise the located error. :class:`Map` is a mapping whose keys have been checked.
+"""
+from __future__ import annotations
+
+import datetime
+import difflib
+import json
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, NoReturn
+
+import yaml
+from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+from .errors import LocatedError
+
+ErrorClass = type[LocatedError]
+
+_MAP_TAG = "tag:yaml.org,2002:map"
+_SEQ_TAG = "tag:yaml.org,2002:seq"
+_MERGE_TAG = "tag:yaml.org,2002:merge"
+
+#: Keys written as they are in a key path; any other key is written quoted: sysctls["net.ipv4.ip_forward"].
+_PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
+#: One step of a key path: .name, [3] or ["quoted key"].
+_KEY_STEP = re.compile(r'\.?([A-Za-z0-9_-]+)|\[([0-9]+)\]|\[("(?:[^"\\]|\\.)*")\]')
+
+
+# ---- key paths -----------------------------------------------------------------------------------
+
+
+def key_path(parent: str, key: object) -> str:
+    """The key path of mapping key `key` under `parent`: ('steps[3]', 'wait') -> 'steps[3].wait'."""
+    text = yaml_text(key)
+    if _PLAIN_KEY.fullmatch(text):
+        return f"{parent}.{text}" if parent else text
+    return f"{parent}[{json.dumps(text, ensure_ascii=False)}]"
+
+
+def index_path(parent: str, index: int) -> str:
+    """The key path of list item `index` under `parent`: ('steps', 3) -> 'steps[3]'."""
+    return f"{parent}[{index}]"
+
+
+def _prefixes(key: str) -> list[str]:
+    """A key path and its parents, longest first: 'a[1].b' -> ['a[1].b', 'a[1]', 'a', '']."""
+    found = [""]
+    pos = 0
+    while pos < len(key):
+        m = _KEY_STEP.match(key, pos)
+        if not m or m.end() == pos:
+            break
+        pos = m.end()
+        found.append(key[:pos])
+    if found[-1] != key:
+        found.append(key)
+    return found[::-1]
+
+
+# ---- words for messages ----------------------------------------------------------------------------
+
+
+def yaml_text(value: object) -> str:
+    """A scalar as YAML would write it (true, null, 5000, text)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    return str(value)
+
+
+def describe(value: Any) -> str:
+    """What a value is, for the '(got ...)' part of a message: 'http' quoted, true (a boolean), a list..."""
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return repr(shown)
+    if isinstance(value, bool):
+        return f"{yaml_text(value)}, a boolean"
+    if value is None:
+        return "nothing (null)"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "a list" if value else "an empty list"
+    if isinstance(value, dict):
+        return "a mapping" if value else "an empty mapping"
+    if isinstance(value, (datetime.date, datetime.datetime)):
+        return f"{value}, a date (quote it to make it text)"
+    return f"a {type(value).__name__}"
+
+
+def closest(word: str, choices: Iterable[str]) -> str | None:
+    """The choice `word` most likely meant (case-insensitive; difflib), or None."""
+    folded: dict[str, str] = {}
+    for choice in choices:
+        folded.setdefault(choice.casefold(), choice)
+    if word.casefold() in folded:
+        return folded[word.casefold()]
+    near = difflib.get_close_matches(word.casefold(), list(folded), n=1, cutoff=0.6)
+    return folded[near[0]] if near else None
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """"; did you mean 'x'?" when a choice is close to `word`, else ""."""
+    guess = closest(word, choices)
+    return f"; did you mean '{guess}'?" if guess is not None and guess != word else ""
+
+
+def or_list(words: Sequence[str], conjunction: str = "or") -> str:
+    """'a', 'a or b', 'a, b or c' (or with 'and')."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {conjunction} {words[-1]}"
+
+
+def unknown_key_message(key: str, allowed: Sequence[str]) -> str:
+    """"unknown key 'tiemout'; did you mean 'timeout'? (allowed here: ...)"."""
+    return f"unknown key '{key}'{did_you_mean(key, allowed)} (allowed here: {', '.join(allowed)})"
+
+
+# ---- the document ----------------------------------------------------------------------------------
+
+
+@dataclass
+class Document:
+    """A parsed YAML file: its data, the line of each key path, and the error class to raise."""
+
+    path: str
+    data: Any
+    lines: dict[str, int]
+    error: ErrorClass
+
+    def line_of(self, key: str) -> int | None:
+        """The line of key path `key`, or of its nearest parent that has one (None if nothing has)."""
+        for prefix in _prefixes(key):
+            if prefix in self.lines:
+                return self.lines[prefix]
+        return None
+
+    def fail(self, key: str, message: str) -> NoReturn:
+        """Raise the document's error at key path `key`."""
+        raise self.error(self.path, self.line_of(key), key, message)
+
+    @property
+    def root(self) -> Node:
+        return Node(self, "", self.data)
+
+
+def read_yaml(path: str | Path, error: ErrorClass) -> Document:
+    """Read a UTF-8 YAML file into a Document; unreadable files are `error`s too."""
+    name = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as e:
+        raise error(name, None, "", f"cannot read the file: {e.strerror or e}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise error(name, line, "", f"the file is not UTF-8 text (byte 0x{raw[e.start]:02x}); save it as UTF-8") from None
+    return parse_yaml(text, name, error)
+
+
+def parse_yaml(text: str, path: str, error: ErrorClass) -> Document:
+    """Parse YAML text into a Document. Syntax errors, an empty document, duplicate keys, recursive aliases
+    and tags other than the standard ones raise `error` with the line (1-based)."""
+    try:
+        loader = yaml.SafeLoader(text)
+    except yaml.reader.ReaderError as e:  # unprintable characters are refused before any parsing
+        raise _reader_error(e, text, path, error) from None
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.reader.ReaderError as e:
+            raise _reader_error(e, text, path, error) from None
+        except yaml.MarkedYAMLError as e:
+            raise _syntax_error(e, path, error) from None
+        if node is None:
+            raise error(path, None, "", "the file is empty (or holds only comments); expected a YAML mapping")
+        builder = _Builder(loader, path, error)
+        builder.lines[""] = node.start_mark.line + 1
+        data = builder.build(node, "", frozenset())
+        return Document(path, data, builder.lines, error)
+    finally:
+        loader.dispose()
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, path: str, error: ErrorClass) -> LocatedError:
+    """'YAML syntax error: <problem> (column N)', with the context PyYAML gives (what it was parsing)."""
+    mark = e.problem_mark or e.context_mark
+    problem = e.problem or e.context or "invalid YAML"
+    where = f" (column {mark.column + 1})" if mark is not None else ""
+    message = f"YAML syntax error: {problem}{where}"
+    if e.context and e.problem:
+        if e.context.startswith("while") and e.context_mark is not None:
+            message += f", {e.context} that starts on line {e.context_mark.line + 1}"
+        elif not e.context.startswith("while"):
+            message = f"YAML syntax error: {e.context}, {problem}{where}"
+    return error(path, mark.line + 1 if mark is not None else None, "", message)
+
+
+def _reader_error(e: yaml.reader.ReaderError, text: str, path: str, error: ErrorClass) -> LocatedError:
+    char = e.character if isinstance(e.character, int) else ord(e.character)
+    line = text.count("\n", 0, e.position) + 1
+    return error(path, line, "", f"YAML syntax error: character #x{char:04x} is not allowed ({e.reason}); remove it")
+
+
+class _Builder:
+    """Node tree -> plain data, recording lines and refusing what safe_load would silently accept."""
+
+    def __init__(self, loader: yaml.SafeLoader, path: str, error: ErrorClass):
+        self.loader, self.path, self.error = loader, path, error
+        self.lines: dict[str, int] = {}
+
+    def fail(self, node: yaml.Node, key: str, message: str) -> NoReturn:
+        raise self.error(self.path, node.start_mark.line + 1, key, message)
+
+    def build(self, node: yaml.Node, key: str, active: frozenset[int]) -> Any:
+        if isinstance(node, ScalarNode):
+            try:
+                return self.loader.construct_object(node, deep=True)
+            except yaml.MarkedYAMLError as e:
+                self.fail(node, key, f"unsupported YAML value: {e.problem}")
+        if id(node) in active:
+            self.fail(node, key, "a YAML alias refers to a value that contains it (a loop); copy the value instead")
+        active = active | {id(node)}
+        if isinstance(node, SequenceNode):
+            if node.tag != _SEQ_TAG:
+                self.fail(node, key, f"unsupported YAML tag '{node.tag}'; write a plain list")
+            items = []
+            for i, item in enumerate(node.value):
+                self.lines[index_path(key, i)] = item.start_mark.line + 1
+                items.append(self.build(item, index_path(key, i), active))
+            return items
+        assert isinstance(node, MappingNode)
+        if node.tag != _MAP_TAG:
+            self.fail(node, key, f"unsupported YAML tag '{node.tag}'; write a plain mapping")
+        return self._mapping(node, key, active)
+
+    def _mapping(self, node: MappingNode, key: str, active: frozenset[int]) -> dict:
+        merged: dict = {}
+        own: dict = {}
+        first_line: dict = {}
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE_TAG:  # '<<: *defaults': those keys, unless this mapping sets them
+                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
+                for source in sources:
+                    value = self.build(source, key, active)
+                    if not isinstance(value, dict):
+                        self.fail(source, key, "'<<' merges mappings only (got {})".format(describe(value)))
+                    merged = {**value, **merged}  # earlier sources win
+                continue
+            if not isinstance(key_node, ScalarNode):
+                self.fail(key_node, key, "a mapping key must be a plain value, not a list or a mapping")
+            name = self.build(key_node, key, active)
+            line = key_node.start_mark.line + 1
+            if name in first_line:
+                self.fail(key_node, key_path(key, name),
+                          f"duplicate key '{yaml_text(name)}' (first on line {first_line[name]}); "
+                          "keep only one (YAML would silently use the last)")
+            first_line[name] = line
+            self.lines[key_path(key, name)] = line
+            own[name] = self.build(value_node, key_path(key, name), active)
+        return {**merged, **own} if merged else own
+
+
+# ---- the cursor ------------------------------------------------------------------------------------
+
+
+class Node:
+    """A value of a Document with its key path. Getters return plain values or raise the located error."""
+
+    __slots__ = ("doc", "key", "value")
+
+    def __init__(self, doc: Document, key: str, value: Any):
+        self.doc, self.key, self.value = doc, key, value
+
+    def __repr__(self) -> str:
+        return f"Node({self.key!r}, {self.value!r})"
+
+    @property
+    def line(self) -> int | None:
+        return self.doc.line_of(self.key)
+
+    def fail(self, message: str) -> NoReturn:
+        """Raise the document's error here."""
+        self.doc.fail(self.key, message)
+
+    def child(self, key: object) -> Node:
+        """The item at index `key` of a list, or the value of key `key` of a mapping."""
+        if isinstance(self.value, list):
+            assert isinstance(key, int)
+            return Node(self.doc, index_path(self.key, key), self.value[key])
+        return Node(self.doc, key_path(self.key, key), self.value[key])
+
+    def must(self, rule: str, example: str | None = None) -> NoReturn:
+        """Fail with 'must be <rule>, e.g. <example> (got <value>)'."""
+        subject = "the top level " if self.key == "" else ""
+        eg = f", e.g. {example}" if example is not None else ""
+        self.fail(f"{subject}must be {rule}{eg} (got {describe(self.value)})")
+
+    # -- scalars --
+
+    def str(self, *, example: str | None = None, rule: str | None = None,
+            pattern: re.Pattern[str] | None = None, empty: bool = False) -> str:
+        """A string (non-empty unless empty=True; matching `pattern` if given, described by `rule`)."""
+        v = self.value
+        ok = isinstance(v, str) and (empty or v.strip() != "") and (pattern is None or pattern.fullmatch(v))
+        if not ok:
+            self.must(rule or ("a string" if empty else "a non-empty string"), example)
+        return v
+
+    def text(self, *, example: str | None = None) -> str:
+        """A string, or a number converted to one (5000 -> '5000'); booleans and null are refused."""
+        v = self.value
+        if isinstance(v, str):
+            return v
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            return str(v)
+        self.must("a string or a number", example)
+
+    def int(self, lo: int | None = None, hi: int | None = None, *, example: str | None = None) -> int:
+        """A whole number within [lo, hi] (booleans and strings refused)."""
+        v = self.value
+        if isinstance(v, int) and not isinstance(v, bool) and (lo is None or v >= lo) and (hi is None or v <= hi):
+            return v
+        if lo is not None and hi is not None:
+            rule = f"a whole number from {lo} to {hi}"
+        elif lo is not None:
+            rule = f"a whole number of at least {lo}"
+        elif hi is not None:
+            rule = f"a whole number of at most {hi}"
+        else:
+            rule = "a whole number"
+        self.must(rule, example if example is not None else (str(lo) if lo is not None else None))
+
+    def number(self, minimum: float = 0, *, exclusive: bool = False, example: str | None = None) -> float:
+        """A finite number >= minimum (> minimum when exclusive), as a float; booleans and strings refused."""
+        v = self.value
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
+            if v > minimum or (v == minimum and not exclusive):
+                return float(v)
+        bound = f"greater than {minimum:g}" if exclusive else f"of at least {minimum:g}"
+        self.must(f"a number {bound}", example)
+
+    def bool(self) -> bool:
+        """true or false."""
+        if isinstance(self.value, bool):
+            return self.value
+        self.must("true or false")
+
+    def choice(self, options: Sequence[str]) -> str:
+        """One of `options` (exact spelling); a near miss gets a did-you-mean."""
+        v = self.value
+        if isinstance(v, str) and v in options:
+            return v
+        hint = did_you_mean(v, options) if isinstance(v, str) else ""
+        self.fail(f"must be one of {', '.join(options)} (got {describe(v)}){hint}")
+
+    # -- collections --
+
+    def list(self, *, nonempty: bool = False, example: str | None = None) -> list[Node]:
+        """The items of a list (non-empty if asked), as Nodes."""
+        v = self.value
+        if not isinstance(v, list) or (nonempty and not v):
+            self.must("a non-empty list" if nonempty else "a list", example)
+        return [self.child(i) for i in range(len(v))]
+
+    def entries(self, *, example: str | None = None) -> list[tuple[str, Node]]:
+        """The (key, value) pairs of a mapping with free string keys (services, labels...), in file order."""
+        v = self.value
+        if not isinstance(v, dict):
+            self.must("a mapping", example)
+        for key in v:
+            if not isinstance(key, str):
+                self.child(key).fail(f"a key must be text (got {describe(key)}); put it in quotes")
+        return [(key, self.child(key)) for key in v]
+
+    def mapping(self, allowed: Sequence[str], required: Sequence[str] = (), *, rule: str = "a mapping",
+                example: str | None = None, extensions: bool = False) -> Map:
+        """A mapping whose keys are all in `allowed` (or start with 'x-' when extensions=True) and that has
+        every key in `required`. Unknown keys are reported first (in file order), then missing ones."""
+        if not isinstance(self.value, dict):
+            self.must(rule, example)
+        for key, child in self.entries():
+            if key not in allowed and not (extensions and key.startswith("x-")):
+                child.fail(unknown_key_message(key, allowed))
+        for key in required:
+            if key not in self.value:
+                self.fail(f"missing required key '{key}' (required here: {', '.join(required)})")
+        return Map(self)
+
+
+class Map:
+    """A mapping Node whose keys have been checked: child Nodes by key, in file order."""
+
+    def __init__(self, node: Node):
+        self.node = node
+        self.value: dict[str, Any] = node.value
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.value
+
+    def __getitem__(self, key: str) -> Node:
+        return self.node.child(key)
+
+    def get(self, key: str) -> Node | None:
+        return self.node.child(key) if key in self.value else None
+
+    def keys(self) -> list[str]:
+        return list(self.value)
+
+    def one_of(self, keys: Sequence[str], what: str, *, example: str | None = None) -> str:
+        """The one key of `keys` this mapping has. None of them, or two, is an error: `what` names the
+        mapping in the message ('a step', 'a wait'); two are reported at the second one."""
+        present = [k for k in self.value if k in keys]
+        if not present:
+            eg = f", e.g. {example}" if example else ""
+            self.node.fail(f"{what} needs one of {or_list(keys)}{eg}")
+        if len(present) > 1:
+            self[present[1]].fail(f"{what} takes only one of {or_list(keys)}, "
+                                  f"but this one has both '{present[0]}' and '{present[1]}'")
+        return present[0]

@@ -1,0 +1,188 @@
+"""A small fake of orchestrator.engine.Engine, for testing the runner without Docker.
+
+Programs are simulated by behaviours: functions `behaviour(proc)` run on a thread, which print lines
+(`proc.out(...)`, `proc.err(...)`), read stdin (`proc.readline()`), bind ports (`proc.bind('tcp', 5000)`),
+wait for signals (`proc.wait_signal()`), and return an exit status. The fake records what the runner
+asked for (networks, containers and their settings, teardown by label).
+"""
+from __future__ import annotations
+
+import itertools
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from orchestrator.errors import EngineError
+
+NETSTAT_HEADER = ("Active Internet connections (servers and established)\n"
+                  "Proto Recv-Q Send-Q Local Address           Foreign Address         State      \n")
+
+
+class FakeProcess:
+    def __init__(self, engine: "FakeEngine", container: str, argv: list[str], pid: int):
+        self.engine, self.container, self.argv, self.pid = engine, container, argv, pid
+        self.frames: queue.Queue = queue.Queue()
+        self.stdin: queue.Queue = queue.Queue()
+        self.signals: queue.Queue = queue.Queue()
+        self.exit_code: int | None = None
+        self.done = threading.Event()
+
+    # what a behaviour may do
+    def out(self, text: str, end: str = "\n") -> None:
+        self.frames.put((1, (text + end).encode()))
+
+    def err(self, text: str, end: str = "\n") -> None:
+        self.frames.put((2, (text + end).encode()))
+
+    def readline(self, timeout: float = 5.0) -> str | None:
+        """The next stdin line without its newline; None at end of input."""
+        return self.stdin.get(timeout=timeout)
+
+    def bind(self, proto: str, port: int) -> None:
+        self.engine.bound.setdefault(self.container, set()).add((proto, port))
+
+    def wait_signal(self, timeout: float = 10.0) -> str:
+        return self.signals.get(timeout=timeout)
+
+
+class FakeSession:
+    def __init__(self, proc: FakeProcess, exec_id: str):
+        self.proc, self.exec_id = proc, exec_id
+        self._buffer = b""
+
+    def write(self, data: bytes) -> None:
+        self._buffer += data
+        while b"\n" in self._buffer:
+            line, self._buffer = self._buffer.split(b"\n", 1)
+            self.proc.stdin.put(line.decode())
+
+    def close_stdin(self) -> None:
+        self.proc.stdin.put(None)
+
+    def frames(self):
+        while True:
+            item = self.proc.frames.get()
+            if item is None:
+                return
+            yield item
+
+    def close(self) -> None:
+        pass
+
+
+@dataclass
+class FakeEngine:
+    behaviours: dict[str, Callable[[FakeProcess], int]]  # argv[0] of the program (after python3 -u) -> behaviour
+    tshark_output: str = "total\t10\n"
+    fail_on: str | None = None  # a method name that raises EngineError
+    networks: dict[str, dict] = field(default_factory=dict)
+    containers: dict[str, dict] = field(default_factory=dict)
+    bound: dict[str, set] = field(default_factory=dict)
+    removed_labels: list[tuple[str, str | None]] = field(default_factory=list)
+    exec_log: list[tuple[str, list[str]]] = field(default_factory=list)
+    processes: dict[int, FakeProcess] = field(default_factory=dict)
+    sessions: dict[str, FakeSession] = field(default_factory=dict)
+    netstat: dict[str, str] = field(default_factory=dict)  # container name suffix -> rows
+    packets: int = 10
+
+    def __post_init__(self):
+        self._ids = itertools.count(100)
+
+    def _maybe_fail(self, name: str) -> None:
+        if self.fail_on == name:
+            raise EngineError(f"fake engine told to fail in {name}")
+
+    # networks
+    def subnets_in_use(self) -> list[str]:
+        return ["172.17.0.0/16"]
+
+    def create_network(self, name, subnet, labels, internal=True):
+        self._maybe_fail("create_network")
+        self.networks[name] = {"subnet": subnet, "labels": labels, "internal": internal}
+        return f"net-{name}"
+
+    # containers
+    def create_container(self, **kwargs) -> str:
+        self._maybe_fail("create_container")
+        cid = f"c{next(self._ids)}"
+        self.containers[cid] = dict(kwargs, running=False)
+        return cid
+
+    def start(self, cid: str) -> None:
+        self.containers[cid]["running"] = True
+
+    def exec_interactive(self, container, command, *, user="", environment=None, workdir=None):
+        self._maybe_fail("exec_interactive")
+        argv = command[4:]  # after: sh -c WRAPPER socklab
+        self.exec_log.append((container, argv))
+        pid = next(self._ids)
+        proc = FakeProcess(self, container, argv, pid)
+        self.processes[pid] = proc
+        program = argv[2] if argv[:2] == ["python3", "-u"] else argv[0]
+        behaviour = self.behaviours[program]
+        session = FakeSession(proc, f"exec-{pid}")
+        self.sessions[session.exec_id] = session
+        proc.err(f"socklab-pid {pid}")
+
+        def run():
+            try:
+                proc.exit_code = behaviour(proc)
+            except queue.Empty:
+                proc.exit_code = 124  # a behaviour waited too long: ends like a killed program
+            proc.done.set()
+            proc.frames.put(None)
+
+        threading.Thread(target=run, daemon=True).start()
+        return session
+
+    def exec_exit_code(self, exec_id: str):
+        proc = self.sessions[exec_id].proc
+        return proc.exit_code if proc.done.is_set() else None
+
+    def exec_run(self, container, command, user=""):
+        self.exec_log.append((container, command))
+        if command[0] == "kill":
+            proc = self.processes[int(command[-1])]
+            proc.signals.put("SIG" + command[2])
+            return 0, "", ""
+        if command[0] == "ss":
+            proto = "tcp" if "-t" in command else "udp"
+            rows = [f"LISTEN 0 5 0.0.0.0:{port} 0.0.0.0:*" for p, port in sorted(self.bound.get(container, ()))
+                    if p == proto]
+            return 0, "\n".join(rows), ""
+        if command[0] == "netstat":
+            name = self.containers[container]["name"]
+            rows = next((v for k, v in self.netstat.items() if name.endswith(k)), "")
+            return 0, NETSTAT_HEADER + rows, ""
+        if command[0] == "tshark":
+            return 0, self.tshark_output, ""
+        return 127, "", f"fake engine: no such command {command[0]}"
+
+    def get_file(self, container, path) -> bytes:
+        return b"fake pcap"
+
+    def put_files(self, container, directory, files, mode=0o644, uid=0) -> None:
+        self.containers[container].setdefault("files", {}).update({f"{directory}/{n}": d for n, d in files.items()})
+
+    def remove_labelled(self, label, value=None):
+        self.removed_labels.append((label, value))
+        for proc in self.processes.values():  # the containers go away: so do their processes
+            if not proc.done.is_set():
+                proc.signals.put("SIGKILL")
+        n = len(self.containers)
+        self.containers.clear()
+        self.networks.clear()
+        return n, 1
+
+
+def tcpdump(packets: int = 10, dropped: int = 0):
+    """A fake tcpdump: listening line, a line per packet, statistics on SIGINT."""
+    def behaviour(proc: FakeProcess) -> int:
+        proc.err("tcpdump: listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes")
+        for i in range(packets):
+            proc.out(f"12:00:00.{i:06d} IP 10.78.0.20.40000 > 10.78.0.10.5000: Flags [S]")
+        proc.wait_signal()
+        proc.err(f"{packets} packets captured\n{packets} packets received by filter\n{dropped} packets dropped by kernel")
+        return 0
+    return behaviour

@@ -1,0 +1,362 @@
+"""The scenario language: every broken file in tests/scenarios/invalid gives its exact message, the real
+scenarios load into the expected model, and the YAML layer (lines, key paths, duplicates) behaves."""
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.errors import EXIT_INVALID_INPUT, ScenarioError
+from orchestrator.scenario import (
+    Bounds,
+    CaptureCheck,
+    ExitCheck,
+    LogCheck,
+    Netstat,
+    Parallel,
+    Send,
+    Signal,
+    SocketCheck,
+    Start,
+    Stop,
+    WaitExit,
+    WaitLog,
+    WaitPort,
+    Where,
+    expand,
+    load_scenario,
+    parse_scenario,
+    placeholders,
+)
+from orchestrator.topology import load_topology
+from orchestrator.scenario import _Parser
+from orchestrator.yamlsource import Document, parse_yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+INVALID = sorted((ROOT / "tests" / "scenarios" / "invalid").glob("*.yaml"))
+TOPOLOGY = load_topology(ROOT / "compose.yaml")
+
+
+def fake_tshark(filters: list[str]) -> dict[str, str]:
+    """Refuses filters containing '===' the way tshark words it."""
+    return {f: '"===" was unexpected in this context.' for f in filters if "===" in f}
+
+
+def parse(text: str, **kwargs) -> object:
+    return parse_scenario(text, "s.yaml", **kwargs)
+
+
+def error_of(text: str, **kwargs) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        parse(text, **kwargs)
+    return str(caught.value)
+
+
+# ---- the broken files --------------------------------------------------------------------------------
+
+
+def test_there_is_a_broken_file_per_kind_of_mistake():
+    assert len(INVALID) >= 16
+
+
+@pytest.mark.parametrize("path", INVALID, ids=lambda p: p.stem)
+def test_invalid_scenario_gives_its_exact_message(path: Path):
+    first = path.read_text(encoding="utf-8").split("\n", 1)[0]
+    assert first.startswith("# error: "), f"{path.name}: the first line must be '# error: <message>'"
+    expected = first[len("# error: "):].replace("{path}", str(path))
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(str(path), TOPOLOGY, fake_tshark)
+    assert str(caught.value) == expected
+    assert caught.value.exit_code == EXIT_INVALID_INPUT
+    assert caught.value.path == str(path)
+
+
+# ---- the real scenarios --------------------------------------------------------------------------------
+
+
+def test_tcp_scenario_loads_into_the_expected_model():
+    path = str(ROOT / "scenarios" / "tcp.yaml")
+    s = load_scenario(path, TOPOLOGY, fake_tshark)
+    assert (s.name, s.hosts, s.clients, s.timeout) == ("tcp-exchange", ("server", "client"), 1, 60.0)
+    assert s.description.startswith("The assignment's Figure 3")
+    assert len(s.steps) == 12 and len(s.checks) == 16
+    assert s.steps[0] == Start("server", "server", ("server_tcp.py", "0.0.0.0", "5000"), 10.0,
+                               Where(path, 15, "steps[0].start"))
+    assert s.steps[1] == WaitPort("server", "tcp", 5000, 10.0, Where(path, 16, "steps[1].wait"))
+    assert s.steps[3] == Send("client", ("hello", "olá"), 0.0, False, 10.0, Where(path, 18, "steps[3].send"))
+    assert s.steps[4] == WaitLog("client", "I received 3 chars: olá", "both", 1, 10.0, Where(path, 19, "steps[4].wait"))
+    assert s.steps[5] == Netstat("server", "connected", 10.0, Where(path, 20, "steps[5].netstat"))
+    assert s.steps[6] == Signal("client", "SIGINT", 10.0, Where(path, 21, "steps[6].signal"))
+    assert s.steps[7] == WaitExit("client", None, 10.0, Where(path, 22, "steps[7].wait"))
+    assert s.steps[11] == WaitExit("server", 0, 10.0, Where(path, 26, "steps[11].wait"))
+    assert set(s.programs()) == {"server", "client"}
+
+    first, sequence = s.checks[0], s.checks[1]
+    assert first.name == "server announces where it listens" and first.points == 1.0
+    assert first.spec == LogCheck("server", None, r"^Socket is listening in address 0\.0\.0\.0 and port 5000 \.\.\.$",
+                                  (), "both", Bounds(count=1))
+    assert first.where == Where(path, 29, "checks[0]")
+    assert sequence.points == 2.0 and sequence.where.line == 31
+    assert sequence.spec.sequence[0] == r"^Connected to Client 1, calling from: {client.ip}:\d+$"
+    assert len(sequence.spec.sequence) == 3 and sequence.spec.pattern is None
+    assert s.checks[5].spec == ExitCheck("server", 0)
+    assert s.checks[7].spec == SocketCheck("connected", "tcp", "{server.ip}:5000", "{client.ip}:*", "ESTABLISHED",
+                                           Bounds(count=1))
+    assert s.checks[15].spec == CaptureCheck("tcp.flags.reset==1 && tcp.port==5000", Bounds(count=0))
+    assert len(s.capture_filters()) == 7
+
+
+def test_udp_scenario_loads_into_the_expected_model():
+    path = str(ROOT / "scenarios" / "udp.yaml")
+    s = load_scenario(path, TOPOLOGY, fake_tshark)
+    assert (s.name, s.clients, len(s.steps), len(s.checks)) == ("udp-exchange", 2, 11, 12)
+    assert s.steps[1] == WaitPort("server", "udp", 6000, 10.0, Where(path, 15, "steps[1].wait"))
+    assert s.steps[6].argv == ("client_udp.py", "server", "6000", "olá mundo")
+    quiet = s.checks[2].spec
+    assert quiet == LogCheck(None, "client", ".", (), "both", Bounds(count=0))
+    no_connection = s.checks[7].spec
+    assert no_connection == SocketCheck("bound", "udp", None, None, "ESTABLISHED", Bounds(count=0))
+
+
+def test_the_filter_checker_is_asked_once_with_every_filter_expanded():
+    calls: list[list[str]] = []
+
+    def checker(filters: list[str]) -> dict[str, str]:
+        calls.append(filters)
+        return {}
+
+    s = load_scenario(ROOT / "scenarios" / "tcp.yaml", TOPOLOGY, checker)
+    assert len(calls) == 1
+    assert len(calls[0]) == len(s.capture_filters())
+    assert "tcp.flags.syn==1 && tcp.flags.ack==0 && ip.src==10.0.0.2 && tcp.dstport==5000" in calls[0]
+    assert not any("{" in f for f in calls[0])
+
+
+def test_no_filter_checker_call_without_capture_checks():
+    text = SMALL.replace("capture: {filter: tcp, count: 0}", "exit: {program: server, status: 0}")
+    calls = []
+    parse(text, filter_checker=lambda fs: calls.append(fs) or {})
+    assert calls == []
+
+
+def test_without_a_topology_hosts_are_checked_against_the_scenario_only():
+    s = parse(SMALL.replace("[server]", "[router]").replace("host: server", "host: router"))
+    assert s.hosts == ("router",)
+    assert "unknown host 'router'" in error_of(SMALL.replace("[server]", "[router]").replace("host: server",
+                                                                                          "host: router"),
+                                              topology=TOPOLOGY)
+
+
+# ---- features ----------------------------------------------------------------------------------------
+
+SMALL = """\
+name: small
+description: a small scenario
+hosts: [server]
+steps:
+  - start: {id: server, host: server, run: [server_udp.py, 0.0.0.0, 6000]}
+checks:
+  - name: nothing
+    capture: {filter: tcp, count: 0}
+"""
+
+
+def test_defaults_apply():
+    s = parse(SMALL)
+    assert (s.clients, s.timeout, s.steps[0].timeout) == (1, 60.0, 10.0)
+    assert s.steps[0].argv == ("server_udp.py", "0.0.0.0", "6000")  # YAML ints become strings
+    assert s.checks[0].points == 1.0
+
+
+def test_defaults_timeout_and_explicit_step_timeouts():
+    s = parse(SMALL.replace("hosts: [server]", "hosts: [server]\ndefaults: {timeout: 2.5}\ntimeout: 30"))
+    assert s.steps[0].timeout == 2.5 and s.timeout == 30.0
+    s = parse(SMALL.replace("6000]}", "6000], timeout: 4}"))
+    assert s.steps[0].timeout == 4.0
+
+
+def test_run_as_a_string_is_split_like_a_shell():
+    s = parse(SMALL.replace("run: [server_udp.py, 0.0.0.0, 6000]", """run: 'client_udp.py {server.ip} 6000 "olá mundo"'"""))
+    assert s.steps[0].argv == ("client_udp.py", "{server.ip}", "6000", "olá mundo")
+
+
+PARALLEL = """\
+name: three-clients
+description: three clients at once
+hosts: [server, client]
+clients: 3
+steps:
+  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, 5000]}
+  - parallel:
+      - start: {id: c1, host: client, run: [client_tcp.py, server, 5000]}
+      - start: {id: c2, host: client, run: [client_tcp.py, server, 5000], timeout: 15}
+      - wait: {program: server, log: 'Thread Number: 1'}
+  - parallel:
+      - send: {program: c1, line: hello, close: true}
+      - stop: {program: c2}
+    timeout: 30
+checks:
+  - name: c1 exits 0
+    exit: {program: c1, status: 0}
+"""
+
+
+def test_parallel_groups():
+    s = parse(PARALLEL)
+    group, later = s.steps[1], s.steps[2]
+    assert isinstance(group, Parallel) and group.where == Where("s.yaml", 7, "steps[1].parallel")
+    assert group.timeout == 15.0  # the longest of its steps
+    assert [type(x) for x in group.steps] == [Start, Start, WaitLog]
+    assert group.steps[1].where == Where("s.yaml", 9, "steps[1].parallel[1].start")
+    assert later.timeout == 30.0
+    assert later.steps[0] == Send("c1", ("hello",), 0.0, True, 10.0, Where("s.yaml", 12, "steps[2].parallel[0].send"))
+    assert later.steps[1] == Stop("c2", 10.0, Where("s.yaml", 13, "steps[2].parallel[1].stop"))
+    assert set(s.programs()) == {"server", "c1", "c2"}
+
+
+def test_bounds():
+    def bounds(text: str) -> Bounds:
+        return parse(SMALL.replace("count: 0", text)).checks[0].spec.bounds
+
+    assert bounds("count: 0") == Bounds(count=0)
+    assert bounds("min: 2") == Bounds(min=2)
+    assert bounds("max: 3") == Bounds(max=3)
+    assert bounds("min: 1, max: 1") == Bounds(min=1, max=1)
+    assert parse(SMALL.replace(", count: 0", "")).checks[0].spec.bounds == Bounds(min=1)
+
+
+def test_send_forms():
+    base = SMALL.replace("steps:\n", "steps:\n").replace(
+        "checks:", "  - send: {program: server, SEND}\nchecks:")
+    assert parse(base.replace("SEND", "lines: [a, 5000], interval: 0.5")).steps[1].lines == ("a", "5000")
+    assert parse(base.replace("SEND", "lines: [], close: true")).steps[1].close is True
+    assert "an empty list sends nothing" in error_of(base.replace("SEND", "lines: []"))
+    assert "a send takes only one of lines or line" in error_of(base.replace("SEND", "lines: [a], line: b"))
+
+
+def test_wait_exit_status_and_log_options():
+    base = SMALL.replace("checks:", "  - wait: {program: server, WAIT}\nchecks:")
+    assert parse(base.replace("WAIT", "exit: 3")).steps[1].status == 3
+    step = parse(base.replace("WAIT", "log: 'x{1,3}', stream: stderr, count: 2")).steps[1]
+    assert (step.pattern, step.stream, step.count) == ("x{1,3}", "stderr", 2)
+    assert "must be an exit status from 0 to 255, or any, e.g. 0 (got 256)" in error_of(base.replace("WAIT", "exit: 256"))
+
+
+def test_messages_for_common_mistakes():
+    base = SMALL.replace("checks:", "  - STEP\nchecks:")
+    assert error_of(base.replace("STEP", "signal: {program: server, signal: sigint}")).endswith(
+        "(got 'sigint'); did you mean 'SIGINT'?")
+    assert error_of(base.replace("STEP", "wait: {port: 5000, host: server, proto: TCP}")).endswith(
+        "must be one of tcp, udp (got 'TCP'); did you mean 'tcp'?")
+    assert error_of(base.replace("STEP", "wait: {program: srever, exit: any}")) == (
+        "s.yaml:6: at steps[1].wait.program: program 'srever' is not started by any earlier step; "
+        "did you mean 'server'? (started so far: server)")
+    assert error_of(base.replace("STEP", "stop: {program: server}\n    timeout: 3")) == (
+        "s.yaml:7: at steps[1].timeout: a timeout beside the action is only for parallel; put it inside the "
+        "action, e.g. {stop: {..., timeout: 5}}")
+    assert error_of(SMALL.replace("name: small", "name: Small")) == (
+        "s.yaml:1: at name: must be lower-case letters, digits and dashes, e.g. 'tcp-exchange' (got 'Small')")
+    assert error_of(SMALL.replace("hosts: [server]", "hosts: [server]\nclients: -1")) == (
+        "s.yaml:4: at clients: must be a whole number of at least 0, e.g. 1 (got -1)")
+    assert error_of(SMALL.replace("hosts: [server]", "hosts: [server, server]")) == (
+        "s.yaml:3: at hosts[1]: host 'server' is listed twice; list each host once")
+
+
+def test_a_regex_error_position_is_in_the_text_as_written():
+    text = SMALL.replace("capture: {filter: tcp, count: 0}", "log: {program: server, match: '{server.ip}['}")
+    assert "unterminated character set at position 11" in error_of(text)
+    text = SMALL.replace("capture: {filter: tcp, count: 0}", "log: {program: server, match: 'a{server.ip}b)c'}")
+    assert "unbalanced parenthesis at position 13" in error_of(text)
+
+
+def test_syntax_error_names_line_and_column():
+    assert error_of("name: x\nhosts: [a\nsteps: 1\n") == (
+        "s.yaml:3: YAML syntax error: expected ',' or ']', but got ':' (column 6), while parsing a flow sequence "
+        "that starts on line 2")
+
+
+def test_an_unreadable_file_is_a_scenario_error(tmp_path: Path):
+    with pytest.raises(ScenarioError, match="cannot read the file"):
+        load_scenario(tmp_path / "missing.yaml")
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"name: x\ndescription: ol\xe1\n")
+    with pytest.raises(ScenarioError, match=r"latin1.yaml:2: the file is not UTF-8 text \(byte 0xe1\)"):
+        load_scenario(bad)
+
+
+def _mutations(data: object, path: tuple = ()):
+    """Every (path, value) of a data tree."""
+    yield path, data
+    if isinstance(data, dict):
+        for k, v in data.items():
+            yield from _mutations(v, path + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            yield from _mutations(v, path + (i,))
+
+
+@pytest.mark.parametrize("name", ["tcp.yaml", "udp.yaml"])
+def test_any_wrong_value_anywhere_is_a_scenario_error_never_a_crash(name: str):
+    """Replace every value of a scenario, one at a time, by values of the wrong shape: a ScenarioError or a
+    valid scenario, never another exception."""
+    original = yaml.safe_load((ROOT / "scenarios" / name).read_text(encoding="utf-8"))
+    odd_values = [None, True, -1, 1.5, "{nohost.ip}(", [], {}, ["x"], {"x": 1}]
+    paths = [p for p, _ in _mutations(original) if p]
+    for path in paths:
+        for value in odd_values:
+            data = copy.deepcopy(original)
+            target = data
+            for key in path[:-1]:
+                target = target[key]
+            target[path[-1]] = value
+            try:  # straight to the validator (no lines): a YAML round trip per case would take seconds
+                _Parser(Document("s.yaml", data, {}, ScenarioError).root, TOPOLOGY, fake_tshark).scenario()
+            except ScenarioError:
+                pass
+
+
+# ---- placeholders ------------------------------------------------------------------------------------
+
+
+def test_expand_leaves_regex_braces_alone():
+    addresses = {"server": "10.77.0.10", "client": "10.77.0.20"}
+    assert expand(r"^from {client.ip}:\d{1,5}$", addresses, regex=True) == r"^from 10\.77\.0\.20:\d{1,5}$"
+    assert expand("ip.src=={server.ip} && {client.name}", addresses) == "ip.src==10.77.0.10 && client"
+    assert expand("{router.ip} {server.port}", addresses) == "{router.ip} {server.port}"
+    assert placeholders("{server.ip}:{client.name} x{1,3}") == [("server", "ip"), ("client", "name")]
+
+
+# ---- the YAML layer ----------------------------------------------------------------------------------
+
+
+def test_yaml_lines_and_key_paths():
+    doc = parse_yaml("# c\na:\n  b:\n    - x\n    - {c: 1}\n  'k.e y': 2\n", "f.yaml", ScenarioError)
+    assert doc.data == {"a": {"b": ["x", {"c": 1}], "k.e y": 2}}
+    assert doc.line_of("") == 2
+    assert doc.line_of("a.b[1].c") == 5
+    assert doc.line_of('a["k.e y"]') == 6
+    assert doc.line_of("a.b[1].missing.deeper") == 5  # falls back to the nearest parent with a line
+    assert doc.root.child("a").child("k.e y").key == 'a["k.e y"]'
+
+
+def test_yaml_duplicate_keys_and_merges():
+    with pytest.raises(ScenarioError) as caught:
+        parse_yaml("a: 1\nb: 2\na: 3\n", "f.yaml", ScenarioError)
+    assert str(caught.value) == ("f.yaml:3: at a: duplicate key 'a' (first on line 1); keep only one "
+                                 "(YAML would silently use the last)")
+    doc = parse_yaml("base: &b {x: 1, y: 2}\nuse: {<<: *b, y: 3}\n", "f.yaml", ScenarioError)
+    assert doc.data["use"] == {"x": 1, "y": 3}
+
+
+def test_yaml_loops_and_odd_tags_are_refused():
+    with pytest.raises(ScenarioError, match="a loop"):
+        parse_yaml("a: &a [*a]\n", "f.yaml", ScenarioError)
+    with pytest.raises(ScenarioError, match=re.escape("f.yaml:1: at a: unsupported YAML value")):
+        parse_yaml("a: !foo 1\n", "f.yaml", ScenarioError)
+    with pytest.raises(ScenarioError, match="character #x0007 is not allowed"):
+        parse_yaml("a: \x07\n", "f.yaml", ScenarioError)
+    with pytest.raises(ScenarioError, match="expected a single document in the stream, but found another document"):
+        parse_yaml("a: 1\n---\nb: 2\n", "f.yaml", ScenarioError)
