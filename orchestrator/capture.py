@@ -9,8 +9,8 @@ for a quiet period.
 from __future__ import annotations
 
 import re
-import threading
 import time
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,7 +58,7 @@ def parse_count_output(filters: list[str], output: str) -> TsharkResult:
             elif parts[0] == "sample":
                 samples.setdefault(f, []).append(parts[2])
             else:
-                errors[f] = re.sub(r"^Error while registering tap: ", "", parts[2]).strip()
+                errors[f] = re.sub(r'^Error while registering tap: (Filter ".*" is invalid - )?', "", parts[2]).strip()
     return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors)
 
 
@@ -71,21 +71,40 @@ def parse_tcpdump_stats(stderr: str) -> dict[str, int]:
 
 
 class Capture:
-    """tcpdump running in the sidecar container."""
+    """tcpdump running in the sidecar container, and tshark counting alongside it.
 
-    def __init__(self, engine: Any, container: str, clock=time.monotonic):
+    tshark starts as soon as tcpdump listens and reads the pcap as tcpdump writes it (`tail -f`, which
+    ends when tcpdump does), so its start-up and the dissection overlap the steps instead of
+    following them; when tcpdump has stopped, the counts are ready a moment later.
+    """
+
+    def __init__(self, engine: Any, container: str, clock=time.monotonic, pool: Executor | None = None):
         self.engine, self.container, self._clock = engine, container, clock
         self.process: RemoteProcess | None = None
-        self._last_packet = clock()
-        self._seen = 0
-        self._watch = threading.Condition()
+        self._analyzer: Future[RemoteProcess] | None = None
+        self._pool = pool or ThreadPoolExecutor(max_workers=1)
+        self.filters: list[str] = []
 
-    def start(self, timeout: float) -> None:
-        """Start tcpdump and wait until it says it is listening."""
+    def start(self, timeout: float, filters: list[str]) -> None:
+        """Start tcpdump, wait until it says it is listening, then start tshark on its output."""
         self.process = RemoteProcess(self.engine, self.container, TCPDUMP, id="tcpdump", host="capture",
                                      user="root", clock=self._clock)
         self.process.wait_for_line(re.compile(r"listening on eth0"), "stderr", 1, timeout,
                                    "tcpdump to say it is listening on eth0")
+        self.filters = list(filters)
+        self._analyzer = self._pool.submit(self._start_analyzer)  # it reads the file from its start
+
+    def _start_analyzer(self) -> RemoteProcess:
+        self.engine.put_files(self.container, "/tmp", {"socklab-filters.txt": _lines(self.filters)})
+        follow = (f"tail -c +1 -s 0.02 --pid={self.process.pid()} -f {PCAP_IN_CONTAINER} | "
+                  + " ".join(tshark_command("-")))
+        return RemoteProcess(self.engine, self.container, ["sh", "-c", follow], id="tshark", host="capture",
+                             user=ANALYST, clock=self._clock)
+
+    @property
+    def analyzer(self) -> RemoteProcess | None:
+        """tshark, once started (waits for its start)."""
+        return self._analyzer.result() if self._analyzer else None
 
     def packets_printed(self) -> int:
         return len(self.process.lines("stdout")) if self.process else 0
@@ -107,21 +126,24 @@ class Capture:
             except WaitTimeout:
                 pass
 
-    def stop(self, timeout: float) -> dict[str, int]:
-        """SIGINT to tcpdump (it flushes and closes the file), wait for it; returns its statistics."""
+    def stop(self, timeout: float) -> tuple[dict[str, int], TsharkResult]:
+        """SIGINT to tcpdump (it flushes and closes the file); wait for it and for tshark's counts."""
         self.process.signal("SIGINT")
         if self.process.wait_exit(timeout) is None:
             raise WaitTimeout("tcpdump to exit after SIGINT", timeout, self.process.tail())
-        return parse_tcpdump_stats("\n".join(self.process.lines("stderr")))
+        stats = parse_tcpdump_stats("\n".join(self.process.lines("stderr")))
+        status = self.analyzer.wait_exit(timeout)
+        if status != 0:
+            raise WaitTimeout("tshark to count the packets", timeout,
+                              f"tshark ended with status {status}:\n{self.analyzer.tail()}")
+        return stats, parse_count_output(self.filters, "\n".join(self.analyzer.lines("stdout")))
 
-    def analyze(self, filters: list[str]) -> tuple[bytes, TsharkResult]:
-        """The pcap's bytes, and every filter counted by tshark in one pass (as the analyst user)."""
-        pcap = self.engine.get_file(self.container, PCAP_IN_CONTAINER)
-        self.engine.put_files(self.container, "/tmp", {"socklab-filters.txt": "\n".join(filters).encode() + b"\n"})
-        code, out, err = self.engine.exec_run(self.container, tshark_command(PCAP_IN_CONTAINER), user=ANALYST)
-        if code != 0:
-            raise WaitTimeout("tshark to dissect the capture", 0, f"tshark exited {code}: {err.strip()[-500:]}")
-        return pcap, parse_count_output(filters, out)
+    def pcap(self) -> bytes:
+        return self.engine.get_file(self.container, PCAP_IN_CONTAINER)
+
+
+def _lines(items: list[str]) -> bytes:
+    return "".join(f"{i}\n" for i in items).encode()
 
 
 def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult | None,
@@ -148,8 +170,8 @@ def check_filters(engine: Any, image: str, filters: list[str], labels: dict[str,
         network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"], init=False,
     )
     try:
-        engine.put_files(container, "/tmp", {"empty.pcap": EMPTY_PCAP,
-                                             "socklab-filters.txt": "\n".join(filters).encode() + b"\n"}, uid=1000)
+        engine.put_files(container, "/tmp", {"empty.pcap": EMPTY_PCAP, "socklab-filters.txt": _lines(filters)},
+                         uid=1000)
         engine.start(container)
         code = engine.wait_exit(container, 60)
         out = engine.logs(container)

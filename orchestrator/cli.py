@@ -104,7 +104,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                 engine.image_labels(b.ref).get("socklab.packages.sha256", "unknown"))
             for name, b in built.items()
         }
-        options = runner.RunOptions(runs_dir=Path(args.runs_dir), images=image_evidence)
+        options = runner.RunOptions(runs_dir=Path(args.runs_dir), images=image_evidence,
+                                    programs=_read_programs(args.programs) if args.programs else {})
         reports, codes = [], []
         for scenario in scenarios:
             console.print(f"[bold]{scenario.name}[/bold] ({scenario.path})")
@@ -125,6 +126,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
     finally:
         engine.close()
     return max(codes, key=lambda c: {0: 0, 1: 1, 3: 2, 2: 3}.get(c, 4))
+
+
+def _read_programs(folder: str) -> dict[str, bytes]:
+    """The .py files of a folder, to run instead of the reference programs of the same names."""
+    path = Path(folder)
+    files = {p.name: p.read_bytes() for p in sorted(path.glob("*.py"))} if path.is_dir() else {}
+    if not files:
+        raise errors.InvalidInput(f"--programs {folder}: expected a folder with .py files (e.g. server_tcp.py)")
+    return files
 
 
 def _progress(console, verbose: bool):
@@ -177,6 +187,8 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "run":
             p.add_argument("--runs-dir", default=str(ROOT / "runs"), help="where artifacts go (default: runs/)")
             p.add_argument("-v", "--verbose", action="store_true", help="show every phase of the run")
+            p.add_argument("--programs", metavar="DIR",
+                           help="run the .py files of DIR instead of the reference programs of the same names")
             p.set_defaults(func=_cmd_run)
         else:
             p.add_argument("--no-filters", action="store_true",

@@ -265,18 +265,24 @@ class Engine:
     def remove_labelled(self, label: str = RUN_LABEL, value: str | None = None) -> tuple[int, int]:
         """Remove every container, then every network, labelled so; returns (containers, networks) removed.
 
-        Containers that share another's network namespace are removed first, so that no namespace
-        disappears under a process that still uses it.
+        Containers that share another's network namespace (the capture sidecar) go first, so that no
+        namespace disappears under a process that still uses it; the others are removed in parallel.
         """
+        from concurrent.futures import ThreadPoolExecutor
+
         found = self.labelled(label, value)
-        containers = sorted(found["containers"],
-                            key=lambda c: not str(c.get("HostConfig", {}).get("NetworkMode", "")).startswith("container:"))
-        for c in containers:
-            with _doing(f"removing container {c['Id'][:12]}"):
-                try:
-                    self.api.remove_container(c["Id"], force=True, v=True)
-                except docker.errors.NotFound:
-                    pass
+
+        def shares_namespace(c: dict[str, Any]) -> bool:
+            return str(c.get("HostConfig", {}).get("NetworkMode", "")).startswith("container:")
+
+        def remove(c: dict[str, Any]) -> None:
+            self.remove_container(c["Id"])
+
+        containers = found["containers"]
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            for group in ([c for c in containers if shares_namespace(c)],
+                          [c for c in containers if not shares_namespace(c)]):
+                list(pool.map(remove, group))
         for n in found["networks"]:
             with _doing(f"removing network {n['Name']}"):
                 try:

@@ -175,13 +175,14 @@ class RemoteProcess:
                 raise StepFailed(f"{self.id} did not start (no pid reported); its output:\n{self.tail()}")
             return self._pid
 
-    def signal(self, name: str) -> None:
-        """Send a signal by name (SIGINT...) inside the container, as the program's own user."""
+    def signal(self, name: str, run: Callable[[list[str]], tuple[int, str, str]] | None = None) -> None:
+        """Send a signal by name (SIGINT...) inside the container, as the program's own user
+        (`run` runs a command there as that user: a Shell's run, by default a docker exec)."""
         if not self.running:
             raise StepFailed(f"{self.id} is not running any more (exit status {self.exit_status()}); "
                              f"cannot send it {name}")
-        code, out, err = self.engine.exec_run(self.container, ["kill", "-s", name.removeprefix("SIG"),
-                                                                str(self.pid())], user=self.user)
+        run = run or (lambda argv: self.engine.exec_run(self.container, argv, user=self.user))
+        code, out, err = run(["kill", "-s", name.removeprefix("SIG"), str(self.pid())])
         if code != 0 and self.running:
             raise StepFailed(f"kill -s {name} {self._pid} failed in {self.host}: {(out + err).strip()}")
 
@@ -195,3 +196,67 @@ class RemoteProcess:
                                    started=round(self.started, 6),
                                    ended=None if self._ended is None else round(self._ended, 6),
                                    truncated=self._truncated)
+
+
+class Shell:
+    """A long-lived `sh` in a container, for the orchestrator's own short commands (ss, netstat, kill).
+
+    Why not one `docker exec` per command: each exec costs three API round trips (create, start,
+    inspect), about 60 ms here; a scenario runs a dozen such commands. Commands written to one shell
+    cost a fork and exec inside the container. Each command's end is marked on both streams with a
+    random token, followed on stdout by its exit status.
+    """
+
+    def __init__(self, engine: Any, container: str, user: str, host: str):
+        self.host, self.user = host, user
+        self._session = engine.exec_interactive(container, ["sh"], user=user)
+        self._cond = threading.Condition()
+        self._buf = {1: b"", 2: b""}
+        self._ended = False
+        self._lock = threading.Lock()  # one command at a time
+        threading.Thread(target=self._read, name=f"shell-{host}-{user}", daemon=True).start()
+
+    def _read(self) -> None:
+        try:
+            for stream_no, data in self._session.frames():
+                with self._cond:
+                    self._buf[stream_no] = self._buf.get(stream_no, b"") + data
+                    self._cond.notify_all()
+        except OSError:
+            pass
+        finally:
+            with self._cond:
+                self._ended = True
+                self._cond.notify_all()
+
+    def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, str, str]:
+        """Run a command to completion: (exit status, stdout, stderr)."""
+        import secrets
+        import shlex
+
+        token = secrets.token_hex(8).encode()
+        line = (" ".join(shlex.quote(a) for a in argv) + " </dev/null; "
+                f"printf '\\n{token.decode()} %s\\n' $?; printf '\\n{token.decode()}\\n' >&2\n")
+        out_mark = re.compile(rb"\n" + token + rb" (\d+)\n")
+        err_mark = b"\n" + token + b"\n"
+        with self._lock:
+            try:
+                self._session.write(line.encode())
+            except OSError as e:
+                raise StepFailed(f"the orchestrator's shell on {self.host} is gone ({e})") from e
+            with self._cond:
+                done = self._cond.wait_for(
+                    lambda: self._ended or (out_mark.search(self._buf[1]) and err_mark in self._buf[2]), timeout)
+                m = out_mark.search(self._buf[1])
+                if not done or not m or err_mark not in self._buf[2]:
+                    seen = (self._buf[1] + self._buf[2])[-300:].decode("utf-8", "replace")
+                    if self._ended:
+                        raise StepFailed(f"the orchestrator's shell on {self.host} ended while running "
+                                         f"{' '.join(argv)!r}: {seen}")
+                    raise WaitTimeout(f"{' '.join(argv)!r} on {self.host} to finish", timeout, seen)
+                out, self._buf[1] = self._buf[1][: m.start()], self._buf[1][m.end():]
+                err, _, self._buf[2] = self._buf[2].partition(err_mark)
+        return int(m.group(1)), out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+    def close(self) -> None:
+        self._session.close()

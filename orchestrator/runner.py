@@ -18,7 +18,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -28,7 +28,7 @@ from . import capture as capture_mod
 from .engine import RUN_LABEL
 from .errors import EnvironmentProblem, SocklabError, WaitTimeout
 from .evidence import Evidence, ImageEvidence, Snapshot, SocketRow, StepResult
-from .process import RemoteProcess, StepFailed
+from .process import RemoteProcess, Shell, StepFailed
 from .scenario import (Netstat, Parallel, Scenario, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort,
                        expand)
 from typing import TYPE_CHECKING
@@ -61,6 +61,9 @@ class RunOptions:
     settle_limit: float = 3.0
     capture_timeout: float = 15.0
     run_id: str | None = None
+    #: files (name -> content) put over the reference programs on every host before the first step:
+    #: a submission's programs are run exactly where and how the reference ones are
+    programs: dict[str, bytes] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -127,6 +130,10 @@ class Run:
         self.containers: dict[str, str] = {}
         self.addresses: dict[str, str] = {}
         self.programs: dict[str, RemoteProcess] = {}
+        # per host: a root shell that observes (ss, netstat) and one as the host's user that acts (kill);
+        # student code, running as that user, cannot tamper with what observes it
+        self._shells: dict[tuple[str, str], Future[Shell]] = {}
+        self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"run-{self.run_id}")
         self.snapshots: dict[str, Snapshot] = {}
         self.results: list[StepResult] = []
         self.timings: dict[str, float] = {}
@@ -144,7 +151,8 @@ class Run:
         cap_evidence = capture_mod.evidence(None, {}, None, "the run ended before the capture was analysed")
         try:
             self._phase("lab", self._create_lab)
-            self._phase("capture-start", lambda: self.capture.start(self._left(self.options.capture_timeout)))
+            filters = sorted({expand(f, self.addresses) for f in self.scenario.capture_filters()})
+            self._phase("capture-start", lambda: self.capture.start(self._left(self.options.capture_timeout), filters))
             self._phase("steps", self._play_steps)
             cap_evidence = self._phase("capture-analysis", self._finish_capture)
         except SocklabError as e:
@@ -193,15 +201,17 @@ class Run:
                                  "`python -m orchestrator clean` removes those of dead runs")
 
     def _create_lab(self) -> None:
+        """Network, hosts (in parallel), then each sidecar in its host's namespace. The orchestrator's
+        shells start in the background: the first command on a host waits for them if need be."""
         topo, limits = self.topology, self.options.limits
         subnet = self._create_network()
         network = f"socklab-{self.run_id}"
-        for name, host in topo.hosts.items():
+        for name in topo.hosts:
             self.addresses[name] = str(subnet.network_address + topo.offset(name))
-        hosts = [topo.hosts[h] for h in self.scenario.hosts]
         sidecars = [s for s in topo.sidecars.values() if s.attached_to in self.scenario.hosts]
 
-        def create_host(host) -> tuple[str, str]:
+        def create_host(name: str) -> str:
+            host = topo.hosts[name]
             cid = self.engine.create_container(
                 name=f"socklab-{self.run_id}-{host.name}", image=self._image(host.image), command=list(host.command),
                 labels=self.labels, hostname=host.hostname, user=host.user or None, network=network,
@@ -211,11 +221,16 @@ class Run:
                 mem_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
             )
             self.containers[host.name] = cid
+            if self.options.programs:
+                self.engine.put_files(cid, PROGRAMS_DIR, self.options.programs)
             self.engine.start(cid)
-            return host.name, cid
+            self._shells[(name, "observe")] = self.pool.submit(Shell, self.engine, cid, "root", name)
+            self._shells[(name, "act")] = self.pool.submit(Shell, self.engine, cid, host.user or "", name)
+            return cid
 
-        with ThreadPoolExecutor(max_workers=max(1, len(hosts))) as pool:
-            list(pool.map(create_host, hosts))
+        started = {name: self.pool.submit(create_host, name) for name in self.scenario.hosts}
+        for name, future in started.items():
+            future.result()  # raises what creating that host raised
         for side in sidecars:
             cid = self.engine.create_container(
                 name=f"socklab-{self.run_id}-{side.name}", image=self._image(side.image),
@@ -225,10 +240,14 @@ class Run:
             )
             self.containers[side.name] = cid
             self.engine.start(cid)
-            self.capture = capture_mod.Capture(self.engine, cid, clock=self.clock)
+            self.capture = capture_mod.Capture(self.engine, cid, clock=self.clock, pool=self.pool)
         if self.capture is None:
             raise EnvironmentProblem(f"{topo.path}: no capture sidecar is attached to any of the hosts "
                                      f"{', '.join(self.scenario.hosts)}; the capture checks need one")
+
+    def shell(self, host: str, kind: str) -> Shell:
+        """The orchestrator's shell on `host`: 'observe' (root: ss, netstat) or 'act' (the host's user: kill)."""
+        return self._shells[(host, kind)].result()
 
     # ---- the steps ------------------------------------------------------------------------------
     def _play_steps(self) -> None:
@@ -287,7 +306,7 @@ class Run:
                 if step.close:
                     proc.close_stdin()
             case WaitPort():
-                wait_for(PortBound(self.engine, self.containers[step.host], step.host, step.proto, step.port), timeout)
+                wait_for(PortBound(self.shell(step.host, 'observe').run, step.host, step.proto, step.port), timeout)
             case WaitLog():
                 pattern = re.compile(expand(step.pattern, self.addresses, regex=True))
                 self._program(step.program).wait_for_line(
@@ -302,19 +321,20 @@ class Run:
                     raise StepFailed(f"{step.program} exited with status {status}, expected {step.status}; "
                                      f"last output:\n{proc.tail()}")
             case Netstat():
-                code, out, err = self.engine.exec_run(self.containers[step.host], ["netstat", "-tuna"])
+                code, out, err = self.shell(step.host, 'observe').run(["netstat", "-tuna"], timeout)
                 if code != 0:
                     raise StepFailed(f"netstat -tuna failed on {step.host} ({code}): {err.strip()}")
                 self.snapshots[step.name] = Snapshot(step.name, step.host, round(self.clock(), 6),
                                                      parse_netstat(out), out)
             case Signal():
-                self._program(step.program).signal(step.signal)
+                proc = self._program(step.program)
+                proc.signal(step.signal, self.shell(proc.host, 'act').run)
             case Stop():
                 proc = self._program(step.program)
                 if proc.running:
-                    proc.signal("SIGTERM")
+                    proc.signal("SIGTERM", self.shell(proc.host, 'act').run)
                     if proc.wait_exit(timeout) is None:
-                        proc.signal("SIGKILL")
+                        proc.signal("SIGKILL", self.shell(proc.host, 'act').run)
                         proc.wait_exit(self._left(5.0))
             case Parallel():
                 self._do_parallel(step, key)
@@ -330,11 +350,9 @@ class Run:
     # ---- the capture ----------------------------------------------------------------------------
     def _finish_capture(self):
         settled = self.capture.settle(self.options.quiet, self.options.settle_limit)
-        stats = self.capture.stop(self.options.capture_timeout)
-        filters = sorted({expand(f, self.addresses) for f in self.scenario.capture_filters()})
-        pcap, result = self.capture.analyze(filters)
+        stats, result = self.capture.stop(self.options.capture_timeout)
         path = self.folder / "capture.pcap"
-        path.write_bytes(pcap)
+        path.write_bytes(self.capture.pcap())
         ev = capture_mod.evidence(str(path), stats, result, None)
         if not settled:
             self.emit(Event("phase", f"traffic had not settled after {self.options.settle_limit:g} s; captured anyway"))
@@ -342,11 +360,20 @@ class Run:
 
     # ---- teardown and artifacts -----------------------------------------------------------------
     def teardown(self) -> None:
-        for proc in self.programs.values():
+        shells = []
+        for future in self._shells.values():
+            try:
+                shells.append(future.result())
+            except Exception:  # noqa: BLE001 - a shell that never started has nothing to close
+                pass
+        for proc in [*self.programs.values(), *shells]:
             proc.close()
-        if self.capture and self.capture.process:
-            self.capture.process.close()
+        if self.capture:
+            for proc in (self.capture.process, self.capture.analyzer):
+                if proc:
+                    proc.close()
         self.engine.remove_labelled(RUN_LABEL, self.run_id)
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _write_artifacts(self, programs) -> None:
         logs = self.folder / "logs"

@@ -63,10 +63,10 @@ class ContainerLogLine:
 
 @dataclass
 class PortBound:
-    """A socket bound to `port` on a host: a listening TCP socket, or a UDP socket (asked of `ss`)."""
+    """A socket bound to `port` on a host: a listening TCP socket, or a UDP socket (asked of `ss`).
+    `run` runs a command on that host: (argv) -> (status, stdout, stderr)."""
 
-    engine: object
-    container: str
+    run: Callable[[list[str]], tuple[int, str, str]]
     host: str
     proto: str
     port: int
@@ -77,7 +77,7 @@ class PortBound:
 
     def check(self) -> tuple[bool, str]:
         flag = "-t" if self.proto == "tcp" else "-u"
-        code, out, err = self.engine.exec_run(self.container, ["ss", "-H", "-l", "-n", flag])
+        code, out, err = self.run(["ss", "-H", "-l", "-n", flag])
         if code != 0:
             return False, f"ss failed ({code}): {err.strip()}"
         for row in out.splitlines():

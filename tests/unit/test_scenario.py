@@ -41,8 +41,9 @@ TOPOLOGY = load_topology(ROOT / "compose.yaml")
 
 
 def fake_tshark(filters: list[str]) -> dict[str, str]:
-    """Refuses filters containing '===' the way tshark words it."""
-    return {f: '"===" was unexpected in this context.' for f in filters if "===" in f}
+    """Refuses filters naming the non-existent field tcp.prot, in tshark's words."""
+    return {f: 'Left side of "==" expression must be a field or function, not tcp.prot.'
+            for f in filters if "tcp.prot==" in f}
 
 
 def parse(text: str, **kwargs) -> object:
