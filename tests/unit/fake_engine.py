@@ -1,7 +1,7 @@
 """A small fake of orchestrator.engine.Engine, for testing the runner without Docker.
 
 Programs are simulated by behaviours: functions `behaviour(proc)` run on a thread, which print lines
-(`proc.out(...)`, `proc.err(...)`), read stdin (`proc.readline()`), bind ports (`proc.bind('tcp', 5000)`),
+(`proc.out(...)`, `proc.err(...)`), read stdin and signals (`proc.next()`), bind ports (`proc.bind('tcp', 5000)`),
 wait for signals (`proc.wait_signal()`), and return an exit status. The fake records what the runner
 asked for (networks, containers and their settings, teardown by label).
 """
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import itertools
 import queue
+import re
+import shlex
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,8 +25,7 @@ class FakeProcess:
     def __init__(self, engine: "FakeEngine", container: str, argv: list[str], pid: int):
         self.engine, self.container, self.argv, self.pid = engine, container, argv, pid
         self.frames: queue.Queue = queue.Queue()
-        self.stdin: queue.Queue = queue.Queue()
-        self.signals: queue.Queue = queue.Queue()
+        self.inbox: queue.Queue = queue.Queue()  # ("line", text) | ("eof", None) | ("signal", "SIGINT")
         self.exit_code: int | None = None
         self.done = threading.Event()
 
@@ -35,15 +36,19 @@ class FakeProcess:
     def err(self, text: str, end: str = "\n") -> None:
         self.frames.put((2, (text + end).encode()))
 
-    def readline(self, timeout: float = 5.0) -> str | None:
-        """The next stdin line without its newline; None at end of input."""
-        return self.stdin.get(timeout=timeout)
+    def next(self, timeout: float = 5.0) -> tuple[str, str | None]:
+        """What happens next: ("line", text) read from stdin, ("eof", None), or ("signal", name)."""
+        return self.inbox.get(timeout=timeout)
 
     def bind(self, proto: str, port: int) -> None:
         self.engine.bound.setdefault(self.container, set()).add((proto, port))
 
     def wait_signal(self, timeout: float = 10.0) -> str:
-        return self.signals.get(timeout=timeout)
+        """Ignore input until a signal comes; its name."""
+        while True:
+            kind, value = self.next(timeout)
+            if kind == "signal":
+                return value
 
 
 class FakeSession:
@@ -55,10 +60,10 @@ class FakeSession:
         self._buffer += data
         while b"\n" in self._buffer:
             line, self._buffer = self._buffer.split(b"\n", 1)
-            self.proc.stdin.put(line.decode())
+            self.proc.inbox.put(("line", line.decode()))
 
     def close_stdin(self) -> None:
-        self.proc.stdin.put(None)
+        self.proc.inbox.put(("eof", None))
 
     def frames(self):
         while True:
@@ -69,6 +74,34 @@ class FakeSession:
 
     def close(self) -> None:
         pass
+
+
+class FakeShellSession:
+    """The orchestrator's long-lived `sh`: each line written is one command, answered with its markers."""
+
+    LINE = re.compile(r"^(?P<cmd>.*) </dev/null; printf '\\n(?P<token>[0-9a-f]+) %s\\n' \$\?;")
+
+    def __init__(self, engine: "FakeEngine", container: str, exec_id: str):
+        self.engine, self.container, self.exec_id = engine, container, exec_id
+        self.out: queue.Queue = queue.Queue()
+
+    def write(self, data: bytes) -> None:
+        for line in data.decode().splitlines():
+            m = self.LINE.match(line)
+            assert m, f"fake shell cannot read {line!r}"
+            code, out, err = self.engine.exec_run(self.container, shlex.split(m["cmd"]))
+            self.out.put((1, f"{out}\n{m['token']} {code}\n".encode()))
+            self.out.put((2, f"{err}\n{m['token']}\n".encode()))
+
+    def close_stdin(self) -> None:
+        pass
+
+    def frames(self):
+        while (item := self.out.get()) is not None:
+            yield item
+
+    def close(self) -> None:
+        self.out.put(None)
 
 
 @dataclass
@@ -85,9 +118,20 @@ class FakeEngine:
     sessions: dict[str, FakeSession] = field(default_factory=dict)
     netstat: dict[str, str] = field(default_factory=dict)  # container name suffix -> rows
     packets: int = 10
+    put_log: list[tuple[str, dict]] = field(default_factory=list)
 
     def __post_init__(self):
         self._ids = itertools.count(100)
+        self.tcpdump_done = threading.Event()
+        self.behaviours.setdefault("tcpdump", tcpdump())
+        self.behaviours.setdefault("sh", self._analyzer)  # sh -c 'tail -f pcap | tshark ...'
+
+    def _analyzer(self, proc: FakeProcess) -> int:
+        """tshark following the pcap: prints its counts once tcpdump has ended."""
+        if not self.tcpdump_done.wait(10):
+            return 1
+        proc.out(self.tshark_output.rstrip("\n"))
+        return 0
 
     def _maybe_fail(self, name: str) -> None:
         if self.fail_on == name:
@@ -114,6 +158,8 @@ class FakeEngine:
 
     def exec_interactive(self, container, command, *, user="", environment=None, workdir=None):
         self._maybe_fail("exec_interactive")
+        if command == ["sh"]:
+            return FakeShellSession(self, container, f"shell-{next(self._ids)}")
         argv = command[4:]  # after: sh -c WRAPPER socklab
         self.exec_log.append((container, argv))
         pid = next(self._ids)
@@ -131,6 +177,8 @@ class FakeEngine:
             except queue.Empty:
                 proc.exit_code = 124  # a behaviour waited too long: ends like a killed program
             proc.done.set()
+            if argv and argv[0] == "tcpdump":
+                self.tcpdump_done.set()
             proc.frames.put(None)
 
         threading.Thread(target=run, daemon=True).start()
@@ -144,7 +192,7 @@ class FakeEngine:
         self.exec_log.append((container, command))
         if command[0] == "kill":
             proc = self.processes[int(command[-1])]
-            proc.signals.put("SIG" + command[2])
+            proc.inbox.put(("signal", "SIG" + command[2]))
             return 0, "", ""
         if command[0] == "ss":
             proto = "tcp" if "-t" in command else "udp"
@@ -163,13 +211,13 @@ class FakeEngine:
         return b"fake pcap"
 
     def put_files(self, container, directory, files, mode=0o644, uid=0) -> None:
-        self.containers[container].setdefault("files", {}).update({f"{directory}/{n}": d for n, d in files.items()})
+        self.put_log.append((directory, dict(files)))
 
     def remove_labelled(self, label, value=None):
         self.removed_labels.append((label, value))
         for proc in self.processes.values():  # the containers go away: so do their processes
             if not proc.done.is_set():
-                proc.signals.put("SIGKILL")
+                proc.inbox.put(("signal", "SIGKILL"))
         n = len(self.containers)
         self.containers.clear()
         self.networks.clear()

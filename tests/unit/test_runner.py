@@ -1,0 +1,233 @@
+"""The runner against a small fake engine: steps in order, failures recorded, teardown always."""
+from pathlib import Path
+
+import pytest
+
+from orchestrator import runner
+from orchestrator.engine import RUN_LABEL
+from orchestrator.evidence import ImageEvidence
+from orchestrator.scenario import parse_scenario
+from orchestrator.topology import load_topology
+
+from .fake_engine import FakeEngine
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPOLOGY = load_topology(ROOT / "compose.yaml")
+IMAGES = {"node": ImageEvidence("node", "socklab/node:abc", "sha256:1", "p1"),
+          "capture": ImageEvidence("capture", "socklab/capture:def", "sha256:2", "p2")}
+
+TCP = """
+name: fake-tcp
+description: the TCP exchange, against a fake engine
+hosts: [server, client]
+defaults: {timeout: %(timeout)s}
+steps:
+  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}
+  - wait: {port: 5000, host: server}
+  - start: {id: client, host: client, run: [client_tcp.py, "{server.ip}", "5000"]}
+  - send: {program: client, lines: [hello, "to {server.name}"]}
+  - wait: {program: client, log: "chars: to server"}
+  - netstat: {host: server, name: connected}
+  - signal: {program: client, signal: SIGINT}
+  - wait: {program: client, exit: 0}
+  - signal: {program: server, signal: SIGINT}
+  - wait: {program: server, exit: 0}
+checks:
+  - name: a SYN
+    capture: {filter: "tcp.flags.syn==1 && ip.src=={client.ip}", count: 1}
+"""
+
+
+def server_tcp(proc):
+    proc.out("Socket is listening in address 0.0.0.0 and port 5000 ...")
+    proc.bind("tcp", 5000)
+    proc.wait_signal()
+    proc.out("Caught keyboard interrupt, exiting")
+    return 0
+
+
+def client_tcp(proc):
+    proc.out("Waiting for connection response")
+    while True:
+        proc.out("Hey there: ", end="")
+        kind, value = proc.next()
+        if kind != "line":
+            proc.out("")
+            return 0
+        proc.out(f"Server message: I received {len(value)} chars: {value}")
+
+
+def silent_client(proc):
+    proc.out("Waiting for connection response")
+    proc.wait_signal()
+    return 130
+
+
+def scenario(text=TCP, timeout=5):
+    return parse_scenario(text % {"timeout": timeout}, "fake.yaml", TOPOLOGY)
+
+
+def play(engine, sc, tmp_path, events=None, **options):
+    opts = runner.RunOptions(runs_dir=tmp_path, images=IMAGES, quiet=0.01, **options)
+    return runner.run(engine, TOPOLOGY, sc, opts, events or (lambda e: None))
+
+
+@pytest.fixture
+def engine():
+    return FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp},
+                      tshark_output="total\t10\ncount\t1\t1\nsample\t1\t#1 a -> b len=74 TCP [S]\n")
+
+
+def test_every_step_plays_in_order_and_evidence_is_collected(engine, tmp_path):
+    ev = play(engine, scenario(), tmp_path)
+    assert [s.status for s in ev.steps] == ["ok"] * 10, [s.message for s in ev.steps]
+    assert ev.error is None
+    client = ev.programs["client"]
+    server_ip = ev.addresses["server"]
+    assert client.argv == ("python3", "-u", "client_tcp.py", server_ip, "5000")  # placeholders expanded
+    assert "Server message: I received 9 chars: to server" in client.text()[2]
+    assert client.exit_status == 0 and ev.programs["server"].exit_status == 0
+    assert ev.programs["server"].text()[-1] == "Caught keyboard interrupt, exiting"
+    assert "connected" in ev.snapshots
+    assert ev.capture.whole and ev.capture.packets == 10
+    assert ev.capture.counts == {f"tcp.flags.syn==1 && ip.src=={ev.addresses['client']}": 1}
+    assert (tmp_path / ev.run_id / "capture.pcap").read_bytes() == b"fake pcap"
+    assert "Caught keyboard interrupt" in (tmp_path / ev.run_id / "logs" / "server.log").read_text()
+    assert (tmp_path / ev.run_id / "netstat-connected.txt").exists()
+
+
+def test_the_lab_is_sandboxed_labelled_and_removed_by_label(engine, tmp_path):
+    created = {}
+    real_create = engine.create_container
+
+    def spy(**kw):
+        cid = real_create(**kw)
+        created[kw["name"].rsplit("-", 1)[-1]] = dict(kw, id=cid)
+        return cid
+
+    engine.create_container = spy
+    ev = play(engine, scenario(), tmp_path)
+    net = next(iter(engine.networks.values())) if engine.networks else None
+    assert net is None  # removed at teardown
+    assert engine.removed_labels == [(RUN_LABEL, ev.run_id)]
+    for host in ("server", "client"):
+        kw = created[host]
+        assert kw["labels"][RUN_LABEL] == ev.run_id
+        assert kw["user"] == "student" and kw["cap_drop"] == ["ALL"]
+        assert kw["security_opt"] == ["no-new-privileges"]
+        assert kw["mem_limit"] and kw["pids_limit"] and kw["nano_cpus"]
+        assert kw["image"] == "socklab/node:abc"  # the exact image, not :latest
+        assert kw["ip"] == ev.addresses[host] and kw["ip"].startswith("10.78.")
+    assert created["capture"]["network_mode"] == f"container:{created['server']['id']}"
+    assert created["capture"]["labels"][RUN_LABEL] == ev.run_id
+
+
+def test_network_is_internal_and_has_a_free_subnet(engine, tmp_path):
+    seen = {}
+    real = engine.create_network
+
+    def spy(name, subnet, labels, internal=True):
+        seen.update(name=name, subnet=subnet, labels=labels, internal=internal)
+        return real(name, subnet, labels, internal)
+
+    engine.create_network = spy
+    ev = play(engine, scenario(), tmp_path)
+    assert seen["internal"] is True and seen["labels"][RUN_LABEL] == ev.run_id
+    assert seen["subnet"].startswith("10.78.") and seen["subnet"].endswith(".0/24")
+
+
+def test_a_failed_wait_is_recorded_later_steps_are_skipped_and_teardown_happens(tmp_path):
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": silent_client})
+    ev = play(engine, scenario(timeout=0.3), tmp_path)
+    status = [s.status for s in ev.steps]
+    assert status[:4] == ["ok"] * 4 and status[4] == "failed" and set(status[5:]) == {"skipped"}
+    failed = ev.steps[4]
+    assert failed.key == "steps[4]" and failed.line == 11
+    assert "waited 0.3 s for 1 line(s) matching /chars: to server/ from client" in failed.message
+    assert "Waiting for connection response" in failed.message  # what was seen instead
+    assert ev.steps[5].message.startswith("skipped because steps[4]")
+    assert engine.removed_labels == [(RUN_LABEL, ev.run_id)]
+    assert ev.programs["client"].exit_status is None  # still running when the run ended
+    assert ev.capture.whole and ev.capture.packets == 10  # the capture was still stopped and analysed
+
+
+def test_an_exit_status_other_than_expected_fails_the_step(tmp_path):
+    def server_exits_1(proc):
+        server_tcp(proc)
+        return 1
+
+    engine = FakeEngine({"server_tcp.py": server_exits_1, "client_tcp.py": client_tcp})
+    ev = play(engine, scenario(), tmp_path)
+    assert ev.steps[-1].status == "failed"
+    assert "server exited with status 1, expected 0" in ev.steps[-1].message
+
+
+def test_an_engine_failure_is_a_run_error_and_still_tears_down(tmp_path):
+    engine = FakeEngine({}, fail_on="create_container")
+    ev = play(engine, scenario(), tmp_path)
+    assert "fake engine told to fail in create_container" in ev.error
+    assert engine.removed_labels == [(RUN_LABEL, ev.run_id)]
+    assert ev.steps == ()
+
+
+def test_an_interrupt_tears_down_and_propagates(engine, tmp_path):
+    def interrupt_at_third_step(event):
+        if event.kind == "step-start" and event.text.startswith("steps[2]"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        play(engine, scenario(), tmp_path, events=interrupt_at_third_step)
+    assert len(engine.removed_labels) == 1 and engine.removed_labels[0][0] == RUN_LABEL
+
+
+def test_parallel_steps_start_several_clients_at_once(tmp_path):
+    def udp_client(proc):
+        return 0
+
+    text = """
+name: fake-parallel
+description: three clients at once
+hosts: [server, client]
+steps:
+  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}
+  - parallel:
+      - start: {id: c1, host: client, run: [client_udp.py, server, "5000", one]}
+      - start: {id: c2, host: client, run: [client_udp.py, server, "5000", two]}
+      - start: {id: c3, host: client, run: [client_udp.py, server, "5000", three]}
+  - wait: {program: c3, exit: 0}
+  - signal: {program: server, signal: SIGINT}
+  - wait: {program: server, exit: 0}
+checks:
+  - name: c1 exits 0
+    exit: {program: c1, status: 0}
+"""
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_udp.py": udp_client})
+    ev = play(engine, parse_scenario(text, "p.yaml", TOPOLOGY), tmp_path)
+    keys = [s.key for s in ev.steps]
+    assert {"steps[1].parallel[0]", "steps[1].parallel[1]", "steps[1].parallel[2]", "steps[1]"} <= set(keys)
+    assert all(s.status == "ok" for s in ev.steps), [(s.key, s.message) for s in ev.steps]
+    assert {"c1", "c2", "c3"} <= set(ev.programs)
+
+
+def test_submission_programs_are_put_over_the_reference_ones_before_any_step(engine, tmp_path):
+    files = {"server_tcp.py": b"print('mine')\n"}
+    play(engine, scenario(), tmp_path, programs=files)
+    # the fake drops containers at teardown; what was put is recorded in exec order via put_files
+    assert engine.put_log[:2] == [("/opt/socklab/programs", files)] * 2
+
+
+def test_a_capture_that_is_not_whole_is_a_problem(tmp_path):
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp}, tshark_output="total\t9\n")
+    ev = play(engine, scenario(), tmp_path)
+    assert not ev.capture.whole
+    assert ev.capture.problem == "the capture is not whole: tcpdump captured 10 packets but the pcap holds 9"
+
+
+def test_the_scenario_time_limit_stops_the_steps(tmp_path):
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": silent_client})
+    text = TCP.replace("defaults:", "timeout: 0.5\ndefaults:")
+    ev = play(engine, scenario(text, timeout=5), tmp_path)
+    failed = [s for s in ev.steps if s.status == "failed"]
+    assert len(failed) == 1 and failed[0].key == "steps[4]"
+    assert "waited 0." in failed[0].message  # cut to what was left of the 0.5 s
+    assert engine.removed_labels == [(RUN_LABEL, ev.run_id)]
