@@ -1,0 +1,177 @@
+"""The orchestrator for real: scenarios played on the Docker Engine with the project's images, checked
+with real tshark; broken and course-style programs; interrupted and killed runs; validate; exit codes."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import ROOT, docker, wait_until
+
+pytestmark = pytest.mark.docker
+
+
+def orchestrator(*args: str, env: dict | None = None, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "orchestrator", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, **(env or {})}, timeout=timeout)
+
+
+def leftovers(label: str) -> list[str]:
+    found = docker("ps", "-a", "-q", "--filter", f"label={label}").stdout.split()
+    return found + docker("network", "ls", "-q", "--filter", f"label={label}").stdout.split()
+
+
+def report_of(runs: list[str]) -> dict:
+    """The report of the one run made in this test's runs folder."""
+    (report,) = Path(runs[1]).glob("*/report.json")
+    return json.loads(report.read_text())
+
+
+@pytest.fixture
+def runs(tmp_path):
+    return ["--runs-dir", str(tmp_path / "runs")]
+
+
+@pytest.mark.parametrize("name", ["tcp", "udp"])
+def test_the_assignment_scenarios_pass(name, runs):
+    proc = orchestrator("run", f"scenarios/{name}.yaml", *runs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    assert rep["verdict"] == "pass" and rep["score"]["awarded"] == rep["score"]["total"]
+    assert rep["capture"]["whole"] and rep["capture"]["packets"] > 0
+    assert {"node", "capture"} <= set(rep["images"]) and rep["images"]["node"]["id"].startswith("sha256:")
+    folder = Path(rep["artifacts"])
+    for artifact in ("capture.pcap", "report.json", "junit.xml", "logs/server.log", "logs/client.log"):
+        assert (folder / artifact).is_file(), artifact
+    assert leftovers(f"socklab.run={rep['run_id']}") == []
+
+
+def test_the_tcp_run_shows_live_progress_and_every_check(runs):
+    proc = orchestrator("run", "scenarios/tcp.yaml", *runs)
+    assert "✓ steps[0] start server on server: server_tcp.py 0.0.0.0 5000" in proc.stdout
+    assert "one SYN opens the connection (client to server)" in proc.stdout
+    assert "verdict PASS" in proc.stdout
+
+
+def test_a_broken_program_fails_with_evidence(tmp_path, runs):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    source = (ROOT / "programs" / "server_tcp.py").read_text()
+    (broken / "server_tcp.py").write_text(source.replace("{len(text)} chars", "{len(text.encode())} chars"))
+    proc = orchestrator("run", "scenarios/tcp.yaml", "--programs", str(broken), *runs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    failed = [c for c in rep["checks"] if not c["passed"]]
+    assert [c["name"] for c in failed] == ["replies count characters, not bytes"]
+    assert "I received 4 chars: olá" in failed[0]["evidence"]
+    assert "verdict FAIL" in proc.stdout and "I received 4 chars: olá" in proc.stdout
+    assert leftovers(f"socklab.run={rep['run_id']}") == []
+
+
+COURSE_STYLE_CLIENT = '''\
+import socket, sys
+ClientSocket = socket.socket()
+print('Waiting for connection response')
+ClientSocket.connect((sys.argv[1], int(sys.argv[2])))
+Response = ClientSocket.recv(1024)
+while True:
+    Input = input('Hey there: ')
+    ClientSocket.send(str.encode(Input))
+    Response = ClientSocket.recv(1024)
+    print(Response.decode('utf-8'))
+'''
+
+
+def test_a_course_style_client_that_loops_forever_is_treated_fairly(tmp_path, runs):
+    """Plain print (no flush) is not lost; the loop is ended with Ctrl-C, as a person would."""
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "client_tcp.py").write_text(COURSE_STYLE_CLIENT)
+    proc = orchestrator("run", "scenarios/tcp.yaml", "--programs", str(student), *runs)
+    rep = report_of(runs)
+    assert rep["verdict"] == "pass", [c for c in rep["checks"] if not c["passed"]]
+    assert rep["programs"]["client"]["exit_status"] != 0  # KeyboardInterrupt traceback, and still fair
+
+
+def test_validate_asks_real_tshark_about_display_filters():
+    proc = orchestrator("validate", "tests/scenarios/invalid/bad_display_filter.yaml")
+    assert proc.returncode == 2
+    expected = (ROOT / "tests/scenarios/invalid/bad_display_filter.yaml").read_text().splitlines()[0]
+    expected = expected.removeprefix("# error: ").replace("{path}", "tests/scenarios/invalid/bad_display_filter.yaml")
+    assert proc.stderr.strip() == f"error: {expected}"
+    assert "Traceback" not in proc.stderr
+    ok = orchestrator("validate", "scenarios/tcp.yaml", "scenarios/udp.yaml")
+    assert ok.returncode == 0 and ok.stdout.count(": ok") == 2
+    assert leftovers("socklab.run=validate") == []
+
+
+def test_an_invalid_scenario_is_exit_2_without_running_anything(runs):
+    proc = orchestrator("run", "tests/scenarios/invalid/unknown_top_key.yaml", *runs)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith("error: tests/scenarios/invalid/unknown_top_key.yaml:")
+
+
+def test_no_docker_daemon_is_exit_3(runs):
+    proc = orchestrator("run", "scenarios/tcp.yaml", *runs, env={"DOCKER_HOST": "unix:///nonexistent/docker.sock"})
+    assert proc.returncode == 3 and "cannot reach a Docker Engine" in proc.stderr and "Traceback" not in proc.stderr
+
+
+SLOW = """\
+name: {name}
+description: a server that never says what the scenario waits for, to interrupt or kill the run meanwhile
+hosts: [server, client]
+steps:
+  - start: {{id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}}
+  - wait: {{port: 5000, host: server}}
+  - wait: {{program: server, log: "this never comes", timeout: 60}}
+checks:
+  - name: listening
+    log: {{program: server, match: "listening"}}
+"""
+
+
+def start_slow_run(tmp_path, name: str) -> tuple[subprocess.Popen, str]:
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(SLOW.format(name=name))
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "run", str(path), "--runs-dir", str(tmp_path)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # wait until the run is inside the long wait: its first two steps done
+    def probe():
+        line = proc.stdout.readline()
+        return "steps[1]" in line, line
+    wait_until("the run to reach its long wait", probe, timeout=60)
+    run_ids = {docker("inspect", "-f", '{{index .Config.Labels "socklab.run"}}', c).stdout.strip()
+               for c in docker("ps", "-q", "--filter", f"label=socklab.scenario={name}").stdout.split()}
+    assert len(run_ids) == 1, run_ids
+    return proc, run_ids.pop()
+
+
+def test_a_run_interrupted_with_sigint_tears_down(tmp_path):
+    proc, run_id = start_slow_run(tmp_path, "interrupted-run")
+    assert leftovers(f"socklab.run={run_id}")
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130
+    assert leftovers(f"socklab.run={run_id}") == []
+
+
+def test_a_run_stopped_with_sigterm_tears_down(tmp_path):
+    proc, run_id = start_slow_run(tmp_path, "terminated-run")
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 130
+    assert leftovers(f"socklab.run={run_id}") == []
+
+
+def test_a_killed_run_is_cleaned_by_label(tmp_path):
+    proc, run_id = start_slow_run(tmp_path, "killed-run")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert leftovers(f"socklab.run={run_id}")  # SIGKILL leaves no chance to tear down...
+    clean = orchestrator("clean", "--run", run_id)
+    assert clean.returncode == 0, clean.stderr
+    assert leftovers(f"socklab.run={run_id}") == []  # ...and clean removes it by label
