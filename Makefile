@@ -9,12 +9,12 @@ PROJECT ?= socklab
 # root installs directly; anyone else through sudo
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 APT     := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
-# docker compose v2 when it exists, else docker-compose v1
-COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
+# docker compose v2 when it exists, else docker-compose v1 (worked out only by targets that use it)
+COMPOSE  = $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
                    elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
-.PHONY: help venv tools images up down shell-server shell-client watch logs test test-unit \
+.PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch logs test test-unit \
         scenario-tcp scenario-udp scenarios validate bench clean clean-images lock
 
 help: ## this list
@@ -30,33 +30,35 @@ $(VENV)/.installed: requirements.txt
 
 venv: $(VENV)/.installed ## the Python environment (pinned: requirements.txt)
 
-tools: ## mmdebstrap (builds the images) and a compose tool, installed if missing
+mmdebstrap: # builds the images' root filesystems from Debian packages
 	@command -v mmdebstrap >/dev/null || { $(APT) update -qq && $(APT) install -y -qq mmdebstrap; }
+
+tools: mmdebstrap ## mmdebstrap (builds the images) and a compose tool, installed if missing
 	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
 	  || { $(APT) update -qq && $(APT) install -y -qq docker-compose; }
 
-images: venv tools ## build the images if their inputs changed (Debian packages + mmdebstrap, no registry)
+images: venv mmdebstrap ## build the images if their inputs changed (Debian packages + mmdebstrap, no registry)
 	@$(PY) -m orchestrator images
 
 # ---- scenarios: the assignment played and checked by the orchestrator -------------------------
 # (the orchestrator builds any image that is missing itself, so these need only the venv and tools)
-scenario-tcp: venv tools ## play the assignment's TCP exchange (Figure 3) across containers and check it
+scenario-tcp: venv mmdebstrap ## play the assignment's TCP exchange (Figure 3) across containers and check it
 	$(PY) -m orchestrator run scenarios/tcp.yaml
 
-scenario-udp: venv tools ## play the UDP exchange (Figure 4) and check it
+scenario-udp: venv mmdebstrap ## play the UDP exchange (Figure 4) and check it
 	$(PY) -m orchestrator run scenarios/udp.yaml
 
-scenarios: venv tools ## play every scenario in scenarios/
+scenarios: venv mmdebstrap ## play every scenario in scenarios/
 	$(PY) -m orchestrator run scenarios/*.yaml
 
-validate: venv tools ## check every scenario file (display filters by tshark) without running anything
+validate: venv mmdebstrap ## check every scenario file (display filters by tshark) without running anything
 	$(PY) -m orchestrator validate scenarios/*.yaml
 
 bench: venv tools ## warm scenario-tcp (median of 10) against the same exchange scripted with docker-compose
 	$(PY) bench/bench.py
 
 # ---- the lab by hand ---------------------------------------------------------------------------
-up: images ## start the lab: server, client and the capture (pcap in ./captures)
+up: images tools ## start the lab: server, client and the capture (pcap in ./captures)
 	@mkdir -p captures
 	$(DC) up -d
 	@$(PY) -m orchestrator wait-log --container "$$($(DC) ps -q capture)" --pattern 'listening on' --timeout 20
@@ -81,7 +83,7 @@ logs: ## the lab's container logs
 	$(DC) logs
 
 # ---- tests -------------------------------------------------------------------------------------
-test: images ## everything: unit tests, images (testinfra), the lab end to end
+test: images tools ## everything: unit tests, images (testinfra), the lab end to end
 	$(PY) -m pytest
 
 test-unit: venv ## only the tests that need no Docker

@@ -57,7 +57,7 @@ class RunOptions:
     runs_dir: Path
     images: dict[str, ImageEvidence]  # image name ('node', 'capture') -> the exact image to run
     limits: Limits = field(default_factory=Limits)
-    quiet: float = 0.15  # the traffic has settled after this long without a packet
+    quiet: float = 0.1  # the traffic has settled after this long without a packet
     settle_limit: float = 3.0
     capture_timeout: float = 15.0
     run_id: str | None = None
@@ -208,9 +208,9 @@ class Run:
         network = f"socklab-{self.run_id}"
         for name in topo.hosts:
             self.addresses[name] = str(subnet.network_address + topo.offset(name))
-        sidecars = [s for s in topo.sidecars.values() if s.attached_to in self.scenario.hosts]
 
         def create_host(name: str) -> str:
+            """The host's container, then its sidecars (created before the host starts, started after)."""
             host = topo.hosts[name]
             cid = self.engine.create_container(
                 name=f"socklab-{self.run_id}-{host.name}", image=self._image(host.image), command=list(host.command),
@@ -223,24 +223,23 @@ class Run:
             self.containers[host.name] = cid
             if self.options.programs:
                 self.engine.put_files(cid, PROGRAMS_DIR, self.options.programs)
+            sidecars = {side.name: self.engine.create_container(
+                name=f"socklab-{self.run_id}-{side.name}", image=self._image(side.image),
+                command=["sleep", "infinity"], labels=self.labels, user=side.user or "root",
+                network_mode=f"container:{cid}", cap_drop=["ALL"], cap_add=list(side.cap_add), init=True,
+            ) for side in topo.sidecars.values() if side.attached_to == name}
+            self.containers.update(sidecars)
             self.engine.start(cid)
             self._shells[(name, "observe")] = self.pool.submit(Shell, self.engine, cid, "root", name)
             self._shells[(name, "act")] = self.pool.submit(Shell, self.engine, cid, host.user or "", name)
+            for side_cid in sidecars.values():
+                self.engine.start(side_cid)
+                self.capture = capture_mod.Capture(self.engine, side_cid, clock=self.clock, pool=self.pool)
             return cid
 
         started = {name: self.pool.submit(create_host, name) for name in self.scenario.hosts}
-        for name, future in started.items():
+        for future in started.values():
             future.result()  # raises what creating that host raised
-        for side in sidecars:
-            cid = self.engine.create_container(
-                name=f"socklab-{self.run_id}-{side.name}", image=self._image(side.image),
-                command=["sleep", "infinity"], labels=self.labels, user=side.user or "root",
-                network_mode=f"container:{self.containers[side.attached_to]}",
-                cap_drop=["ALL"], cap_add=list(side.cap_add), init=True,
-            )
-            self.containers[side.name] = cid
-            self.engine.start(cid)
-            self.capture = capture_mod.Capture(self.engine, cid, clock=self.clock, pool=self.pool)
         if self.capture is None:
             raise EnvironmentProblem(f"{topo.path}: no capture sidecar is attached to any of the hosts "
                                      f"{', '.join(self.scenario.hosts)}; the capture checks need one")
