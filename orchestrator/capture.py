@@ -138,6 +138,13 @@ class Capture:
                               f"tshark ended with status {status}:\n{self.analyzer.tail()}")
         return stats, parse_count_output(self.filters, "\n".join(self.analyzer.lines("stdout")))
 
+    def close(self) -> None:
+        """Let go of tcpdump's and tshark's connections (their container is gone by now)."""
+        if self.process:
+            self.process.close()
+        if self._analyzer and self._analyzer.done() and not self._analyzer.exception():
+            self._analyzer.result().close()
+
     def pcap(self) -> bytes:
         return self.engine.get_file(self.container, PCAP_IN_CONTAINER)
 

@@ -96,15 +96,6 @@ class Engine:
         with _doing(f"tagging {ref} as {repository}:{tag}"):
             self.api.tag(ref, repository, tag)
 
-    def remove_image(self, ref: str) -> None:
-        with _doing(f"removing image {ref}"):
-            with contextlib.suppress(docker.errors.ImageNotFound):
-                self.api.remove_image(ref)
-
-    def images_labelled(self, label: str) -> list[dict[str, Any]]:
-        with _doing(f"listing images labelled {label}"):
-            return self.api.images(filters={"label": label})
-
     # ---- networks -----------------------------------------------------------------------------
     def create_network(self, name: str, subnet: str, labels: dict[str, str], internal: bool = True) -> str | None:
         """Create a bridge network on `subnet`; None if the subnet overlaps one in use (choose another).
@@ -181,30 +172,17 @@ class Engine:
         with _doing(f"reading the logs of container {container[:12]}"):
             return self.api.logs(container, stdout=True, stderr=True, tail=tail).decode("utf-8", "replace")
 
-    def kill(self, container: str, signal: str = "SIGKILL") -> None:
-        with _doing(f"sending {signal} to container {container[:12]}"):
-            try:
-                self.api.kill(container, signal=signal)
-            except docker.errors.APIError as e:
-                if e.status_code != 409:  # 409: it is not running any more, which is what we wanted
-                    raise
-
     def wait_exit(self, container: str, timeout: float) -> int | None:
         """Wait for the container to exit; its exit code, or None if it is still running after `timeout`."""
         import requests.exceptions
 
-        try:
-            with _doing(f"waiting for container {container[:12]} to exit"):
+        with _doing(f"waiting for container {container[:12]} to exit"):
+            try:
                 return self.api.wait(container, timeout=timeout)["StatusCode"]
-        except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-            return None
-        except EngineError as e:
-            if isinstance(e.__cause__, (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError)):
-                return None
-            raise
+            except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
+                return None  # the API's way of saying "still running after `timeout`"
 
-    def exec_run(self, container: str, command: list[str], user: str = "", timeout: float | None = None
-                 ) -> tuple[int, str, str]:
+    def exec_run(self, container: str, command: list[str], user: str = "") -> tuple[int, str, str]:
         """Run a command to completion in a running container: (exit code, stdout, stderr)."""
         with _doing(f"running {' '.join(command)!r} in container {container[:12]}"):
             exec_id = self.api.exec_create(container, command, user=user, stdout=True, stderr=True)["Id"]
@@ -311,9 +289,6 @@ class ExecSession:
     def frames(self) -> Iterator[tuple[int, bytes]]:
         """(stream, data) frames until the process ends: stream 1 is stdout, 2 is stderr."""
         return docker.utils.socket.frames_iter(self._sock, tty=False)
-
-    def exit_code(self) -> int | None:
-        return self.engine.exec_exit_code(self.exec_id)
 
     def close(self) -> None:
         with contextlib.suppress(OSError):

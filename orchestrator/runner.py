@@ -12,10 +12,13 @@ down. The checks (checks.py) then decide, from the evidence alone.
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 import re
 import secrets
+import signal
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -117,7 +120,7 @@ def parse_netstat(raw: str) -> tuple[SocketRow, ...]:
 
 
 class Run:
-    """One play of one scenario. Use `Runner.run`; this holds the state of the run in progress."""
+    """One play of one scenario (see `run`): the state of the run in progress."""
 
     def __init__(self, engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,
                  events: Callable[[Event], None]):
@@ -359,19 +362,18 @@ class Run:
 
     # ---- teardown and artifacts -----------------------------------------------------------------
     def teardown(self) -> None:
-        shells = []
+        """Remove everything labelled with this run's id, then let go of the connections. A second
+        Ctrl-C (or a SIGTERM) while this runs is held back until it is done: a half-done teardown would
+        leave containers behind."""
+        with _signals_held():
+            self.engine.remove_labelled(RUN_LABEL, self.run_id)
         for future in self._shells.values():
-            try:
-                shells.append(future.result())
-            except Exception:  # noqa: BLE001 - a shell that never started has nothing to close
-                pass
-        for proc in [*self.programs.values(), *shells]:
-            proc.close()
+            if future.done() and not future.exception():
+                future.result().close()
         if self.capture:
-            for proc in (self.capture.process, self.capture.analyzer):
-                if proc:
-                    proc.close()
-        self.engine.remove_labelled(RUN_LABEL, self.run_id)
+            self.capture.close()
+        for proc in self.programs.values():
+            proc.close()
         self.pool.shutdown(wait=False, cancel_futures=True)
 
     def _write_artifacts(self, programs) -> None:
@@ -387,6 +389,24 @@ class Run:
             (logs / f"{host}.log").write_text("".join(text + "\n" for _, text in sorted(rows)))
         for snap in self.snapshots.values():
             (self.folder / f"netstat-{snap.name}.txt").write_text(f"# {snap.host} at {snap.t:.3f} s\n{snap.raw}")
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM back while the block runs (main thread only), then deliver them."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if held:
+            raise KeyboardInterrupt
 
 
 def run(engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,
