@@ -15,7 +15,7 @@ COMPOSE  = $(shell if docker compose version >/dev/null 2>&1; then echo "docker 
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
 .PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch logs test test-unit \
-        scenario-tcp scenario-udp scenarios validate bench clean clean-images lock
+        scenario-tcp scenario-udp scenarios validate bench clean clean-images prune-images lock
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -94,7 +94,10 @@ clean: venv ## remove every container and network labelled by a run (socklab.run
 	$(PY) -m orchestrator clean
 
 clean-images: clean ## also remove the project's images (the next build takes a minute or two)
-	-docker images -q --filter label=socklab.image | sort -u | xargs -r docker rmi -f
+	$(PY) -m orchestrator images --remove
+
+prune-images: venv ## remove the project's images built from older inputs
+	$(PY) -m orchestrator images --prune
 
 lock: ## re-pin requirements.txt from requirements.in
 	$(PYTHON) -m venv /tmp/socklab-lock && /tmp/socklab-lock/bin/pip install -q -r requirements.in

@@ -22,6 +22,10 @@ def _cmd_images(args: argparse.Namespace) -> int:
 
     engine = Engine()
     try:
+        if args.prune or args.remove:
+            n = images.remove(engine, keep_current=args.prune, progress=_say)
+            _say(f"removed {n} image(s)")
+            return errors.EXIT_OK
         for built in images.ensure(engine, args.names or None, force=args.force, progress=_say).values():
             state = "built" if built.built else "up to date"
             _say(f"{built.ref} ({built.image_id[7:19]}) {state}; tagged {built.ref.split(':')[0]}:latest")
@@ -178,6 +182,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("images", help="build the lab's images if their inputs changed (no registry needed)")
     p.add_argument("names", nargs="*", metavar="NAME", help="images to build (default: all)")
     p.add_argument("--force", action="store_true", help="rebuild even if an image with the same inputs exists")
+    p.add_argument("--prune", action="store_true", help="remove the project's images of older inputs instead")
+    p.add_argument("--remove", action="store_true", help="remove all the project's images instead")
     p.set_defaults(func=_cmd_images)
     for name, helptext in (("run", "play scenarios on the lab and check them"),
                            ("validate", "check scenario files without running anything")):

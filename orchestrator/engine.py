@@ -96,6 +96,16 @@ class Engine:
         with _doing(f"tagging {ref} as {repository}:{tag}"):
             self.api.tag(ref, repository, tag)
 
+    def images_labelled(self, label: str) -> list[dict[str, Any]]:
+        """Images carrying `label` (each with Id, RepoTags, Labels)."""
+        with _doing(f"listing images labelled {label}"):
+            return self.api.images(filters={"label": label})
+
+    def remove_image(self, ref: str) -> None:
+        with _doing(f"removing image {ref}"):
+            with contextlib.suppress(docker.errors.ImageNotFound):
+                self.api.remove_image(ref, force=True)
+
     # ---- networks -----------------------------------------------------------------------------
     def create_network(self, name: str, subnet: str, labels: dict[str, str], internal: bool = True) -> str | None:
         """Create a bridge network on `subnet`; None if the subnet overlaps one in use (choose another).

@@ -223,3 +223,27 @@ def current_refs(config: ImagesConfig | None = None) -> dict[str, str]:
         name: f"{REPOSITORY}/{name}:{image_hash(base_hash(config, spec), context_tar(config, spec))}"
         for name, spec in config.images.items()
     }
+
+
+def remove(engine, *, keep_current: bool, config: ImagesConfig | None = None,
+           progress: Callable[[str], None] = print) -> int:
+    """Remove the project's images (found by their socklab.image label), children before their bases.
+    With keep_current, only those the working tree no longer defines (old inputs) go."""
+    config = config or load_config()
+    current = set()
+    if keep_current:
+        for name, spec in config.images.items():
+            bh = base_hash(config, spec)
+            current |= {f"{REPOSITORY}/{name}:{image_hash(bh, context_tar(config, spec))}",
+                        f"{REPOSITORY}/{name}-base:{bh}", f"{REPOSITORY}/{name}:latest"}
+    found = engine.images_labelled("socklab.image")
+    found.sort(key=lambda img: (img.get("Labels") or {}).get("socklab.image", "").endswith("-base"))
+    removed = 0
+    for img in found:
+        tags = img.get("RepoTags") or []
+        if keep_current and current.intersection(tags):
+            continue
+        progress(f"removing {', '.join(tags) or img['Id'][7:19]}")
+        engine.remove_image(img["Id"])
+        removed += 1
+    return removed
