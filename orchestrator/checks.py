@@ -93,9 +93,10 @@ def evaluate_check(scenario: Scenario, evidence: Evidence, check: Check) -> Outc
 
 
 def verdict(evidence: Evidence, outcomes: Iterable[Outcome]) -> Verdict:
-    """'error' when the run itself went wrong (evidence.error) or the capture has a problem that is not
-    the programs' fault (capture.problem); else 'fail' if any check or any step failed; else 'pass'."""
-    if evidence.error or evidence.capture.problem:
+    """'error' when the run itself went wrong (evidence.error), the capture has a problem that is not
+    the programs' fault (capture.problem) or a display filter of the scenario is invalid (capture.errors:
+    the scenario is at fault, not the programs); else 'fail' if any check or any step failed; else 'pass'."""
+    if evidence.error or evidence.capture.problem or evidence.capture.errors:
         return "error"
     if evidence.step_failures() or any(not o.passed for o in outcomes):
         return "fail"

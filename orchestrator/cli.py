@@ -75,7 +75,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     engine = None
     if not args.no_filters:
-        engine = Engine()  # display filters are checked by tshark, in the capture image
+        try:
+            engine = Engine()  # display filters are checked by tshark, in the capture image
+        except errors.EnvironmentProblem as e:
+            raise errors.EnvironmentProblem(f"{e} (`validate --no-filters` checks everything but the display "
+                                            "filters without Docker)") from e
         built = images.ensure(engine, ["capture"], progress=_say)["capture"]
         label = {RUN_LABEL: "validate"}
 

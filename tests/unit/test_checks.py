@@ -655,6 +655,10 @@ def test_verdict():
     # the run itself went wrong: error wins over failures
     err = dataclasses.replace(bad, error="cannot create network socklab-3f9a: address pool exhausted")
     assert checks.verdict(err, checks.evaluate(scenario, err)) == "error"
+    # a display filter of the scenario that tshark refused: the scenario is at fault, not the programs
+    refused = dataclasses.replace(good, capture=dataclasses.replace(
+        good.capture, errors={"tcp.prot==5000": 'Left side of "==" expression must be a field or function'}))
+    assert checks.verdict(refused, checks.evaluate(scenario, refused)) == "error"
 
 
 @pytest.mark.parametrize("verdict, code", [("pass", EXIT_OK), ("fail", EXIT_CHECKS_FAILED),
