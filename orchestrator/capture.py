@@ -22,8 +22,8 @@ PCAP_IN_CONTAINER = "/tmp/socklab-capture.pcap"
 FILTERS_IN_CONTAINER = "/tmp/socklab-filters.txt"
 COUNT_SCRIPT = "/opt/socklab/count-filters.lua"  # baked into the capture image (images/capture/)
 ANALYST = "analyst"  # tshark dissects untrusted traffic as this unprivileged user
-TCPDUMP = ["tcpdump", "-i", "eth0", "-n", "-p", "--immediate-mode", "-U", "--print", "-Z", "root",
-           "-w", PCAP_IN_CONTAINER]
+TCPDUMP = ["tcpdump", "-i", "eth0", "-n", "-p", "--immediate-mode", "-U", "--print", "-l", "-Z", "root",
+           "-w", PCAP_IN_CONTAINER]  # --print -l: a line per packet as it comes (for `settle`)
 #: An empty pcap (global header only): lets tshark check filters without a capture.
 EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
 
@@ -107,7 +107,8 @@ class Capture:
         return self._analyzer.result() if self._analyzer else None
 
     def packets_printed(self) -> int:
-        return len(self.process.lines("stdout")) if self.process else 0
+        """Packet lines tcpdump has printed so far (the line being written counts, as in wait_for_line)."""
+        return len(self.process.lines("stdout", partial=True)) if self.process else 0
 
     def settle(self, quiet: float, limit: float) -> bool:
         """Wait until no packet has been seen for `quiet` seconds (at most `limit`); True if it settled."""

@@ -1,0 +1,84 @@
+"""capture.py: parsing tshark's and tcpdump's output, the whole-capture rule, and waiting for quiet."""
+import time
+
+from orchestrator import capture
+
+from .fake_engine import FakeEngine
+
+LUA_OUTPUT = """total\t25
+count\t1\t1
+sample\t1\t#11 10.77.0.20:56962 -> 10.77.0.10:5000 len=74 TCP [··········S·]
+count\t2\t0
+error\t3\tError while registering tap: Filter "tcp.prot==1" is invalid - Left side of "==" expression must be a field or function, not tcp.prot.
+"""
+
+
+def test_parse_count_output():
+    filters = ["tcp.flags.syn==1", "tcp.flags.reset==1", "tcp.prot==1"]
+    result = capture.parse_count_output(filters, LUA_OUTPUT)
+    assert result.total == 25
+    assert result.counts == {"tcp.flags.syn==1": 1, "tcp.flags.reset==1": 0}
+    assert result.samples == {"tcp.flags.syn==1": ("#11 10.77.0.20:56962 -> 10.77.0.10:5000 len=74 TCP [··········S·]",)}
+    assert result.errors == {"tcp.prot==1": 'Left side of "==" expression must be a field or function, not tcp.prot.'}
+
+
+def test_parse_tcpdump_stats():
+    stderr = ("tcpdump: listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes\n"
+              "20 packets captured\n21 packets received by filter\n0 packets dropped by kernel\n")
+    assert capture.parse_tcpdump_stats(stderr) == {"captured": 20, "received by filter": 21, "dropped by kernel": 0}
+
+
+def test_a_capture_is_whole_when_the_pcap_holds_what_tcpdump_captured():
+    stats = {"captured": 25, "dropped by kernel": 0}
+    result = capture.parse_count_output(["a", "b", "c"], LUA_OUTPUT.replace("error\t3", "count\t3\t0\n#"))
+    ev = capture.evidence("x.pcap", stats, result, None)
+    assert ev.whole and ev.problem is None and ev.packets == 25
+    short = capture.evidence("x.pcap", {"captured": 26, "dropped by kernel": 0}, result, None)
+    assert not short.whole
+    assert short.problem == "the capture is not whole: tcpdump captured 26 packets but the pcap holds 25"
+    dropped = capture.evidence("x.pcap", {"captured": 25, "dropped by kernel": 3}, result, None)
+    assert dropped.problem == "the kernel dropped 3 packets before tcpdump saw them" and not dropped.whole
+
+
+def chatty_tcpdump(packets: int, every: float):
+    def behaviour(proc):
+        proc.err("tcpdump: listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes")
+        for i in range(packets):
+            proc.out(f"packet {i}")
+            time.sleep(every)  # the fake's packets arrive spaced in time, like real traffic
+        proc.wait_signal()
+        proc.err(f"{packets} packets captured\n0 packets dropped by kernel")
+        return 0
+    return behaviour
+
+
+def started(engine: FakeEngine) -> capture.Capture:
+    engine.create_container(name="cap")
+    cap = capture.Capture(engine, "c100")
+    cap.start(5, ["tcp"])
+    return cap
+
+
+def test_settle_waits_for_a_quiet_period_after_the_last_packet():
+    engine = FakeEngine({"tcpdump": chatty_tcpdump(packets=5, every=0.05)})
+    cap = started(engine)
+    t = time.monotonic()
+    assert cap.settle(quiet=0.1, limit=3) is True
+    assert cap.packets_printed() == 5  # it waited for all of them
+    assert time.monotonic() - t < 1.5
+
+
+def test_settle_gives_up_at_its_limit_when_packets_keep_coming():
+    engine = FakeEngine({"tcpdump": chatty_tcpdump(packets=100, every=0.02)})
+    cap = started(engine)
+    t = time.monotonic()
+    assert cap.settle(quiet=0.1, limit=0.4) is False
+    assert 0.35 < time.monotonic() - t < 1.0
+
+
+def test_stop_returns_tcpdump_statistics_and_tsharks_counts():
+    engine = FakeEngine({"tcpdump": chatty_tcpdump(packets=2, every=0)}, tshark_output="total\t2\ncount\t1\t2\n")
+    cap = started(engine)
+    stats, result = cap.stop(5)
+    assert stats == {"captured": 2, "dropped by kernel": 0}
+    assert result.total == 2 and result.counts == {"tcp": 2}
