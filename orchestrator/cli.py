@@ -80,8 +80,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         except errors.EnvironmentProblem as e:
             raise errors.EnvironmentProblem(f"{e} (`validate --no-filters` checks everything but the display "
                                             "filters without Docker)") from e
+        from .runner import new_run_id
+
         built = images.ensure(engine, ["capture"], progress=_say)["capture"]
-        label = {RUN_LABEL: "validate"}
+        label = {RUN_LABEL: f"validate-{new_run_id()}", "socklab.purpose": "validate"}
 
         def checker(filters: list[str]) -> dict[str, str]:
             return capture.check_filters(engine, built.ref, filters, label)

@@ -108,7 +108,7 @@ def test_validate_asks_real_tshark_about_display_filters():
     assert "Traceback" not in proc.stderr
     ok = orchestrator("validate", "scenarios/tcp.yaml", "scenarios/udp.yaml")
     assert ok.returncode == 0 and ok.stdout.count(": ok") == 2
-    assert leftovers("socklab.run=validate") == []
+    assert leftovers("socklab.purpose=validate") == []
 
 
 def test_an_invalid_scenario_is_exit_2_without_running_anything(runs):
