@@ -169,22 +169,26 @@ def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult 
     )
 
 
-def check_filters(engine: Any, image: str, filters: list[str], labels: dict[str, str]) -> dict[str, str]:
-    """Ask tshark whether each display filter is valid, without any capture: filter -> error text."""
-    if not filters:
-        return {}
+def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict[str, str]) -> TsharkResult:
+    """Count each display filter's packets in a pcap (bytes), in a throwaway container of the capture
+    image: no network, no capabilities, as the analyst user."""
     container = engine.create_container(
-        name=None, image=image, command=tshark_command("/tmp/empty.pcap"), labels=labels, user=ANALYST,
+        name=None, image=image, command=tshark_command("/tmp/socklab.pcap"), labels=labels, user=ANALYST,
         network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"], init=False,
     )
     try:
-        engine.put_files(container, "/tmp", {"empty.pcap": EMPTY_PCAP, "socklab-filters.txt": _lines(filters)},
+        engine.put_files(container, "/tmp", {"socklab.pcap": pcap, "socklab-filters.txt": _lines(filters)},
                          uid=1000)
         engine.start(container)
         code = engine.wait_exit(container, 60)
         out = engine.logs(container)
         if code != 0:
-            raise WaitTimeout("tshark to check the display filters", 60, f"exit {code}: {out[-500:]}")
-        return parse_count_output(filters, out).errors
+            raise WaitTimeout("tshark to count the packets", 60, f"exit {code}: {out[-500:]}")
+        return parse_count_output(filters, out)
     finally:
         engine.remove_container(container)
+
+
+def check_filters(engine: Any, image: str, filters: list[str], labels: dict[str, str]) -> dict[str, str]:
+    """Ask tshark whether each display filter is valid, without any capture: filter -> error text."""
+    return count(engine, image, EMPTY_PCAP, filters, labels).errors if filters else {}

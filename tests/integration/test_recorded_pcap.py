@@ -1,0 +1,68 @@
+"""Capture checks on a recorded pcap (tests/data/tcp-exchange.pcap, a passing run of scenarios/tcp.yaml),
+counted by the real tshark of the capture image: the display filters mean what they mean in Wireshark."""
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from orchestrator import capture, checks, images
+from orchestrator.engine import Engine
+from orchestrator.evidence import Evidence
+from orchestrator.scenario import Bounds, CaptureCheck, Check, Where, expand, load_scenario
+from orchestrator.topology import load_topology
+
+pytestmark = pytest.mark.docker
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT / "tests" / "data"
+LABELS = {"socklab.run": "test-recorded-pcap"}
+
+
+@pytest.fixture(scope="module")
+def recorded():
+    meta = json.loads((DATA / "tcp-exchange.json").read_text())
+    scenario = load_scenario(ROOT / "scenarios" / "tcp.yaml", load_topology(ROOT / "compose.yaml"))
+    engine = Engine()
+    try:
+        image = images.ensure(engine, ["capture"], progress=lambda m: None)["capture"].ref
+        yield engine, image, scenario, meta
+    finally:
+        engine.remove_labelled("socklab.run", LABELS["socklab.run"])
+        engine.close()
+
+
+def evidence_for(engine, image, scenario, meta, extra_filters=()):
+    filters = sorted({expand(f, meta["addresses"]) for f in scenario.capture_filters()} | set(extra_filters))
+    result = capture.count(engine, image, (DATA / "tcp-exchange.pcap").read_bytes(), filters, LABELS)
+    stats = {"captured": meta["packets"], "dropped by kernel": 0}
+    return Evidence(run_id="recorded", scenario=scenario.name, scenario_path=scenario.path, started_at="",
+                    addresses=meta["addresses"], programs={}, snapshots={}, steps=(),
+                    capture=capture.evidence(str(DATA / "tcp-exchange.pcap"), stats, result, None))
+
+
+def test_every_capture_check_of_tcp_yaml_passes_on_the_recorded_pcap(recorded):
+    engine, image, scenario, meta = recorded
+    ev = evidence_for(engine, image, scenario, meta)
+    assert ev.capture.whole and ev.capture.packets == meta["packets"]
+    outcomes = [o for o in checks.evaluate(scenario, ev) if o.kind == "capture"]
+    assert len(outcomes) == 7 and all(o.passed for o in outcomes), [o.evidence for o in outcomes if not o.passed]
+
+
+def test_a_wrong_expectation_fails_with_the_matching_frames_as_evidence(recorded):
+    engine, image, scenario, meta = recorded
+    syn = "tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.dstport==5000"
+    wrong = Check("two SYNs", 1, CaptureCheck(syn, Bounds(count=2)), Where("t.yaml", 1, "checks[0]"))
+    sc = dataclasses.replace(scenario, checks=(wrong,))
+    (outcome,) = checks.evaluate(sc, evidence_for(engine, image, sc, meta))
+    assert not outcome.passed
+    assert f"{meta['addresses']['client']}:" in outcome.evidence and "-> " + meta["addresses"]["server"] + ":5000" \
+        in outcome.evidence  # the one SYN there is, as a frame summary
+
+
+def test_filters_are_wiresharks_own_commas_and_all(recorded):
+    engine, image, _, _ = recorded
+    pcap = (DATA / "tcp-exchange.pcap").read_bytes()
+    result = capture.count(engine, image, pcap, ["tcp.port in {5000, 6000}", "tcp.port == 5000", "frame"], LABELS)
+    assert result.counts["tcp.port in {5000, 6000}"] == result.counts["tcp.port == 5000"] > 0
+    assert result.total == result.counts["frame"]
