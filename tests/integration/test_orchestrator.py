@@ -7,7 +7,7 @@ import os
 import signal
 import subprocess
 import sys
-import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -136,11 +136,25 @@ checks:
 """
 
 
-def start_slow_run(tmp_path, name: str) -> tuple[subprocess.Popen, str]:
+@pytest.fixture
+def slow_runs():
+    """Started slow runs; whatever a failing test leaves running is interrupted and cleaned."""
+    started: list[tuple[subprocess.Popen, str]] = []
+    yield started
+    for proc, run_id in started:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=30)
+        orchestrator("clean", "--run", run_id)
+
+
+def start_slow_run(tmp_path, name: str, started: list) -> tuple[subprocess.Popen, str]:
+    name = f"{name}-{uuid.uuid4().hex[:8]}"  # its containers are found by this name: unique to this test
     path = tmp_path / f"{name}.yaml"
     path.write_text(SLOW.format(name=name))
     proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "run", str(path), "--runs-dir", str(tmp_path)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    started.append((proc, "none-yet"))  # ended by the fixture even if the run never gets going
     # wait until the run is inside the long wait: its first two steps done
     def probe():
         line = proc.stdout.readline()
@@ -149,26 +163,49 @@ def start_slow_run(tmp_path, name: str) -> tuple[subprocess.Popen, str]:
     run_ids = {docker("inspect", "-f", '{{index .Config.Labels "socklab.run"}}', c).stdout.strip()
                for c in docker("ps", "-q", "--filter", f"label=socklab.scenario={name}").stdout.split()}
     assert len(run_ids) == 1, run_ids
-    return proc, run_ids.pop()
+    started[-1] = (proc, run_ids.pop())
+    return started[-1]
 
 
-def test_a_run_interrupted_with_sigint_tears_down(tmp_path):
-    proc, run_id = start_slow_run(tmp_path, "interrupted-run")
+def test_programs_run_sandboxed(runs):
+    proc = orchestrator("run", "tests/scenarios/sandbox.yaml", *runs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def inspect(kind: str, label: str) -> list[dict]:
+    ids = docker(kind, "ls", "-q", "--filter", f"label={label}").stdout.split() if kind == "network" else \
+        docker("ps", "-q", "--filter", f"label={label}").stdout.split()
+    return json.loads(docker("inspect", *ids).stdout) if ids else []
+
+
+def test_a_run_interrupted_with_sigint_tears_down(tmp_path, slow_runs):
+    proc, run_id = start_slow_run(tmp_path, "interrupted-run", slow_runs)
     assert leftovers(f"socklab.run={run_id}")
+    # while it runs: no egress (an internal network), and the lab hosts are sandboxed with limits
+    (network,) = inspect("network", f"socklab.run={run_id}")
+    assert network["Internal"] is True
+    hosts = [c for c in inspect("container", f"socklab.run={run_id}")
+             if not c["HostConfig"]["NetworkMode"].startswith("container:")]  # not the capture sidecar
+    assert len(hosts) == 2
+    for c in hosts:
+        hc = c["HostConfig"]
+        assert c["Config"]["User"] == "student" and hc["CapDrop"] == ["ALL"] and not hc["CapAdd"]
+        assert hc["SecurityOpt"] == ["no-new-privileges"] and not hc["Privileged"]
+        assert hc["Memory"] == 256 * 2**20 and hc["NanoCpus"] == 10**9 and hc["PidsLimit"] == 128
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert leftovers(f"socklab.run={run_id}") == []
 
 
-def test_a_run_stopped_with_sigterm_tears_down(tmp_path):
-    proc, run_id = start_slow_run(tmp_path, "terminated-run")
+def test_a_run_stopped_with_sigterm_tears_down(tmp_path, slow_runs):
+    proc, run_id = start_slow_run(tmp_path, "terminated-run", slow_runs)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=30) == 130
     assert leftovers(f"socklab.run={run_id}") == []
 
 
-def test_a_killed_run_is_cleaned_by_label(tmp_path):
-    proc, run_id = start_slow_run(tmp_path, "killed-run")
+def test_a_killed_run_is_cleaned_by_label(tmp_path, slow_runs):
+    proc, run_id = start_slow_run(tmp_path, "killed-run", slow_runs)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     assert leftovers(f"socklab.run={run_id}")  # SIGKILL leaves no chance to tear down...
