@@ -106,6 +106,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=False, highlight=False)
     topology, scenarios = _load_all(args.files, args.topology)
+    programs = _read_programs(args.programs) if args.programs else {}
     engine = Engine()
     try:
         built = images.ensure(engine, ["node", "capture"], progress=_say)
@@ -115,27 +116,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
             for name, b in built.items()
         }
         options = runner.RunOptions(runs_dir=Path(args.runs_dir), images=image_evidence,
-                                    programs=_read_programs(args.programs) if args.programs else {})
+                                    programs=programs)
         reports, codes = [], []
         for scenario in scenarios:
             console.print(f"[bold]{scenario.name}[/bold] ({scenario.path})")
             with _interrupts_raise():
                 evidence = runner.run(engine, topology, scenario, options, events=_progress(console, args.verbose))
             outcomes = checks.evaluate(scenario, evidence)
-            rep = report.build(scenario, evidence, outcomes)
             folder = Path(args.runs_dir) / evidence.run_id
-            rep["artifacts"] = str(folder)
+            rep = report.build(scenario, evidence, outcomes, artifacts=str(folder))
             report.write_json(rep, folder / "report.json")
             report.write_junit(rep, folder / "junit.xml")
             report.render(rep, console)
             reports.append(rep)
-            filter_errors = evidence.capture.errors
-            codes.append(errors.EXIT_INVALID_INPUT if filter_errors else checks.exit_code_for(rep["verdict"]))
+            # a display filter tshark refused is the scenario's mistake: invalid input, not the programs'
+            codes.append(errors.EXIT_INVALID_INPUT if evidence.capture.errors else checks.exit_code_for(rep["verdict"]))
         if len(reports) > 1:
             report.render_summary(reports, console)
     finally:
         engine.close()
-    return max(codes, key=lambda c: {0: 0, 1: 1, 3: 2, 2: 3}.get(c, 4))
+    return max(codes, key=_SEVERITY.index)
+
+
+#: exit codes from least to most severe: several scenarios in one command exit with the worst
+_SEVERITY = [errors.EXIT_OK, errors.EXIT_CHECKS_FAILED, errors.EXIT_ENVIRONMENT, errors.EXIT_INVALID_INPUT]
 
 
 def _read_programs(folder: str) -> dict[str, bytes]:
