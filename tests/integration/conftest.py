@@ -129,7 +129,11 @@ def lab(tmp_path_factory):
     lab = Lab(project=f"socklab{run_id.replace('-', '')}", run_id=run_id, captures=captures,
               compose=compose_command())
     try:
-        lab.dc("up", "-d")
+        up = lab.dc("up", "-d", check=False)
+        if up.returncode != 0 and "overlap" in up.stderr.lower():
+            pytest.fail("the lab's subnet 10.77.0.0/24 is taken, most likely by a lab started with `make up` "
+                        "(or another `make test`): `make down` first.\n" + up.stderr)
+        assert up.returncode == 0, f"compose up failed ({up.returncode}):\n{up.stdout}{up.stderr}"
         for service in ("server", "client", "capture"):
             lab.containers[service] = lab.dc("ps", "-q", service).stdout.strip()
         wait_until("tcpdump to say it is listening",
