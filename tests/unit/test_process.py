@@ -1,0 +1,75 @@
+"""process.py: a program's output as lines (pid line hidden, partial lines, limits), waits and stdin."""
+import re
+
+import pytest
+
+from orchestrator.errors import WaitTimeout
+from orchestrator.process import RemoteProcess, StepFailed
+
+from .fake_engine import FakeEngine
+
+
+def start(behaviour, **kw) -> RemoteProcess:
+    engine = FakeEngine({"prog.py": behaviour})
+    engine.create_container(name="h")
+    return RemoteProcess(engine, "c100", ["python3", "-u", "prog.py"], id="prog", host="h", **kw)
+
+
+def test_lines_streams_and_the_hidden_pid_line():
+    def behaviour(proc):
+        proc.out("one")
+        proc.err("oops")
+        proc.out("two, no newline", end="")
+        return 3
+
+    p = start(behaviour)
+    assert p.wait_exit(5) == 3
+    ev = p.evidence()
+    assert [(ln.stream, ln.text) for ln in ev.lines] == [("stdout", "one"), ("stderr", "oops"),
+                                                         ("stdout", "two, no newline")]
+    assert ev.exit_status == 3 and ev.ended is not None and not ev.truncated
+    assert p.pid() > 0  # from the wrapper's first stderr line, which is not part of the output
+
+
+def test_a_wait_sees_the_line_being_written_such_as_a_prompt():
+    def behaviour(proc):
+        proc.out("Hey there: ", end="")
+        proc.next()
+        return 0
+
+    p = start(behaviour)
+    assert p.wait_for_line(re.compile(r"^Hey there: $"), "stdout", 1, 5, "the prompt") == "Hey there: "
+    p.write_lines(["bye"])
+    assert p.wait_exit(5) == 0
+
+
+def test_a_wait_that_cannot_come_true_says_what_was_seen():
+    def behaviour(proc):
+        proc.out("Waiting for connection response")
+        return 1
+
+    p = start(behaviour)
+    with pytest.raises(WaitTimeout) as e:
+        p.wait_for_line(re.compile("never"), "both", 1, 5, "a line that never comes")
+    assert "prog exited (status 1)" in str(e.value) and "Waiting for connection response" in str(e.value)
+
+
+def test_output_beyond_the_limit_is_dropped_and_marked():
+    def behaviour(proc):
+        for i in range(1000):
+            proc.out(f"line {i:04d} " + "x" * 90)
+        return 0
+
+    p = start(behaviour, output_limit=10_000)
+    assert p.wait_exit(5) == 0
+    ev = p.evidence()
+    assert ev.truncated and 90 <= len(ev.lines) <= 100 and ev.lines[0].text.startswith("line 0000")
+
+
+def test_writing_to_a_program_that_has_exited_is_a_step_failure():
+    p = start(lambda proc: 0)
+    p.wait_exit(5)
+    with pytest.raises(StepFailed, match="exited \\(status 0\\) before it was sent line 1"):
+        p.write_lines(["hello"])
+    with pytest.raises(StepFailed, match="is not running any more"):
+        p.signal("SIGINT")
