@@ -117,7 +117,6 @@ class FakeEngine:
     processes: dict[int, FakeProcess] = field(default_factory=dict)
     sessions: dict[str, FakeSession] = field(default_factory=dict)
     netstat: dict[str, str] = field(default_factory=dict)  # container name suffix -> rows
-    packets: int = 10
     put_log: list[tuple[str, dict]] = field(default_factory=list)
 
     def __post_init__(self):
