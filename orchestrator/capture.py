@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import WaitTimeout
 from .evidence import CaptureEvidence
-from .process import RemoteProcess
+from .process import RemoteProcess, Shell
 
 PCAP_IN_CONTAINER = "/tmp/socklab-capture.pcap"
 FILTERS_IN_CONTAINER = "/tmp/socklab-filters.txt"
@@ -82,6 +82,7 @@ class Capture:
         self.engine, self.container, self._clock = engine, container, clock
         self.process: RemoteProcess | None = None
         self._analyzer: Future[RemoteProcess] | None = None
+        self._shell: Future[Shell] | None = None
         self._pool = pool or ThreadPoolExecutor(max_workers=1)
         self.filters: list[str] = []
 
@@ -93,6 +94,7 @@ class Capture:
                                    "tcpdump to say it is listening on eth0")
         self.filters = list(filters)
         self._analyzer = self._pool.submit(self._start_analyzer)  # it reads the file from its start
+        self._shell = self._pool.submit(Shell, self.engine, self.container, "root", "capture")  # to signal tcpdump
 
     def _start_analyzer(self) -> RemoteProcess:
         self.engine.put_files(self.container, "/tmp", {"socklab-filters.txt": _lines(self.filters)})
@@ -113,7 +115,7 @@ class Capture:
     def settle(self, quiet: float, limit: float) -> bool:
         """Wait until no packet has been seen for `quiet` seconds (at most `limit`); True if it settled."""
         deadline = self._clock() + limit
-        last_count, last_change = self.packets_printed(), self._clock()
+        last_count, last_change = self.packets_printed(), self._last_packet_at()
         while True:
             now = self._clock()
             if now - last_change >= quiet:
@@ -127,24 +129,30 @@ class Capture:
             except WaitTimeout:
                 pass
 
-    def stop(self, timeout: float) -> tuple[dict[str, int], TsharkResult]:
-        """SIGINT to tcpdump (it flushes and closes the file); wait for it and for tshark's counts."""
-        self.process.signal("SIGINT")
+    def _last_packet_at(self) -> float:
+        """When tcpdump printed its last packet (when it started listening, if none yet)."""
+        lines = self.process.evidence().lines
+        packets = [ln.t for ln in lines if ln.stream == "stdout"]
+        return packets[-1] if packets else lines[0].t if lines else self._clock()
+
+    def stop(self, timeout: float) -> tuple[dict[str, int], TsharkResult, bytes]:
+        """SIGINT to tcpdump (it flushes and closes the file), wait for it; then tshark's counts (its
+        last line, `end`, says they are complete) and the pcap's bytes, fetched meanwhile."""
+        self.process.signal("SIGINT", self._shell.result().run)
         if self.process.wait_exit(timeout) is None:
             raise WaitTimeout("tcpdump to exit after SIGINT", timeout, self.process.tail())
+        pcap = self._pool.submit(self.pcap)
         stats = parse_tcpdump_stats("\n".join(self.process.lines("stderr")))
-        status = self.analyzer.wait_exit(timeout)
-        if status != 0:
-            raise WaitTimeout("tshark to count the packets", timeout,
-                              f"tshark ended with status {status}:\n{self.analyzer.tail()}")
-        return stats, parse_count_output(self.filters, "\n".join(self.analyzer.lines("stdout")))
+        self.analyzer.wait_for_line(re.compile(r"^end$"), "stdout", 1, timeout, "tshark to finish counting")
+        return stats, parse_count_output(self.filters, "\n".join(self.analyzer.lines("stdout"))), pcap.result()
 
     def close(self) -> None:
         """Let go of tcpdump's and tshark's connections (their container is gone by now)."""
         if self.process:
             self.process.close()
-        if self._analyzer and self._analyzer.done() and not self._analyzer.exception():
-            self._analyzer.result().close()
+        for future in (self._analyzer, self._shell):
+            if future and future.done() and not future.exception():
+                future.result().close()
 
     def pcap(self) -> bytes:
         return self.engine.get_file(self.container, PCAP_IN_CONTAINER)

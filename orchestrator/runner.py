@@ -352,9 +352,9 @@ class Run:
     # ---- the capture ----------------------------------------------------------------------------
     def _finish_capture(self):
         settled = self.capture.settle(self.options.quiet, self.options.settle_limit)
-        stats, result = self.capture.stop(self.options.capture_timeout)
+        stats, result, pcap = self.capture.stop(self.options.capture_timeout)
         path = self.folder / "capture.pcap"
-        path.write_bytes(self.capture.pcap())
+        path.write_bytes(pcap)
         ev = capture_mod.evidence(str(path), stats, result, None)
         if not settled:
             self.emit(Event("phase", f"traffic had not settled after {self.options.settle_limit:g} s; captured anyway"))

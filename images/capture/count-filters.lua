@@ -7,6 +7,7 @@
 --   count   <filter number, from 1>   <frames that match>
 --   sample  <filter number>           <frame> <src> -> <dst> <protocol> len=<bytes> [flags]  (first few)
 --   error   <filter number>           <why the filter is invalid>
+--   end                                (last: the counts are complete; tshark may still be exiting)
 -- Filters are evaluated by Wireshark's own engine (a tap per filter), so they mean exactly what they
 -- mean in Wireshark. Used by the orchestrator (orchestrator/capture.py), which parses this output.
 
@@ -62,4 +63,6 @@ function all.draw()
       for _, s in ipairs(samples[i]) do print("sample\t" .. i .. "\t" .. s) end
     end
   end
+  print("end")
+  io.stdout:flush()
 end

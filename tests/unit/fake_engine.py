@@ -130,6 +130,7 @@ class FakeEngine:
         if not self.tcpdump_done.wait(10):
             return 1
         proc.out(self.tshark_output.rstrip("\n"))
+        proc.out("end")  # count-filters.lua's last line
         return 0
 
     def _maybe_fail(self, name: str) -> None:

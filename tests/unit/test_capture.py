@@ -79,6 +79,7 @@ def test_settle_gives_up_at_its_limit_when_packets_keep_coming():
 def test_stop_returns_tcpdump_statistics_and_tsharks_counts():
     engine = FakeEngine({"tcpdump": chatty_tcpdump(packets=2, every=0)}, tshark_output="total\t2\ncount\t1\t2\n")
     cap = started(engine)
-    stats, result = cap.stop(5)
+    stats, result, pcap = cap.stop(5)
     assert stats == {"captured": 2, "dropped by kernel": 0}
     assert result.total == 2 and result.counts == {"tcp": 2}
+    assert pcap == b"fake pcap"
