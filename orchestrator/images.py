@@ -21,6 +21,7 @@ import subprocess
 import tarfile
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -157,12 +158,13 @@ def ensure(engine, names: list[str] | None = None, *, force: bool = False,
         raise InvalidInput(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(config.images)}")
     cache = config.root / ".cache" / "images"
     cache.mkdir(parents=True, exist_ok=True)
-    result = {}
     with open(cache / "lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two builds at once would race on the same tags
-        for name in names:
-            result[name] = _ensure_one(engine, config, config.images[name], cache, force, progress)
-    return result
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two processes building at once would race on the same tags
+        # the images are independent: build them at once (mmdebstrap mostly waits on downloads)
+        with ThreadPoolExecutor(max_workers=len(names) or 1) as pool:
+            futures = {name: pool.submit(_ensure_one, engine, config, config.images[name], cache, force, progress)
+                       for name in names}
+            return {name: future.result() for name, future in futures.items()}
 
 
 def _ensure_one(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, force: bool,
@@ -206,7 +208,7 @@ def _build_rootfs(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, ba
         if proc.returncode != 0:
             tail = "\n".join(proc.stdout.splitlines()[-25:])
             raise ImageBuildError(f"mmdebstrap failed (exit {proc.returncode}) building {base_repo}:{bh}:\n{tail}")
-        progress(f"  root filesystem ready in {time.monotonic() - started:.0f} s; importing")
+        progress(f"  {base_repo}:{bh}: root filesystem ready in {time.monotonic() - started:.0f} s; importing")
         digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
         engine.import_rootfs(str(tar_path), base_repo, bh, changes=[
             'CMD ["/bin/bash"]', f"LABEL socklab.image={spec.name}-base socklab.inputs={bh} "
