@@ -143,12 +143,14 @@ class Engine:
                          binds: dict[str, dict[str, str]] | None = None, init: bool = True,
                          mem_limit: str | None = None, nano_cpus: int | None = None, pids_limit: int | None = None,
                          read_only: bool = False, tmpfs: dict[str, str] | None = None,
-                         security_opt: list[str] | None = None, sysctls: dict[str, str] | None = None) -> str:
+                         security_opt: list[str] | None = None, sysctls: dict[str, str] | None = None,
+                         dns: list[str] | None = None, dns_opt: list[str] | None = None) -> str:
         """Create (not start) a container; every argument is explicit so callers see what is possible."""
         host_config = self.api.create_host_config(
             network_mode=network_mode or network, extra_hosts=extra_hosts, cap_add=cap_add, cap_drop=cap_drop,
             binds=binds, init=init, mem_limit=mem_limit, nano_cpus=nano_cpus, pids_limit=pids_limit,
-            read_only=read_only, tmpfs=tmpfs, security_opt=security_opt, sysctls=sysctls,
+            read_only=read_only, tmpfs=tmpfs, security_opt=security_opt, sysctls=sysctls, dns=dns,
+            dns_opt=dns_opt,
         )
         networking = None
         if network and not network_mode:

@@ -43,6 +43,12 @@ from .waits import PortBound, wait_for
 PROGRAMS_DIR = "/opt/socklab/programs"
 #: Runs take their /24 from here (the compose lab uses 10.77.0.0/24).
 RUN_POOL = ipaddress.ip_network("10.78.0.0/16")
+#: The lab's names come from /etc/hosts; any other name goes to Docker's embedded DNS, whose upstream an
+#: internal network cannot reach. Its upstream is set to the host's own loopback (nothing listens there),
+#: and the resolver gives up after a second: an unknown name fails in about a second, deterministically,
+#: instead of after 2 x 5 s; and no forwarded query is left in flight, which made removing the
+#: container take 3 s more.
+DNS_SERVERS, DNS_OPTIONS = ["127.0.0.1"], ["timeout:1", "attempts:1"]
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,7 @@ class Run:
                 extra_hosts={n: ip for n, ip in self.addresses.items() if n != host.name},
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True, sysctls=dict(host.sysctls),
                 mem_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9), pids_limit=limits.pids,
+                dns=DNS_SERVERS, dns_opt=DNS_OPTIONS,
             )
             self.containers[host.name] = cid
             if self.options.programs:

@@ -38,7 +38,7 @@ def runs(tmp_path):
     return ["--runs-dir", str(tmp_path / "runs")]
 
 
-@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients"])
+@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names"])
 def test_the_assignment_scenarios_pass(name, runs):
     proc = orchestrator("run", f"scenarios/{name}.yaml", *runs)
     assert proc.returncode == 0, proc.stdout + proc.stderr
