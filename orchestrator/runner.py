@@ -386,7 +386,7 @@ class Run:
     def _write_artifacts(self, programs) -> None:
         logs = self.folder / "logs"
         logs.mkdir(exist_ok=True)
-        by_host: dict[str, list[tuple[float, str]]] = {}
+        by_host: dict[str, list[tuple[float, str]]] = {host: [] for host in self.scenario.hosts}
         for prog in programs.values():
             for ln in prog.lines:
                 by_host.setdefault(prog.host, []).append((ln.t, f"{ln.t:9.3f} {prog.id} {ln.stream}: {ln.text}"))
