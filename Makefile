@@ -15,7 +15,7 @@ COMPOSE  = $(shell if docker compose version >/dev/null 2>&1; then echo "docker 
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
 .PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch logs test test-unit \
-        scenario-tcp scenario-udp scenarios validate bench clean clean-images prune-images lock
+        scenario-tcp scenario-udp scenarios validate bench clean clean-runs clean-images prune-images lock
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ test-unit: venv ## only the tests that need no Docker
 # ---- housekeeping ------------------------------------------------------------------------------
 clean: venv ## remove every container and network labelled by a run (socklab.run), e.g. after a crash
 	$(PY) -m orchestrator clean
+
+clean-runs: ## remove the artifacts of past runs (runs/)
+	rm -rf runs
 
 clean-images: clean ## also remove the project's images (the next build takes a minute or two)
 	$(PY) -m orchestrator images --remove
