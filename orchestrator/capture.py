@@ -14,12 +14,13 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import WaitTimeout
+from .errors import EnvironmentProblem, WaitTimeout
 from .evidence import CaptureEvidence
 from .process import RemoteProcess, Shell
 
 PCAP_IN_CONTAINER = "/tmp/socklab-capture.pcap"
-FILTERS_IN_CONTAINER = "/tmp/socklab-filters.txt"
+FILTERS_IN_CONTAINER = "/tmp/socklab-filters.txt"  # written with the engine's put_files into /tmp
+_FILTERS_NAME = FILTERS_IN_CONTAINER.removeprefix("/tmp/")
 COUNT_SCRIPT = "/opt/socklab/count-filters.lua"  # baked into the capture image (images/capture/)
 ANALYST = "analyst"  # tshark dissects untrusted traffic as this unprivileged user
 TCPDUMP = ["tcpdump", "-i", "eth0", "-n", "-p", "--immediate-mode", "-U", "--print", "-l", "-Z", "root",
@@ -97,7 +98,7 @@ class Capture:
         self._shell = self._pool.submit(Shell, self.engine, self.container, "root", "capture")  # to signal tcpdump
 
     def _start_analyzer(self) -> RemoteProcess:
-        self.engine.put_files(self.container, "/tmp", {"socklab-filters.txt": _lines(self.filters)})
+        self.engine.put_files(self.container, "/tmp", {_FILTERS_NAME: _lines(self.filters)})
         follow = (f"tail -c +1 -s 0.02 --pid={self.process.pid()} -f {PCAP_IN_CONTAINER} | "
                   + " ".join(tshark_command("-")))
         return RemoteProcess(self.engine, self.container, ["sh", "-c", follow], id="tshark", host="capture",
@@ -185,13 +186,14 @@ def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict
         network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"], init=False,
     )
     try:
-        engine.put_files(container, "/tmp", {"socklab.pcap": pcap, "socklab-filters.txt": _lines(filters)},
-                         uid=1000)
+        engine.put_files(container, "/tmp", {"socklab.pcap": pcap, _FILTERS_NAME: _lines(filters)}, uid=1000)
         engine.start(container)
         code = engine.wait_exit(container, 60)
         out = engine.logs(container)
+        if code is None:
+            raise WaitTimeout("tshark to count the packets", 60, out[-500:])
         if code != 0:
-            raise WaitTimeout("tshark to count the packets", 60, f"exit {code}: {out[-500:]}")
+            raise EnvironmentProblem(f"tshark failed (exit {code}) counting the packets: {out[-500:]}")
         return parse_count_output(filters, out)
     finally:
         engine.remove_container(container)

@@ -110,11 +110,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     engine = Engine()
     try:
         built = images.ensure(engine, ["node", "capture"], progress=_say)
-        image_evidence = {
-            name: ImageEvidence(name, b.ref, b.image_id,
-                                engine.image_labels(b.ref).get("socklab.packages.sha256", "unknown"))
-            for name, b in built.items()
-        }
+        image_evidence = {name: ImageEvidence(name, b.ref, b.image_id, b.packages_sha256) for name, b in built.items()}
         options = runner.RunOptions(runs_dir=Path(args.runs_dir), images=image_evidence,
                                     programs=programs)
         reports, codes = [], []

@@ -53,18 +53,20 @@ class Engine:
         self._client.close()
 
     # ---- images -------------------------------------------------------------------------------
-    def image_id(self, ref: str) -> str | None:
-        """The id of image `ref` (name:tag or id), or None when the engine does not have it."""
+    def image(self, ref: str) -> tuple[str, dict[str, str]] | None:
+        """(id, labels) of image `ref` (name:tag or id), or None when the engine does not have it."""
         try:
-            return self.api.inspect_image(ref)["Id"]
+            info = self.api.inspect_image(ref)
         except docker.errors.ImageNotFound:
             return None
         except docker.errors.APIError as e:
             raise EngineError(f"Docker Engine failed while inspecting image {ref}: {e.explanation or e}") from e
+        return info["Id"], info["Config"].get("Labels") or {}
 
-    def image_labels(self, ref: str) -> dict[str, str]:
-        with _doing(f"inspecting image {ref}"):
-            return self.api.inspect_image(ref)["Config"].get("Labels") or {}
+    def image_id(self, ref: str) -> str | None:
+        """The id of image `ref`, or None when the engine does not have it."""
+        found = self.image(ref)
+        return found[0] if found else None
 
     def import_rootfs(self, tar_path: str, repository: str, tag: str, changes: list[str]) -> str:
         """`docker import` a root filesystem tarball; returns the image id."""
@@ -209,7 +211,7 @@ class Engine:
             exec_id = self.api.exec_create(container, command, user=user, stdin=True, stdout=True, stderr=True,
                                            environment=environment, workdir=workdir)["Id"]
             sock = self.api.exec_start(exec_id, socket=True)
-        return ExecSession(self, exec_id, sock)
+        return ExecSession(exec_id, sock)
 
     def exec_exit_code(self, exec_id: str) -> int | None:
         with _doing("inspecting an exec"):
@@ -285,8 +287,8 @@ class Engine:
 class ExecSession:
     """A process started with `docker exec -i`: write to its stdin, read its demultiplexed output."""
 
-    def __init__(self, engine: Engine, exec_id: str, sock: Any):
-        self.engine, self.exec_id = engine, exec_id
+    def __init__(self, exec_id: str, sock: Any):
+        self.exec_id = exec_id
         self._sock = getattr(sock, "_sock", sock)  # the raw socket under the HTTP response
 
     def write(self, data: bytes) -> None:

@@ -64,6 +64,12 @@ class Interrupted(SocklabError):
 class WaitTimeout(SocklabError):
     """A condition did not come true in time; the message says what was awaited and what was seen."""
 
-    def __init__(self, awaited: str, timeout: float, seen: str):
+    def __init__(self, awaited: str, timeout: float, seen: str, *, gave_up_after: float | None = None):
+        """gave_up_after: the wait ended before its timeout because what it awaited can no longer come
+        (e.g. the program exited), after that many seconds."""
         self.awaited, self.timeout, self.seen = awaited, timeout, seen
-        super().__init__(f"waited {timeout:g} s for {awaited}; saw instead: {seen or '(nothing)'}")
+        if gave_up_after is None:
+            super().__init__(f"waited {timeout:g} s for {awaited}; saw instead: {seen or '(nothing)'}")
+        else:
+            super().__init__(f"stopped waiting for {awaited} after {gave_up_after:.2f} s (of {timeout:g}): it "
+                             f"can no longer come; saw: {seen or '(nothing)'}")

@@ -64,6 +64,7 @@ class BuiltImage:
     image_id: str
     inputs: str  # the hash
     built: bool  # False when it already existed
+    packages_sha256: str  # of /etc/socklab/packages.tsv in the image (label socklab.packages.sha256)
 
 
 def repo_root() -> Path:
@@ -167,26 +168,55 @@ def ensure(engine, names: list[str] | None = None, *, force: bool = False,
             return {name: future.result() for name, future in futures.items()}
 
 
-def _ensure_one(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, force: bool,
-                progress: Callable[[str], None]) -> BuiltImage:
+@dataclass(frozen=True)
+class Plan:
+    """What an image is, as the working tree defines it: its hashes, tags and build context."""
+
+    spec: ImageSpec
+    base_hash: str
+    hash: str
+    context: bytes
+
+    @property
+    def repo(self) -> str:
+        return f"{REPOSITORY}/{self.spec.name}"
+
+    @property
+    def base_repo(self) -> str:
+        return f"{REPOSITORY}/{self.spec.name}-base"
+
+    @property
+    def ref(self) -> str:
+        return f"{self.repo}:{self.hash}"
+
+    @property
+    def base_ref(self) -> str:
+        return f"{self.base_repo}:{self.base_hash}"
+
+
+def plan(config: ImagesConfig, spec: ImageSpec) -> Plan:
     bh = base_hash(config, spec)
     context = context_tar(config, spec)
-    h = image_hash(bh, context)
-    repo, base_repo = f"{REPOSITORY}/{spec.name}", f"{REPOSITORY}/{spec.name}-base"
-    ref = f"{repo}:{h}"
-    image_id = None if force else engine.image_id(ref)
-    built = image_id is None
+    return Plan(spec, bh, image_hash(bh, context), context)
+
+
+def _ensure_one(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, force: bool,
+                progress: Callable[[str], None]) -> BuiltImage:
+    p = plan(config, spec)
+    found = None if force else engine.image(p.ref)
+    built = found is None
     if built:
-        base_ref = f"{base_repo}:{bh}"
-        if force or engine.image_id(base_ref) is None:
-            _build_rootfs(engine, config, spec, cache, base_repo, bh, progress)
-        progress(f"building {ref} (Dockerfile, no network)")
+        if force or engine.image_id(p.base_ref) is None:
+            _build_rootfs(engine, config, spec, cache, p.base_repo, p.base_hash, progress)
+        progress(f"building {p.ref} (Dockerfile, no network)")
         # socklab.packages.sha256 comes from the base image's labels
-        image_id = engine.build(context, ref, buildargs={"BASE": base_ref}, labels={
-            "socklab.image": spec.name, "socklab.inputs": h, "socklab.base": base_ref,
+        engine.build(p.context, p.ref, buildargs={"BASE": p.base_ref}, labels={
+            "socklab.image": spec.name, "socklab.inputs": p.hash, "socklab.base": p.base_ref,
         })
-    engine.tag(image_id, repo, "latest")
-    return BuiltImage(spec.name, ref, image_id, h, built)
+        found = engine.image(p.ref)
+    image_id, labels = found
+    engine.tag(image_id, p.repo, "latest")
+    return BuiltImage(spec.name, p.ref, image_id, p.hash, built, labels.get("socklab.packages.sha256", "unknown"))
 
 
 def _build_rootfs(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, base_repo: str, bh: str,
@@ -221,10 +251,7 @@ def _build_rootfs(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, ba
 def current_refs(config: ImagesConfig | None = None) -> dict[str, str]:
     """socklab/<name>:<hash> for every image as the working tree defines it (no engine needed)."""
     config = config or load_config()
-    return {
-        name: f"{REPOSITORY}/{name}:{image_hash(base_hash(config, spec), context_tar(config, spec))}"
-        for name, spec in config.images.items()
-    }
+    return {name: plan(config, spec).ref for name, spec in config.images.items()}
 
 
 def remove(engine, *, keep_current: bool, config: ImagesConfig | None = None,
@@ -234,10 +261,9 @@ def remove(engine, *, keep_current: bool, config: ImagesConfig | None = None,
     config = config or load_config()
     current = set()
     if keep_current:
-        for name, spec in config.images.items():
-            bh = base_hash(config, spec)
-            current |= {f"{REPOSITORY}/{name}:{image_hash(bh, context_tar(config, spec))}",
-                        f"{REPOSITORY}/{name}-base:{bh}", f"{REPOSITORY}/{name}:latest"}
+        for spec in config.images.values():
+            p = plan(config, spec)
+            current |= {p.ref, p.base_ref, f"{p.repo}:latest"}
     found = engine.images_labelled("socklab.image")
     found.sort(key=lambda img: (img.get("Labels") or {}).get("socklab.image", "").endswith("-base"))
     removed = 0

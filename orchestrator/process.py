@@ -108,7 +108,8 @@ class RemoteProcess:
     def wait_for_line(self, pattern: re.Pattern[str], stream: str, count: int, timeout: float,
                       awaited: str) -> str:
         """Wait until `count` lines (the line being written counts too) match; returns the last match."""
-        deadline = self._clock() + timeout
+        began = self._clock()
+        deadline = began + timeout
         with self._cond:
             while True:
                 matches = [ln for ln in self.lines(stream, partial=True) if pattern.search(ln)]
@@ -116,7 +117,8 @@ class RemoteProcess:
                     return matches[count - 1]
                 if not self.running:
                     raise WaitTimeout(awaited, timeout, f"{self.id} exited (status {self.exit_status()}) "
-                                      f"after {len(matches)} matching line(s); its last output:\n{self.tail()}")
+                                      f"after {len(matches)} matching line(s); its last output:\n{self.tail()}",
+                                      gave_up_after=self._clock() - began)
                 left = deadline - self._clock()
                 if left <= 0:
                     raise WaitTimeout(awaited, timeout, f"{len(matches)} matching line(s); "
@@ -175,13 +177,12 @@ class RemoteProcess:
                 raise StepFailed(f"{self.id} did not start (no pid reported); its output:\n{self.tail()}")
             return self._pid
 
-    def signal(self, name: str, run: Callable[[list[str]], tuple[int, str, str]] | None = None) -> None:
-        """Send a signal by name (SIGINT...) inside the container, as the program's own user
-        (`run` runs a command there as that user: a Shell's run, by default a docker exec)."""
+    def signal(self, name: str, run: Callable[[list[str]], tuple[int, str, str]]) -> None:
+        """Send a signal by name (SIGINT...) inside the container; `run` runs a command there as a user
+        allowed to signal the program (a Shell's run)."""
         if not self.running:
             raise StepFailed(f"{self.id} is not running any more (exit status {self.exit_status()}); "
                              f"cannot send it {name}")
-        run = run or (lambda argv: self.engine.exec_run(self.container, argv, user=self.user))
         code, out, err = run(["kill", "-s", name.removeprefix("SIG"), str(self.pid())])
         if code != 0 and self.running:
             raise StepFailed(f"kill -s {name} {self._pid} failed in {self.host}: {(out + err).strip()}")

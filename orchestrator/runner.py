@@ -134,6 +134,7 @@ class Run:
         self.emit = events
         self.run_id = options.run_id or new_run_id()
         self.labels = {RUN_LABEL: self.run_id, "socklab.scenario": scenario.name}
+        self.network = f"socklab-{self.run_id}"
         self.t0 = time.monotonic()
         self.deadline = self.t0 + scenario.timeout
         self.containers: dict[str, str] = {}
@@ -204,7 +205,7 @@ class Run:
         for subnet in candidates[start:] + candidates[:start]:
             if any(subnet.overlaps(u) for u in used):
                 continue
-            if self.engine.create_network(f"socklab-{self.run_id}", str(subnet), self.labels) is not None:
+            if self.engine.create_network(self.network, str(subnet), self.labels) is not None:
                 return subnet
         raise EnvironmentProblem(f"no free /24 left in {RUN_POOL} for a run network: "
                                  "`python -m orchestrator clean` removes those of dead runs")
@@ -214,7 +215,6 @@ class Run:
         shells start in the background: the first command on a host waits for them if need be."""
         topo, limits = self.topology, self.options.limits
         subnet = self._create_network()
-        network = f"socklab-{self.run_id}"
         for name in topo.hosts:
             self.addresses[name] = str(subnet.network_address + topo.offset(name))
 
@@ -223,7 +223,7 @@ class Run:
             host = topo.hosts[name]
             cid = self.engine.create_container(
                 name=f"socklab-{self.run_id}-{host.name}", image=self._image(host.image), command=list(host.command),
-                labels=self.labels, hostname=host.hostname, user=host.user or None, network=network,
+                labels=self.labels, hostname=host.hostname, user=host.user or None, network=self.network,
                 ip=self.addresses[host.name],
                 extra_hosts={n: ip for n, ip in self.addresses.items() if n != host.name},
                 cap_drop=["ALL"], security_opt=["no-new-privileges"], init=True, sysctls=dict(host.sysctls),

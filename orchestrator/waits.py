@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from .errors import WaitTimeout
+from .errors import EnvironmentProblem, WaitTimeout
 
 
 class Condition(Protocol):
@@ -53,10 +53,9 @@ class ContainerLogLine:
             return True, logs
         state = self.engine.state(self.container)
         tail = "\n".join(logs.splitlines()[-10:])
-        if not state.get("Running"):
-            # it will never come: stop waiting now and say why
-            raise WaitTimeout(self.describe(), 0, f"the container is {state.get('Status')} "
-                              f"(exit code {state.get('ExitCode')}); its last output:\n{tail}")
+        if not state.get("Running"):  # it will never come: stop waiting now and say why
+            raise EnvironmentProblem(f"{self.describe()} will not come: the container is {state.get('Status')} "
+                                     f"(exit code {state.get('ExitCode')}); its last output:\n{tail}")
         return False, f"container {state.get('Status')}; last output:\n{tail}" if tail else \
             f"container {state.get('Status')}; no output yet"
 

@@ -72,4 +72,4 @@ def test_writing_to_a_program_that_has_exited_is_a_step_failure():
     with pytest.raises(StepFailed, match="exited \\(status 0\\) before it was sent line 1"):
         p.write_lines(["hello"])
     with pytest.raises(StepFailed, match="is not running any more"):
-        p.signal("SIGINT")
+        p.signal("SIGINT", lambda argv: (0, "", ""))
