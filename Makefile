@@ -76,8 +76,11 @@ shell-server: ## a shell on the server (as the unprivileged user 'student')
 shell-client: ## a shell on the client
 	$(DC) exec client bash
 
+# the capture filter of compose.yaml's capture: without the host's own chatter on the lab's bridge
+CAPTURE_FILTER := not ip6 and not host 10.77.0.1
+
 watch: ## the live capture in the server's network namespace, decoded by tshark (Ctrl-C to stop)
-	$(DC) exec $$([ -t 0 ] || echo -T) capture tshark -i eth0 -l -n
+	$(DC) exec $$([ -t 0 ] || echo -T) capture tshark -i eth0 -l -n -f '$(CAPTURE_FILTER)'
 
 logs: ## the lab's container logs
 	$(DC) logs

@@ -25,6 +25,18 @@ COUNT_SCRIPT = "/opt/socklab/count-filters.lua"  # baked into the capture image 
 ANALYST = "analyst"  # tshark dissects untrusted traffic as this unprivileged user
 TCPDUMP = ["tcpdump", "-i", "eth0", "-n", "-p", "--immediate-mode", "-U", "--print", "-l", "-Z", "root",
            "-w", PCAP_IN_CONTAINER]  # --print -l: a line per packet as it comes (for `settle`)
+
+
+def capture_filter(gateway: str) -> str:
+    """tcpdump's capture filter: what the lab's computers send and receive, without the host's own chatter
+    on the lab's bridge, which would otherwise land in some captures and not others.
+
+    The host (the bridge, and its ends of the containers' virtual cables) comes up with the network and
+    talks for a few seconds: IPv6 duplicate address detection, router solicitations and multicast
+    listener reports from its link-local addresses, an IGMP join from the gateway address, and on a
+    desktop mDNS or LLMNR announcements. The lab's hosts have IPv6 disabled, so every IPv6 frame is the
+    host's; the host's IPv4 traffic on the bridge carries the gateway's address (the subnet's first)."""
+    return f"not ip6 and not host {gateway}"
 #: An empty pcap (global header only): lets tshark check filters without a capture.
 EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
 
@@ -86,11 +98,14 @@ class Capture:
         self._shell: Future[Shell] | None = None
         self._pool = pool or ThreadPoolExecutor(max_workers=1)
         self.filters: list[str] = []
+        self.capture_filter: str | None = None
 
-    def start(self, timeout: float, filters: list[str]) -> None:
-        """Start tcpdump, wait until it says it is listening, then start tshark on its output."""
-        self.process = RemoteProcess(self.engine, self.container, TCPDUMP, id="tcpdump", host="capture",
-                                     user="root", clock=self._clock)
+    def start(self, timeout: float, filters: list[str], gateway: str) -> None:
+        """Start tcpdump (keeping only the lab's traffic: `capture_filter`), wait until it says it is
+        listening, then start tshark on its output."""
+        self.capture_filter = capture_filter(gateway)
+        self.process = RemoteProcess(self.engine, self.container, [*TCPDUMP, self.capture_filter], id="tcpdump",
+                                     host="capture", user="root", clock=self._clock)
         self.process.wait_for_line(re.compile(r"listening on eth0"), "stderr", 1, timeout,
                                    "tcpdump to say it is listening on eth0")
         self.filters = list(filters)
@@ -164,7 +179,7 @@ def _lines(items: list[str]) -> bytes:
 
 
 def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult | None,
-             problem: str | None) -> CaptureEvidence:
+             problem: str | None, capture_filter: str | None = None) -> CaptureEvidence:
     captured = stats.get("captured")
     packets = result.total if result else None
     if problem is None and result is not None and packets != captured:
@@ -174,7 +189,7 @@ def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult 
     return CaptureEvidence(
         pcap=pcap_path, packets=packets, tcpdump_captured=captured, tcpdump_dropped=stats.get("dropped by kernel"),
         counts=dict(result.counts) if result else {}, samples=dict(result.samples) if result else {},
-        errors=dict(result.errors) if result else {}, problem=problem,
+        errors=dict(result.errors) if result else {}, problem=problem, filter=capture_filter,
     )
 
 

@@ -109,12 +109,14 @@ class Engine:
                 self.api.remove_image(ref, force=True)
 
     # ---- networks -----------------------------------------------------------------------------
-    def create_network(self, name: str, subnet: str, labels: dict[str, str], internal: bool = True) -> str | None:
-        """Create a bridge network on `subnet`; None if the subnet overlaps one in use (choose another).
-        internal=True: no route out of the network (no egress), containers still reach each other."""
+    def create_network(self, name: str, subnet: str, gateway: str, labels: dict[str, str],
+                       internal: bool = True) -> str | None:
+        """Create a bridge network on `subnet` (the host's bridge gets `gateway`); None if the subnet
+        overlaps one in use (choose another). internal=True: no route out of the network (no egress),
+        containers still reach each other."""
         import docker.types
 
-        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet)])
+        ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
         try:
             return self.api.create_network(name, driver="bridge", ipam=ipam, labels=labels, internal=internal,
                                            check_duplicate=True)["Id"]

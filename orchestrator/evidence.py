@@ -63,6 +63,7 @@ class CaptureEvidence:
     samples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # filter -> a few matching frames
     errors: dict[str, str] = field(default_factory=dict)  # filter -> tshark's complaint
     problem: str | None = None  # why the capture cannot be trusted (not whole, not started, ...)
+    filter: str | None = None  # tcpdump's capture filter (what was left out of the pcap)
 
     @property
     def whole(self) -> bool:

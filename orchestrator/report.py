@@ -60,7 +60,8 @@ def build(scenario: Scenario, evidence: Evidence, outcomes: Sequence[Outcome], *
                            "lines": len(p.lines), "truncated": p.truncated}
                      for pid, p in evidence.programs.items()},
         "capture": {"pcap": cap.pcap, "packets": cap.packets, "tcpdump_captured": cap.tcpdump_captured,
-                    "tcpdump_dropped": cap.tcpdump_dropped, "whole": cap.whole, "problem": cap.problem},
+                    "tcpdump_dropped": cap.tcpdump_dropped, "whole": cap.whole, "problem": cap.problem,
+                    "filter": cap.filter},
         "timings": dict(evidence.timings),
         "images": {name: {"ref": im.ref, "id": im.id, "packages_sha256": im.packages_sha256}
                    for name, im in evidence.images.items()},

@@ -34,10 +34,7 @@ from .evidence import Evidence, ImageEvidence, Snapshot, SocketRow, StepResult
 from .process import RemoteProcess, Shell, StepFailed
 from .scenario import (Netstat, Parallel, Scenario, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort,
                        expand)
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .topology import Topology
+from .topology import Topology, gateway_of
 from .waits import PortBound, wait_for
 
 PROGRAMS_DIR = "/opt/socklab/programs"
@@ -139,6 +136,7 @@ class Run:
         self.deadline = self.t0 + scenario.timeout
         self.containers: dict[str, str] = {}
         self.addresses: dict[str, str] = {}
+        self.gateway = ""  # the run network's gateway: the host's own address on the lab's bridge
         self.programs: dict[str, RemoteProcess] = {}
         # per host: a root shell that observes (ss, netstat) and one as the host's user that acts (kill);
         # student code, running as that user, cannot tamper with what observes it
@@ -162,7 +160,8 @@ class Run:
         try:
             self._phase("lab", self._create_lab)
             filters = sorted({expand(f, self.addresses) for f in self.scenario.capture_filters()})
-            self._phase("capture-start", lambda: self.capture.start(self._left(self.options.capture_timeout), filters))
+            self._phase("capture-start", lambda: self.capture.start(self._left(self.options.capture_timeout), filters,
+                                                                    self.gateway))
             self._phase("steps", self._play_steps)
             cap_evidence = self._phase("capture-analysis", self._finish_capture)
         except SocklabError as e:
@@ -205,7 +204,9 @@ class Run:
         for subnet in candidates[start:] + candidates[:start]:
             if any(subnet.overlaps(u) for u in used):
                 continue
-            if self.engine.create_network(self.network, str(subnet), self.labels) is not None:
+            gateway = str(gateway_of(subnet))  # as Docker would choose; named, so the capture knows it
+            if self.engine.create_network(self.network, str(subnet), gateway, self.labels) is not None:
+                self.gateway = gateway
                 return subnet
         raise EnvironmentProblem(f"no free /24 left in {RUN_POOL} for a run network: "
                                  "`python -m orchestrator clean` removes those of dead runs")
@@ -362,7 +363,7 @@ class Run:
         stats, result, pcap = self.capture.stop(self.options.capture_timeout)
         path = self.folder / "capture.pcap"
         path.write_bytes(pcap)
-        ev = capture_mod.evidence(str(path), stats, result, None)
+        ev = capture_mod.evidence(str(path), stats, result, None, self.capture.capture_filter)
         if not settled:
             self.emit(Event("phase", f"traffic had not settled after {self.options.settle_limit:g} s; captured anyway"))
         return ev

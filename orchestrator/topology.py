@@ -118,6 +118,11 @@ class Sidecar:
     where: Where
 
 
+def gateway_of(subnet: ipaddress.IPv4Network) -> ipaddress.IPv4Address:
+    """The bridge's (the host's own) address on a lab network: the subnet's first, as Docker chooses."""
+    return subnet.network_address + 1
+
+
 @dataclass(frozen=True)
 class Topology:
     """The lab as compose.yaml describes it: one network, its hosts and sidecars (in file order)."""
@@ -132,6 +137,10 @@ class Topology:
         """The host's address offset within the subnet: 10.77.0.10 in 10.77.0.0/24 -> 10."""
         network = ipaddress.IPv4Network(self.subnet)
         return int(ipaddress.IPv4Address(self.hosts[host].ip)) - int(network.network_address)
+
+    @property
+    def gateway(self) -> str:
+        return str(gateway_of(ipaddress.IPv4Network(self.subnet)))
 
     def addresses(self) -> dict[str, str]:
         """Host name -> address, e.g. for scenario.expand()."""
@@ -343,8 +352,8 @@ class _Parser:
             address.fail(f"{ip} is outside the network's subnet {self.subnet}; pick an address in it, e.g. {free}")
         reserved = {self.subnet.network_address: "the network's own address",
                     self.subnet.broadcast_address: "the broadcast address",
-                    self.subnet.network_address + 1: "the gateway (Docker gives the subnet's first address "
-                                                     "to the bridge)"}
+                    gateway_of(self.subnet): "the gateway (Docker gives the subnet's first address "
+                                             "to the bridge)"}
         if ip in reserved:
             address.fail(f"{ip} is {reserved[ip]}; pick another, e.g. {free}")
         if text in self.address_of:

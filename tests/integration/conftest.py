@@ -35,6 +35,24 @@ def docker(*args: str, check: bool = True, input: str | None = None, timeout: fl
     return proc
 
 
+def tshark(pcap: Path, display_filter: str, *fields: str) -> list[str]:
+    """Packets of `pcap` matching a Wireshark display filter, dissected by tshark in the capture image
+    (no network, unprivileged: the pcap's content came from programs we do not trust)."""
+    args = ["-n", "-r", f"/pcap/{pcap.name}", "-Y", display_filter]
+    if fields:
+        args += ["-T", "fields", *[a for f in fields for a in ("-e", f)]]
+    proc = docker("run", "--rm", "--network", "none", "--user", "analyst", "--cap-drop", "ALL",
+                  "-v", f"{pcap.parent}:/pcap:ro", "socklab/capture:latest", "tshark", *args)
+    return [line for line in proc.stdout.splitlines() if line.strip()]
+
+
+def not_between(addresses) -> str:
+    """A display filter for the frames that are neither ARP nor IPv4 between these addresses: what a
+    capture of the lab's computers must not hold (e.g. the host's IPv6 or IGMP chatter on the bridge)."""
+    among = "{" + ", ".join(addresses) + "}"
+    return f"!(arp || (ip.src in {among} && ip.dst in {among}))"
+
+
 def wait_until(what: str, probe, timeout: float = 15.0):
     """Poll `probe() -> (done, seen)` until done; fail naming what was awaited and what was seen."""
     deadline = time.monotonic() + timeout
@@ -107,14 +125,7 @@ class Lab:
         return pcaps[0]
 
     def tshark(self, pcap: Path, display_filter: str, *fields: str) -> list[str]:
-        """Packets of `pcap` matching a Wireshark display filter, dissected by tshark in the capture image
-        (no network, unprivileged: the pcap's content came from programs we do not trust)."""
-        args = ["-n", "-r", f"/pcap/{pcap.name}", "-Y", display_filter]
-        if fields:
-            args += ["-T", "fields", *[a for f in fields for a in ("-e", f)]]
-        proc = docker("run", "--rm", "--network", "none", "--user", "analyst", "--cap-drop", "ALL",
-                      "-v", f"{pcap.parent}:/pcap:ro", "socklab/capture:latest", "tshark", *args)
-        return [line for line in proc.stdout.splitlines() if line.strip()]
+        return tshark(pcap, display_filter, *fields)
 
     def down(self) -> None:
         self.dc("down", "--remove-orphans", "--timeout", "3", check=False)

@@ -2,7 +2,7 @@
 the capture holding the handshake, payloads and teardown (checked with tshark), and nothing left after."""
 import pytest
 
-from .conftest import docker
+from .conftest import docker, not_between
 
 pytestmark = pytest.mark.docker
 
@@ -82,6 +82,12 @@ def test_capture_holds_the_teardown(lab, exchange):
     fins = lab.tshark(pcap, f"tcp.flags.fin==1 && tcp.port=={TCP_PORT}", "ip.src")
     assert sorted(fins) == ["10.77.0.10", "10.77.0.20"]  # both sides closed their half
     assert lab.tshark(pcap, f"tcp.flags.reset==1 && tcp.port=={TCP_PORT}") == []
+
+
+def test_capture_holds_only_the_labs_computers(lab, exchange):
+    """No IPv6 router solicitations, multicast listener reports or IGMP joins from the host's side of the
+    bridge: compose's capture filter leaves them out."""
+    assert lab.tshark(exchange["pcap"], not_between(["10.77.0.10", "10.77.0.20"])) == []
 
 
 def test_wireshark_filters_from_the_assignment(lab, exchange):

@@ -141,9 +141,9 @@ class FakeEngine:
     def subnets_in_use(self) -> list[str]:
         return ["172.17.0.0/16"]
 
-    def create_network(self, name, subnet, labels, internal=True):
+    def create_network(self, name, subnet, gateway, labels, internal=True):
         self._maybe_fail("create_network")
-        self.networks[name] = {"subnet": subnet, "labels": labels, "internal": internal}
+        self.networks[name] = {"subnet": subnet, "gateway": gateway, "labels": labels, "internal": internal}
         return f"net-{name}"
 
     # containers

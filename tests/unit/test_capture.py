@@ -55,7 +55,7 @@ def chatty_tcpdump(packets: int, every: float):
 def started(engine: FakeEngine) -> capture.Capture:
     engine.create_container(name="cap")
     cap = capture.Capture(engine, "c100")
-    cap.start(5, ["tcp"])
+    cap.start(5, ["tcp"], "10.78.0.1")
     return cap
 
 

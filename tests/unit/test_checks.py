@@ -174,7 +174,7 @@ def tcp_capture(**changes) -> CaptureEvidence:
     counts = dict(zip(f, [1, 1, 1, 2, 2, 2, 0]))
     samples = {f[0]: (SYN,), f[1]: (SYN_ACK,), f[5]: (FIN_1, FIN_2)}
     base = CaptureEvidence(pcap="runs/tcp-exchange-20250101-120000/capture.pcap", packets=17, tcpdump_captured=17,
-                           tcpdump_dropped=0, counts=counts, samples=samples)
+                           tcpdump_dropped=0, counts=counts, samples=samples, filter="not ip6 and not host 10.77.0.1")
     return dataclasses.replace(base, **changes)
 
 

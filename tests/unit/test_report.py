@@ -55,7 +55,8 @@ def test_json_shape_and_round_trip(tmp_path):
     assert rep["programs"]["server"] == {"host": "server", "argv": ["server_tcp.py", "0.0.0.0", "5000"],
                                          "exit_status": 0, "lines": 5, "truncated": False}
     assert rep["capture"] == {"pcap": "runs/tcp-exchange-20250101-120000/capture.pcap", "packets": 17,
-                              "tcpdump_captured": 17, "tcpdump_dropped": 0, "whole": True, "problem": None}
+                              "tcpdump_captured": 17, "tcpdump_dropped": 0, "whole": True, "problem": None,
+                              "filter": "not ip6 and not host 10.77.0.1"}
     assert rep["images"]["node"] == {"ref": "socklab/node:4be1c0ffee12", "id": "sha256:" + "ab" * 32,
                                      "packages_sha256": "cd" * 32}
     assert rep["timings"]["total"] == 6.3 and rep["addresses"] == {"server": "10.77.0.10", "client": "10.77.0.20"}

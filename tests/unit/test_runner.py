@@ -126,14 +126,25 @@ def test_network_is_internal_and_has_a_free_subnet(engine, tmp_path):
     seen = {}
     real = engine.create_network
 
-    def spy(name, subnet, labels, internal=True):
-        seen.update(name=name, subnet=subnet, labels=labels, internal=internal)
-        return real(name, subnet, labels, internal)
+    def spy(name, subnet, gateway, labels, internal=True):
+        seen.update(name=name, subnet=subnet, gateway=gateway, labels=labels, internal=internal)
+        return real(name, subnet, gateway, labels, internal)
 
     engine.create_network = spy
     ev = play(engine, scenario(), tmp_path)
     assert seen["internal"] is True and seen["labels"][RUN_LABEL] == ev.run_id
     assert seen["subnet"].startswith("10.78.") and seen["subnet"].endswith(".0/24")
+    assert seen["gateway"] == seen["subnet"].replace(".0/24", ".1")
+
+
+def test_the_capture_leaves_out_the_hosts_own_chatter(engine, tmp_path):
+    """IPv6 (the lab's hosts have none: it is the host's link-local chatter) and anything to or from the
+    gateway (the host's own address on the bridge) are filtered out by tcpdump; the report says so."""
+    ev = play(engine, scenario(), tmp_path)
+    gateway = ev.addresses["server"].rsplit(".", 1)[0] + ".1"
+    (tcpdump,) = [argv for _, argv in engine.exec_log if argv and argv[0] == "tcpdump"]
+    assert tcpdump[-1] == f"not ip6 and not host {gateway}"
+    assert ev.capture.filter == f"not ip6 and not host {gateway}"
 
 
 def test_a_failed_wait_is_recorded_later_steps_are_skipped_and_teardown_happens(tmp_path):

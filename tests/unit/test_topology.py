@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.capture import capture_filter
 from orchestrator.errors import EXIT_INVALID_INPUT, TopologyError
 from orchestrator.scenario import Where
 from orchestrator.topology import Host, Sidecar, interpolate, load_topology
@@ -72,11 +73,19 @@ def test_the_real_compose_file_loads_into_the_expected_model():
     assert capture == Sidecar(
         name="capture", image="socklab/capture:latest", attached_to="server", user="root",
         command=("sh", "-c", "exec tcpdump -i eth0 --immediate-mode -U -Z root "
-                             "-w /captures/lab-$(date +%Y%m%d-%H%M%S).pcap"),  # $$ is a literal $
+                             "-w /captures/lab-$(date +%Y%m%d-%H%M%S).pcap not ip6 and not host 10.77.0.1"),
         cap_add=("NET_RAW", "NET_ADMIN", "DAC_OVERRIDE", "SETUID", "SETGID"), cap_drop=("ALL",),
         stop_signal="SIGINT", init=True, where=Where(str(path), 47, "services.capture"))
     assert (t.offset("server"), t.offset("client")) == (10, 20)
     assert t.addresses() == {"server": "10.77.0.10", "client": "10.77.0.20"}
+    assert t.gateway == "10.77.0.1"
+
+
+def test_the_compose_lab_captures_with_the_orchestrators_filter():
+    """`make up`'s capture and `make watch` leave out the same host chatter as the orchestrator's runs."""
+    wanted = capture_filter(load_topology(ROOT / "compose.yaml").gateway)
+    assert load_topology(ROOT / "compose.yaml").sidecars["capture"].command[-1].endswith(f".pcap {wanted}")
+    assert f"CAPTURE_FILTER := {wanted}\n" in (ROOT / "Makefile").read_text()
 
 
 def test_the_small_base_loads_with_defaults(tmp_path: Path):
