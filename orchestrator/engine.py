@@ -257,26 +257,20 @@ class Engine:
                     "networks": self.api.networks(filters=flt)}
 
     def remove_labelled(self, label: str = RUN_LABEL, value: str | None = None) -> tuple[int, int]:
-        """Remove every container, then every network, labelled so; returns (containers, networks) removed.
+        """Remove every container (all at once), then every network, labelled so; returns (containers,
+        networks) removed.
 
-        Containers that share another's network namespace (the capture sidecar) go first, so that no
-        namespace disappears under a process that still uses it; the others are removed in parallel.
+        A sidecar in another container's network namespace (the capture) goes at the same time as that
+        container: by teardown the capture has been stopped and read, and if a run died before that, a
+        namespace vanishing under tcpdump harms nothing. (Removing the sidecars first cost 70 ms a run.)
         """
         from concurrent.futures import ThreadPoolExecutor
 
         found = self.labelled(label, value)
-
-        def shares_namespace(c: dict[str, Any]) -> bool:
-            return str(c.get("HostConfig", {}).get("NetworkMode", "")).startswith("container:")
-
-        def remove(c: dict[str, Any]) -> None:
-            self.remove_container(c["Id"])
-
         containers = found["containers"]
-        with ThreadPoolExecutor(max_workers=8) as pool:
-            for group in ([c for c in containers if shares_namespace(c)],
-                          [c for c in containers if not shares_namespace(c)]):
-                list(pool.map(remove, group))
+        if containers:
+            with ThreadPoolExecutor(max_workers=min(8, len(containers))) as pool:
+                list(pool.map(lambda c: self.remove_container(c["Id"]), containers))
         for n in found["networks"]:
             with _doing(f"removing network {n['Name']}"):
                 try:

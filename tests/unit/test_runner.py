@@ -1,10 +1,12 @@
 """The runner against a small fake engine: steps in order, failures recorded, teardown always."""
+import time
 from pathlib import Path
 
 import pytest
 
 from orchestrator import runner
 from orchestrator.engine import RUN_LABEL
+from orchestrator.errors import EngineError
 from orchestrator.evidence import ImageEvidence
 from orchestrator.scenario import parse_scenario
 from orchestrator.topology import load_topology
@@ -242,3 +244,31 @@ def test_the_scenario_time_limit_stops_the_steps(tmp_path):
     assert len(failed) == 1 and failed[0].key == "steps[4]"
     assert "waited 0." in failed[0].message  # cut to what was left of the 0.5 s
     assert engine.removed_labels == [(RUN_LABEL, ev.run_id)]
+
+
+class SlowClientEngine(FakeEngine):
+    """Creating the client's container takes a while (a busy engine); the server's is interrupted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.log = []
+
+    def create_container(self, **kwargs):
+        if kwargs["name"].endswith("-server"):
+            raise KeyboardInterrupt  # as if Ctrl-C came while the lab was being created
+        time.sleep(0.3)
+        self.log.append("client created")
+        return super().create_container(**kwargs)
+
+    def remove_labelled(self, label, value=None):
+        self.log.append("teardown")
+        return super().remove_labelled(label, value)
+
+
+def test_an_interrupt_while_creating_the_lab_waits_for_hosts_still_being_created(tmp_path):
+    """Teardown lists by label: a container whose creation was still on its way would be missed."""
+    engine = SlowClientEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp})
+    with pytest.raises(KeyboardInterrupt):
+        play(engine, scenario(), tmp_path)
+    assert engine.log == ["client created", "teardown"]
+    assert engine.containers == {}
