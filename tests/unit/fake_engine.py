@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from orchestrator.capture import STOP_ON_INPUT
 from orchestrator.errors import EngineError
 
 NETSTAT_HEADER = ("Active Internet connections (servers and established)\n"
@@ -74,6 +75,17 @@ class FakeSession:
 
     def close(self) -> None:
         pass
+
+
+class StopOnInputSession(FakeSession):
+    """capture.STOP_ON_INPUT: a line written, or the input closed, sends the program SIGINT."""
+
+    def write(self, data: bytes) -> None:
+        if b"\n" in data:
+            self.proc.inbox.put(("signal", "SIGINT"))
+
+    def close_stdin(self) -> None:
+        self.proc.inbox.put(("signal", "SIGINT"))
 
 
 class FakeShellSession:
@@ -161,13 +173,16 @@ class FakeEngine:
         if command == ["sh"]:
             return FakeShellSession(self, container, f"shell-{next(self._ids)}")
         argv = command[4:]  # after: sh -c WRAPPER socklab
+        stop_on_input = argv[:3] == ["sh", "-c", STOP_ON_INPUT]
+        if stop_on_input:  # the capture's tcpdump: its input (a line, or its end) becomes SIGINT
+            argv = argv[4:]
         self.exec_log.append((container, argv))
         pid = next(self._ids)
         proc = FakeProcess(self, container, argv, pid)
         self.processes[pid] = proc
         program = argv[2] if argv[:2] == ["python3", "-u"] else argv[0]
         behaviour = self.behaviours[program]
-        session = FakeSession(proc, f"exec-{pid}")
+        session = (StopOnInputSession if stop_on_input else FakeSession)(proc, f"exec-{pid}")
         self.sessions[session.exec_id] = session
         proc.err(f"socklab-pid {pid}")
 
