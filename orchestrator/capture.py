@@ -37,9 +37,12 @@ def capture_filter(gateway: str) -> str:
     desktop mDNS or LLMNR announcements. The lab's hosts have IPv6 disabled, so every IPv6 frame is the
     host's; the host's IPv4 traffic on the bridge carries the gateway's address (the subnet's first)."""
     return f"not ip6 and not host {gateway}"
+
+
 #: How tcpdump is run: in the foreground, with a reader of the exec's input beside it. A line, or the end of
-#: the input (the orchestrator closing it, or going away), sends tcpdump SIGINT: it flushes the pcap, prints
-#: its statistics and exits. Stopping the capture is then a write to a stream the orchestrator holds
+#: the input (the orchestrator half-closing its connection), sends tcpdump SIGINT: it flushes the pcap,
+#: prints its statistics and exits. (A connection that just drops does not end the input: Docker keeps
+#: the exec's stdin open; a killed orchestrator's capture goes with `clean`.) Stopping the capture is then a write to a stream the orchestrator holds
 #: anyway, not one more `docker exec` into the capture container (each costs ~75 ms of CPU here).
 #: tcpdump runs in the foreground because an `&` job of a non-interactive shell would ignore SIGINT.
 STOP_ON_INPUT = 'exec 3<&0; { read -r _ <&3; kill -INT $$; } & exec "$@" </dev/null 3<&-'
