@@ -9,9 +9,10 @@ PROJECT ?= socklab
 # root installs directly; anyone else through sudo
 SUDO    := $(if $(filter 0,$(shell id -u)),,sudo)
 APT     := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
-# docker compose v2 when it exists, else docker-compose v1 (worked out only by targets that use it)
-COMPOSE  = $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
-                   elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi)
+APT_INSTALL := $(APT) update -qq && $(APT) install -y -qq
+# docker compose v2 when it exists, else docker-compose v1: worked out only by targets that use it, once
+COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo "docker compose"; \
+                   elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi))$(COMPOSE)
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
 .PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch logs test test-unit \
@@ -23,7 +24,7 @@ help: ## this list
 # ---- what the targets need, installed on first use -------------------------------------------
 $(VENV)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is needed"'
-	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(APT) update -qq && $(APT) install -y -qq python3-venv; }
+	@$(PYTHON) -c 'import ensurepip' 2>/dev/null || { $(APT_INSTALL) python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install -q --disable-pip-version-check -r requirements.txt
 	@touch $@
@@ -31,11 +32,11 @@ $(VENV)/.installed: requirements.txt
 venv: $(VENV)/.installed ## the Python environment (pinned: requirements.txt)
 
 mmdebstrap: # builds the images' root filesystems from Debian packages
-	@command -v mmdebstrap >/dev/null || { $(APT) update -qq && $(APT) install -y -qq mmdebstrap; }
+	@command -v mmdebstrap >/dev/null || { $(APT_INSTALL) mmdebstrap; }
 
+# (tools probes for compose itself: COMPOSE is worked out once, and must not be before the install)
 tools: mmdebstrap ## mmdebstrap (builds the images) and a compose tool, installed if missing
-	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null \
-	  || { $(APT) update -qq && $(APT) install -y -qq docker-compose; }
+	@docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || { $(APT_INSTALL) docker-compose; }
 
 images: venv mmdebstrap ## build the images if their inputs changed (Debian packages + mmdebstrap, no registry)
 	@$(PY) -m orchestrator images

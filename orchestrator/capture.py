@@ -16,7 +16,7 @@ from typing import Any
 
 from .errors import EnvironmentProblem, WaitTimeout
 from .evidence import CaptureEvidence
-from .process import RemoteProcess
+from .process import RemoteProcess, close_started
 
 PCAP_IN_CONTAINER = "/tmp/socklab-capture.pcap"
 FILTERS_IN_CONTAINER = "/tmp/socklab-filters.txt"  # written with the engine's put_files into /tmp
@@ -107,6 +107,7 @@ class Capture:
         self._pool = pool or ThreadPoolExecutor(max_workers=1)
         self.filters: list[str] = []
         self.capture_filter: str | None = None
+        self._listening_at = 0.0
 
     def start(self, timeout: float, filters: list[str], gateway: str) -> None:
         """Start tcpdump (keeping only the lab's traffic: `capture_filter`), wait until it says it is
@@ -117,6 +118,7 @@ class Capture:
                                      id="tcpdump", host="capture", user="root", clock=self._clock)
         self.process.wait_for_line(re.compile(r"listening on eth0"), "stderr", 1, timeout,
                                    "tcpdump to say it is listening on eth0")
+        self._listening_at = self._clock()
         self.filters = list(filters)
         self._analyzer = self._pool.submit(self._start_analyzer)  # it reads the file from its start
 
@@ -137,27 +139,19 @@ class Capture:
         return len(self.process.lines("stdout", partial=True)) if self.process else 0
 
     def settle(self, quiet: float, limit: float) -> bool:
-        """Wait until no packet has been seen for `quiet` seconds (at most `limit`); True if it settled."""
+        """Wait until no packet has been printed for `quiet` seconds (at most `limit`); True if it settled.
+        Before the first packet, the quiet period counts from when tcpdump said it was listening."""
         deadline = self._clock() + limit
-        last_count, last_change = self.packets_printed(), self._last_packet_at()
         while True:
+            seen, last = self.process.activity("stdout")
+            quiet_since = last if last is not None else self._listening_at
             now = self._clock()
-            if now - last_change >= quiet:
+            if now - quiet_since >= quiet:
                 return True
             if now >= deadline:
                 return False
-            try:  # wake up on the next packet line, or when the quiet period would be over
-                self.process.wait_for_line(re.compile(""), "stdout", last_count + 1,
-                                           min(quiet - (now - last_change), deadline - now) + 1e-3, "a packet")
-                last_count, last_change = self.packets_printed(), self._clock()
-            except WaitTimeout:
-                pass
-
-    def _last_packet_at(self) -> float:
-        """When tcpdump printed its last packet (when it started listening, if none yet)."""
-        lines = self.process.evidence().lines
-        packets = [ln.t for ln in lines if ln.stream == "stdout"]
-        return packets[-1] if packets else lines[0].t if lines else self._clock()
+            # wake up on the next packet, or when the quiet period would be over
+            self.process.wait_for_activity("stdout", seen, min(quiet - (now - quiet_since), deadline - now) + 1e-3)
 
     def stop(self, timeout: float) -> tuple[dict[str, int], TsharkResult, bytes]:
         """SIGINT to tcpdump (closing its input: STOP_ON_INPUT), so it flushes and closes the file; wait
@@ -175,8 +169,8 @@ class Capture:
         """Let go of tcpdump's and tshark's connections (their container is gone by now)."""
         if self.process:
             self.process.close()
-        if self._analyzer and self._analyzer.done() and not self._analyzer.exception():
-            self._analyzer.result().close()
+        if self._analyzer:
+            close_started(self._analyzer)
 
     def pcap(self) -> bytes:
         return self.engine.get_file(self.container, PCAP_IN_CONTAINER)

@@ -33,7 +33,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from .errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_OK
+from .errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_INVALID_INPUT, EXIT_OK
 from .evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
 from .scenario import (Bounds, CaptureCheck, Check, ExitCheck, LogCheck, Netstat, Parallel, Scenario,
                        SocketCheck, Start, Step, expand)
@@ -112,6 +112,12 @@ def exit_code_for(verdict: str) -> int:
         return _EXIT_CODES[verdict]
     except KeyError:
         raise ValueError(f"unknown verdict {verdict!r} (expected one of {', '.join(_EXIT_CODES)})") from None
+
+
+def exit_code(evidence: Evidence, verdict: str) -> int:
+    """The exit code of one run: a display filter tshark refused is the scenario's mistake, invalid input
+    (2), not the programs'; otherwise the verdict's (exit_code_for)."""
+    return EXIT_INVALID_INPUT if evidence.capture.errors else exit_code_for(verdict)
 
 
 # ---- text helpers --------------------------------------------------------------------------------
@@ -230,13 +236,13 @@ def first_failure(evidence: Evidence) -> StepResult | None:
 def why_not_done(scenario: Scenario, evidence: Evidence, produces: Callable[[Step], bool]) -> str:
     """Why the step that should have produced something did not: it failed, was skipped because an
     earlier step failed, or the run ended before it (evidence.error)."""
-    key = next((k for k, s in keyed_steps(scenario.steps) if produces(s)), None)
+    key, step = next(((k, s) for k, s in keyed_steps(scenario.steps) if produces(s)), (None, None))
     if key is None:
         return "no step of the scenario produces it"
     result = next((r for r in evidence.steps if r.key == key), None)
     failed = first_failure(evidence)
     if result is None:
-        line = getattr(getattr(dict(keyed_steps(scenario.steps))[key], "where", None), "line", None)
+        line = getattr(getattr(step, "where", None), "line", None)
         at = f" (line {line})" if line is not None else ""
         if evidence.error:
             return f"the run ended before {key}{at} was played: {evidence.error}"
@@ -284,6 +290,12 @@ def _show(lines: Sequence[_Numbered], host_mode: bool) -> list[str]:
     return [f"  {x.n:>3}: {_label(x.program, x.line, host_mode)}" for x in lines]
 
 
+def _show_some(lines: Sequence[_Numbered], host_mode: bool) -> list[str]:
+    """The first LIST_LIMIT lines, and how many more there are."""
+    more = [f"  … and {len(lines) - LIST_LIMIT} more"] if len(lines) > LIST_LIMIT else []
+    return [*_show(lines[:LIST_LIMIT], host_mode), *more]
+
+
 def _stream_name(stream: str) -> str:
     return "stdout and stderr" if stream == "both" else stream
 
@@ -312,10 +324,18 @@ class _Output:
 
     def states(self) -> list[str]:
         """How each program ended, and whether its output was cut."""
-        notes = [f"{p.id} {describe_status(p.exit_status)}." for p in self.programs]
-        notes += [f"{p.id}'s output went past the limit: only its beginning was kept." for p in self.programs
-                  if p.truncated]
-        return notes
+        return [f"{p.id} {describe_status(p.exit_status)}." for p in self.programs] + self.cut()
+
+    def cut(self) -> list[str]:
+        return [f"{p.id}'s output went past the limit: only its beginning was kept." for p in self.programs
+                if p.truncated]
+
+
+def _program_output(prog: ProgramEvidence, stream: str) -> _Output:
+    """One program's lines on `stream` ('both' for stdout and stderr), numbered from 1."""
+    chosen = [ln for ln in prog.lines if stream == "both" or ln.stream == stream]
+    return _Output(f"{prog.id}'s {_stream_name(stream)}",
+                   tuple(_Numbered(i + 1, prog.id, ln) for i, ln in enumerate(chosen)), (prog,), False)
 
 
 def _output(scenario: Scenario, evidence: Evidence, spec: LogCheck) -> _Output | str:
@@ -325,9 +345,7 @@ def _output(scenario: Scenario, evidence: Evidence, spec: LogCheck) -> _Output |
         prog = evidence.programs.get(spec.program)
         if prog is None:
             return _program_missing(scenario, evidence, spec.program)
-        chosen = [(prog.id, ln) for ln in prog.lines if stream == "both" or ln.stream == stream]
-        numbered = tuple(_Numbered(i + 1, p, ln) for i, (p, ln) in enumerate(chosen))
-        return _Output(f"{prog.id}'s {_stream_name(stream)}", numbered, (prog,), False)
+        return _program_output(prog, stream)
     host = spec.host or ""
     expected = [p for p in scenario.programs().values() if p.host == host]
     missing = [p.id for p in expected if p.id not in evidence.programs]
@@ -366,17 +384,13 @@ def _log_match(evidence: Evidence, raw: str, bounds: Bounds, out: _Output) -> tu
             return True, f"No line of {out.subject} matched {_pattern(pattern)}, as expected ({bounds})."
         if n == 1:
             return True, f"1 line matched: {quote(hits[0].line.text)}"
-        listed = _show(hits[:LIST_LIMIT], out.host_mode)
-        more = [f"  … and {n - LIST_LIMIT} more"] if n > LIST_LIMIT else []
-        return True, "\n".join([f"{n} lines matched ({bounds}):", *listed, *more])
+        return True, "\n".join([f"{n} lines matched ({bounds}):", *_show_some(hits, out.host_mode)])
     head = (f"Expected {bounds} {_noun(bounds, 'line')} of {out.subject} matching "
             f"{_pattern(pattern)}; found {n}.")
     body: list[str]
     if hits and (bounds.max is not None and n > bounds.max or bounds.count is not None and n > bounds.count):
         # too many: the matches are what to look at
-        body = ["The matching lines:", *_show(hits[:LIST_LIMIT], out.host_mode)]
-        if n > LIST_LIMIT:
-            body.append(f"  … and {n - LIST_LIMIT} more")
+        body = ["The matching lines:", *_show_some(hits, out.host_mode)]
     else:
         body = out.tail()
     return False, "\n".join([head, *out.states(), *body])
@@ -409,8 +423,7 @@ def _log_sequence(evidence: Evidence, raws: Sequence[str], out: _Output) -> tupl
             return False, "\n".join([*head, *out.states(), *out.tail(after)])
         found.append(hit)
         after = hit.n
-    listed = [f"  {x.n:>3}: {_label(x.program, x.line, out.host_mode)}" for x in found]
-    return True, "\n".join([f"{plural(len(found), 'line')} matched in order:", *listed])
+    return True, "\n".join([f"{plural(len(found), 'line')} matched in order:", *_show(found, out.host_mode)])
 
 
 def scenario_expand(text: str, evidence: Evidence, *, regex: bool) -> str:
@@ -554,7 +567,5 @@ def _exit(scenario: Scenario, evidence: Evidence, spec: ExitCheck) -> tuple[bool
     said = f"{prog.id} {describe_status(prog.exit_status)}"
     if prog.exit_status == spec.status:
         return True, said + "."
-    out = _Output(f"{prog.id}'s stdout and stderr",
-                  tuple(_Numbered(i + 1, prog.id, ln) for i, ln in enumerate(prog.lines)), (prog,), False)
-    notes = [f"{prog.id}'s output went past the limit: only its beginning was kept."] if prog.truncated else []
-    return False, "\n".join([f"Expected exit status {spec.status}; {said}.", *notes, *out.tail()])
+    out = _program_output(prog, "both")
+    return False, "\n".join([f"Expected exit status {spec.status}; {said}.", *out.cut(), *out.tail()])

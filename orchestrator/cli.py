@@ -20,17 +20,14 @@ def _cmd_images(args: argparse.Namespace) -> int:
     from . import images
     from .engine import Engine
 
-    engine = Engine()
-    try:
+    with contextlib.closing(Engine()) as engine:
         if args.prune or args.remove:
             n = images.remove(engine, keep_current=args.prune, progress=_say)
             _say(f"removed {n} image(s)")
             return errors.EXIT_OK
         for built in images.ensure(engine, args.names or None, force=args.force, progress=_say).values():
             state = "built" if built.built else "up to date"
-            _say(f"{built.ref} ({built.image_id[7:19]}) {state}; tagged {built.ref.split(':')[0]}:latest")
-    finally:
-        engine.close()
+            _say(f"{built.ref} ({built.image_id[7:19]}) {state}; tagged {built.latest_ref}")
     return errors.EXIT_OK
 
 
@@ -40,22 +37,16 @@ def _cmd_wait_log(args: argparse.Namespace) -> int:
 
     if not args.container:
         raise errors.InvalidInput("--container is empty: is the container running?")
-    engine = Engine()
-    try:
+    with contextlib.closing(Engine()) as engine:
         wait_for(ContainerLogLine(engine, args.container, args.pattern), args.timeout)
-    finally:
-        engine.close()
     return errors.EXIT_OK
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
     from .engine import RUN_LABEL, Engine
 
-    engine = Engine()
-    try:
+    with contextlib.closing(Engine()) as engine:
         containers, networks = engine.remove_labelled(RUN_LABEL, args.run)
-    finally:
-        engine.close()
     which = f"run {args.run}" if args.run else "every run"
     _say(f"removed {containers} container(s) and {networks} network(s) labelled {RUN_LABEL} ({which})")
     return errors.EXIT_OK
@@ -73,25 +64,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     from . import capture, images
     from .engine import RUN_LABEL, Engine
 
-    engine = None
-    if not args.no_filters:
-        try:
-            engine = Engine()  # display filters are checked by tshark, in the capture image
-        except errors.EnvironmentProblem as e:
-            raise errors.EnvironmentProblem(f"{e} (`validate --no-filters` checks everything but the display "
-                                            "filters without Docker)") from e
-        from .runner import new_run_id
+    with contextlib.ExitStack() as stack:
+        checker = None
+        if not args.no_filters:
+            try:  # display filters are checked by tshark, in the capture image
+                engine = stack.enter_context(contextlib.closing(Engine()))
+            except errors.EnvironmentProblem as e:
+                raise errors.EnvironmentProblem(f"{e} (`validate --no-filters` checks everything but the display "
+                                                "filters without Docker)") from e
+            from .runner import new_run_id
 
-        built = images.ensure(engine, ["capture"], progress=_say)["capture"]
-        label = {RUN_LABEL: f"validate-{new_run_id()}", "socklab.purpose": "validate"}
+            built = images.ensure(engine, ["capture"], progress=_say)["capture"]
+            label = {RUN_LABEL: f"validate-{new_run_id()}", "socklab.purpose": "validate"}
 
-        def checker(filters: list[str]) -> dict[str, str]:
-            return capture.check_filters(engine, built.ref, filters, label)
-    try:
-        _, scenarios = _load_all(args.files, args.topology, None if args.no_filters else checker)
-    finally:
-        if engine:
-            engine.close()
+            def check_filters(filters: list[str]) -> dict[str, str]:
+                return capture.check_filters(engine, built.ref, filters, label)
+
+            checker = check_filters
+        _, scenarios = _load_all(args.files, args.topology, checker)
     for sc in scenarios:
         _say(f"{sc.path}: ok ({sc.name}: {len(sc.steps)} steps, {len(sc.checks)} checks)")
     return errors.EXIT_OK
@@ -107,8 +97,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     console = Console(stderr=False, highlight=False)
     topology, scenarios = _load_all(args.files, args.topology)
     programs = _read_programs(args.programs) if args.programs else {}
-    engine = Engine()
-    try:
+    with contextlib.closing(Engine()) as engine:
         built = images.ensure(engine, ["node", "capture"], progress=_say)
         image_evidence = {name: ImageEvidence(name, b.ref, b.image_id, b.packages_sha256) for name, b in built.items()}
         options = runner.RunOptions(runs_dir=Path(args.runs_dir), images=image_evidence,
@@ -119,18 +108,15 @@ def _cmd_run(args: argparse.Namespace) -> int:
             with _interrupts_raise():
                 evidence = runner.run(engine, topology, scenario, options, events=_progress(console, args.verbose))
             outcomes = checks.evaluate(scenario, evidence)
-            folder = Path(args.runs_dir) / evidence.run_id
+            folder = options.runs_dir / evidence.run_id
             rep = report.build(scenario, evidence, outcomes, artifacts=str(folder))
             report.write_json(rep, folder / "report.json")
             report.write_junit(rep, folder / "junit.xml")
             report.render(rep, console)
             reports.append(rep)
-            # a display filter tshark refused is the scenario's mistake: invalid input, not the programs'
-            codes.append(errors.EXIT_INVALID_INPUT if evidence.capture.errors else checks.exit_code_for(rep["verdict"]))
+            codes.append(checks.exit_code(evidence, rep["verdict"]))
         if len(reports) > 1:
             report.render_summary(reports, console)
-    finally:
-        engine.close()
     return max(codes, key=_SEVERITY.index)
 
 
@@ -206,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-filters", action="store_true",
                            help="do not ask tshark to check display filters (needs no Docker)")
             p.set_defaults(func=_cmd_validate)
-    p = sub.add_parser("clean", help=f"remove containers and networks left labelled by runs (label socklab.run)")
+    p = sub.add_parser("clean", help="remove containers and networks left labelled by runs (label socklab.run)")
     p.add_argument("--run", help="only this run id (default: every run, and the compose lab)")
     p.set_defaults(func=_cmd_clean)
     p = sub.add_parser("wait-log", help="wait until a container's logs show a line (used by `make up`)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import docker
 import docker.errors
@@ -19,6 +19,12 @@ from .errors import EngineError, EnvironmentProblem
 
 #: Every container and network a run creates carries this label, with the run id as value.
 RUN_LABEL = "socklab.run"
+
+
+class ImageInfo(NamedTuple):
+    id: str
+    labels: dict[str, str]
+    tags: tuple[str, ...]  # repository:tag names pointing at it
 
 
 @contextlib.contextmanager
@@ -53,32 +59,26 @@ class Engine:
         self._client.close()
 
     # ---- images -------------------------------------------------------------------------------
-    def image(self, ref: str) -> tuple[str, dict[str, str]] | None:
-        """(id, labels) of image `ref` (name:tag or id), or None when the engine does not have it."""
-        try:
-            info = self.api.inspect_image(ref)
-        except docker.errors.ImageNotFound:
-            return None
-        except docker.errors.APIError as e:
-            raise EngineError(f"Docker Engine failed while inspecting image {ref}: {e.explanation or e}") from e
-        return info["Id"], info["Config"].get("Labels") or {}
-
-    def image_id(self, ref: str) -> str | None:
-        """The id of image `ref`, or None when the engine does not have it."""
-        found = self.image(ref)
-        return found[0] if found else None
+    def image(self, ref: str) -> ImageInfo | None:
+        """Id, labels and tags of image `ref` (name:tag or id), or None when the engine does not have it."""
+        with _doing(f"inspecting image {ref}"):
+            try:
+                info = self.api.inspect_image(ref)
+            except docker.errors.ImageNotFound:
+                return None
+        return ImageInfo(info["Id"], info["Config"].get("Labels") or {}, tuple(info.get("RepoTags") or ()))
 
     def import_rootfs(self, tar_path: str, repository: str, tag: str, changes: list[str]) -> str:
         """`docker import` a root filesystem tarball; returns the image id."""
         with _doing(f"importing {tar_path} as {repository}:{tag}"):
             self.api.import_image_from_file(tar_path, repository=repository, tag=tag, changes=changes)
-        image = self.image_id(f"{repository}:{tag}")
+        image = self.image(f"{repository}:{tag}")
         if image is None:
             raise EngineError(f"docker import of {tar_path} reported no error but {repository}:{tag} does not exist")
-        return image
+        return image.id
 
-    def build(self, context_tar: bytes, tag: str, buildargs: dict[str, str], labels: dict[str, str]) -> str:
-        """Build a Dockerfile from an in-memory context tarball, with no network; returns the image id."""
+    def build(self, context_tar: bytes, tag: str, buildargs: dict[str, str], labels: dict[str, str]) -> ImageInfo:
+        """Build a Dockerfile from an in-memory context tarball, with no network; returns the image."""
         log: list[str] = []
         with _doing(f"building {tag}"):
             for chunk in self.api.build(
@@ -89,7 +89,7 @@ class Engine:
                     log.append(chunk["stream"])
                 if "error" in chunk:
                     raise EngineError(f"building {tag} failed: {chunk['error'].strip()}\n{''.join(log[-20:])}")
-        image = self.image_id(tag)
+        image = self.image(tag)
         if image is None:
             raise EngineError(f"building {tag} reported no error but the image does not exist:\n{''.join(log[-20:])}")
         return image
@@ -197,14 +197,6 @@ class Engine:
                 return self.api.wait(container, timeout=timeout)["StatusCode"]
             except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
                 return None  # the API's way of saying "still running after `timeout`"
-
-    def exec_run(self, container: str, command: list[str], user: str = "") -> tuple[int, str, str]:
-        """Run a command to completion in a running container: (exit code, stdout, stderr)."""
-        with _doing(f"running {' '.join(command)!r} in container {container[:12]}"):
-            exec_id = self.api.exec_create(container, command, user=user, stdout=True, stderr=True)["Id"]
-            out, err = self.api.exec_start(exec_id, demux=True)
-            code = self.api.exec_inspect(exec_id)["ExitCode"]
-        return code, (out or b"").decode("utf-8", "replace"), (err or b"").decode("utf-8", "replace")
 
     def exec_interactive(self, container: str, command: list[str], *, user: str = "",
                          environment: dict[str, str] | None = None, workdir: str | None = None) -> "ExecSession":

@@ -32,6 +32,7 @@ from .errors import ImageBuildError, InvalidInput
 #: Bump when the way images are assembled changes (so old hashes stop matching).
 RECIPE = "socklab-images-1"
 REPOSITORY = "socklab"
+LATEST = "latest"  # the tag pointed at the current build of each image (compose.yaml uses it)
 MANIFEST_IN_IMAGE = "/etc/socklab/packages.tsv"
 _SKIP = {"__pycache__", ".pytest_cache"}
 
@@ -61,8 +62,8 @@ class ImagesConfig:
 class BuiltImage:
     name: str
     ref: str  # socklab/<name>:<hash>
+    latest_ref: str  # socklab/<name>:latest, pointed at it
     image_id: str
-    inputs: str  # the hash
     built: bool  # False when it already existed
     packages_sha256: str  # of /etc/socklab/packages.tsv in the image (label socklab.packages.sha256)
 
@@ -193,6 +194,10 @@ class Plan:
     def base_ref(self) -> str:
         return f"{self.base_repo}:{self.base_hash}"
 
+    @property
+    def latest_ref(self) -> str:
+        return f"{self.repo}:{LATEST}"
+
 
 def plan(config: ImagesConfig, spec: ImageSpec) -> Plan:
     bh = base_hash(config, spec)
@@ -206,30 +211,30 @@ def _ensure_one(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, forc
     found = None if force else engine.image(p.ref)
     built = found is None
     if built:
-        if force or engine.image_id(p.base_ref) is None:
-            _build_rootfs(engine, config, spec, cache, p.base_repo, p.base_hash, progress)
+        if force or engine.image(p.base_ref) is None:
+            _build_rootfs(engine, config, p, cache, progress)
         progress(f"building {p.ref} (Dockerfile, no network)")
         # socklab.packages.sha256 comes from the base image's labels
-        engine.build(p.context, p.ref, buildargs={"BASE": p.base_ref}, labels={
+        found = engine.build(p.context, p.ref, buildargs={"BASE": p.base_ref}, labels={
             "socklab.image": spec.name, "socklab.inputs": p.hash, "socklab.base": p.base_ref,
         })
-        found = engine.image(p.ref)
-    image_id, labels = found
-    engine.tag(image_id, p.repo, "latest")
-    return BuiltImage(spec.name, p.ref, image_id, p.hash, built, labels.get("socklab.packages.sha256", "unknown"))
+    if p.latest_ref not in found.tags:
+        engine.tag(found.id, p.repo, LATEST)
+    return BuiltImage(spec.name, p.ref, p.latest_ref, found.id, built,
+                      found.labels.get("socklab.packages.sha256", "unknown"))
 
 
-def _build_rootfs(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, base_repo: str, bh: str,
-                  progress: Callable[[str], None]) -> None:
+def _build_rootfs(engine, config: ImagesConfig, p: Plan, cache: Path, progress: Callable[[str], None]) -> None:
     if shutil.which("mmdebstrap") is None:
         raise ImageBuildError(
-            f"image {base_repo}:{bh} is missing and cannot be built: mmdebstrap is not installed. "
+            f"image {p.base_ref} is missing and cannot be built: mmdebstrap is not installed. "
             "Run `make images` (it installs mmdebstrap) or `apt-get install mmdebstrap`."
         )
-    tar_path = cache / f"{spec.name}-base-{bh}.tar"
-    manifest = cache / f"{spec.name}-base-{bh}.packages.tsv"
+    spec = p.spec
+    tar_path = cache / f"{spec.name}-base-{p.base_hash}.tar"
+    manifest = cache / f"{spec.name}-base-{p.base_hash}.packages.tsv"
     cmd = mmdebstrap_command(config, spec, tar_path, manifest)
-    progress(f"building {base_repo}:{bh} from Debian {config.suite} packages with mmdebstrap "
+    progress(f"building {p.base_ref} from Debian {config.suite} packages with mmdebstrap "
              f"({', '.join(spec.packages)})")
     started = time.monotonic()
     try:
@@ -237,11 +242,11 @@ def _build_rootfs(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, ba
                               text=True, errors="replace")
         if proc.returncode != 0:
             tail = "\n".join(proc.stdout.splitlines()[-25:])
-            raise ImageBuildError(f"mmdebstrap failed (exit {proc.returncode}) building {base_repo}:{bh}:\n{tail}")
-        progress(f"  {base_repo}:{bh}: root filesystem ready in {time.monotonic() - started:.0f} s; importing")
+            raise ImageBuildError(f"mmdebstrap failed (exit {proc.returncode}) building {p.base_ref}:\n{tail}")
+        progress(f"  {p.base_ref}: root filesystem ready in {time.monotonic() - started:.0f} s; importing")
         digest = hashlib.sha256(manifest.read_bytes()).hexdigest()
-        engine.import_rootfs(str(tar_path), base_repo, bh, changes=[
-            'CMD ["/bin/bash"]', f"LABEL socklab.image={spec.name}-base socklab.inputs={bh} "
+        engine.import_rootfs(str(tar_path), p.base_repo, p.base_hash, changes=[
+            'CMD ["/bin/bash"]', f"LABEL socklab.image={spec.name}-base socklab.inputs={p.base_hash} "
             f"socklab.packages.sha256={digest}",
         ])
     finally:
@@ -263,7 +268,7 @@ def remove(engine, *, keep_current: bool, config: ImagesConfig | None = None,
     if keep_current:
         for spec in config.images.values():
             p = plan(config, spec)
-            current |= {p.ref, p.base_ref, f"{p.repo}:latest"}
+            current |= {p.ref, p.base_ref, p.latest_ref}
     found = engine.images_labelled("socklab.image")
     found.sort(key=lambda img: (img.get("Labels") or {}).get("socklab.image", "").endswith("-base"))
     removed = 0

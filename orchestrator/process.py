@@ -7,9 +7,12 @@ stderr names its pid (needed to signal it inside the container) and is not part 
 from __future__ import annotations
 
 import re
+import secrets
+import shlex
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import Any
 
 from .errors import WaitTimeout
@@ -24,18 +27,37 @@ class StepFailed(Exception):
     """A step could not do what it says (not a timeout): e.g. an exit status other than expected."""
 
 
+def close_started(future: Future) -> None:
+    """Close the process or shell a future started, if it did start (teardown: let go of its connection)."""
+    if future.done() and not future.exception():
+        future.result().close()
+
+
+def _pump(session: Any, take: Callable[[int, bytes], None], end: Callable[[], None]) -> None:
+    """Hand a session's output frames (stream number, bytes) to `take` until the process ends (or its
+    connection goes away, at teardown: the process is gone too), then call `end`. A reader thread's body."""
+    try:
+        for stream_no, data in session.frames():
+            take(stream_no, data)
+    except OSError:
+        pass
+    finally:
+        end()
+
+
 class RemoteProcess:
     def __init__(self, engine: Any, container: str, argv: list[str], *, id: str, host: str, user: str = "",
                  environment: dict[str, str] | None = None, workdir: str | None = None,
                  clock: Callable[[], float] = time.monotonic, output_limit: int = 1 << 20):
-        self.engine, self.container, self.argv = engine, container, tuple(argv)
-        self.id, self.host, self.user = id, host, user
+        self.engine, self.argv, self.id, self.host = engine, tuple(argv), id, host
         self._clock = clock
         self._limit = output_limit
         self._size = 0
         self._cond = threading.Condition()
         self._lines: list[Line] = []
         self._partial = {"stdout": b"", "stderr": b""}
+        self._frames = {"stdout": 0, "stderr": 0}  # output received, however much of it is kept
+        self._last_frame_at: dict[str, float | None] = {"stdout": None, "stderr": None}
         self._pid: int | None = None
         self._ended: float | None = None
         self._exit: int | None = None
@@ -44,29 +66,26 @@ class RemoteProcess:
         self.started = clock()
         self._session = engine.exec_interactive(container, ["sh", "-c", _WRAPPER, "socklab", *argv], user=user,
                                                 environment=environment, workdir=workdir)
-        self._reader = threading.Thread(target=self._read, name=f"read-{id}", daemon=True)
-        self._reader.start()
+        threading.Thread(target=_pump, name=f"read-{id}", daemon=True,
+                         args=(self._session, lambda n, data: self._take(_STREAMS.get(n, "stdout"), data),
+                               self._end)).start()
 
     # ---- reading ------------------------------------------------------------------------------
-    def _read(self) -> None:
-        try:
-            for stream_no, data in self._session.frames():
-                self._take(_STREAMS.get(stream_no, "stdout"), data)
-        except OSError:
-            pass  # the connection went away (teardown): the process is gone too
-        finally:
-            now = self._clock()
-            with self._cond:
-                for stream, rest in self._partial.items():
-                    if rest:
-                        self._add(stream, rest, now)
-                self._partial = {"stdout": b"", "stderr": b""}
-                self._ended = now
-                self._cond.notify_all()
+    def _end(self) -> None:
+        now = self._clock()
+        with self._cond:
+            for stream, rest in self._partial.items():
+                if rest:
+                    self._add(stream, rest, now)
+            self._partial = {"stdout": b"", "stderr": b""}
+            self._ended = now
+            self._cond.notify_all()
 
     def _take(self, stream: str, data: bytes) -> None:
         now = self._clock()
         with self._cond:
+            self._frames[stream] += 1
+            self._last_frame_at[stream] = now
             buf = self._partial[stream] + data
             *complete, rest = buf.split(b"\n")
             for raw in complete:
@@ -124,6 +143,16 @@ class RemoteProcess:
                     raise WaitTimeout(awaited, timeout, f"{len(matches)} matching line(s); "
                                       f"{self.id}'s last output:\n{self.tail()}")
                 self._cond.wait(left)
+
+    def activity(self, stream: str) -> tuple[int, float | None]:
+        """How many pieces of output `stream` has had so far, and when the last one came (None: none yet)."""
+        with self._cond:
+            return self._frames[stream], self._last_frame_at[stream]
+
+    def wait_for_activity(self, stream: str, seen: int, timeout: float) -> None:
+        """Wait until `stream` has had more than `seen` pieces of output, or `timeout` has passed."""
+        with self._cond:
+            self._cond.wait_for(lambda: self._frames[stream] > seen, timeout)
 
     def wait_exit(self, timeout: float) -> int | None:
         """Wait for the process to end; its exit status (None if it is still running at the deadline)."""
@@ -209,47 +238,42 @@ class Shell:
     """
 
     def __init__(self, engine: Any, container: str, user: str, host: str):
-        self.host, self.user = host, user
+        self.host = host
         self._session = engine.exec_interactive(container, ["sh"], user=user)
         self._cond = threading.Condition()
         self._buf = {1: b"", 2: b""}
         self._ended = False
         self._lock = threading.Lock()  # one command at a time
-        threading.Thread(target=self._read, name=f"shell-{host}-{user}", daemon=True).start()
+        threading.Thread(target=_pump, name=f"shell-{host}-{user}", daemon=True,
+                         args=(self._session, self._take, self._end)).start()
 
-    def _read(self) -> None:
-        try:
-            for stream_no, data in self._session.frames():
-                with self._cond:
-                    self._buf[stream_no] = self._buf.get(stream_no, b"") + data
-                    self._cond.notify_all()
-        except OSError:
-            pass
-        finally:
-            with self._cond:
-                self._ended = True
-                self._cond.notify_all()
+    def _take(self, stream_no: int, data: bytes) -> None:
+        with self._cond:
+            self._buf[stream_no] = self._buf.get(stream_no, b"") + data
+            self._cond.notify_all()
+
+    def _end(self) -> None:
+        with self._cond:
+            self._ended = True
+            self._cond.notify_all()
 
     def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, str, str]:
         """Run a command to completion: (exit status, stdout, stderr)."""
-        import secrets
-        import shlex
-
-        token = secrets.token_hex(8).encode()
+        token = secrets.token_hex(8)
         line = (" ".join(shlex.quote(a) for a in argv) + " </dev/null; "
-                f"printf '\\n{token.decode()} %s\\n' $?; printf '\\n{token.decode()}\\n' >&2\n")
-        out_mark = re.compile(rb"\n" + token + rb" (\d+)\n")
-        err_mark = b"\n" + token + b"\n"
+                f"printf '\\n{token} %s\\n' $?; printf '\\n{token}\\n' >&2\n")
+        out_mark = re.compile(rb"\n" + token.encode() + rb" (\d+)\n")
+        err_mark = b"\n" + token.encode() + b"\n"
         with self._lock:
             try:
                 self._session.write(line.encode())
             except OSError as e:
                 raise StepFailed(f"the orchestrator's shell on {self.host} is gone ({e})") from e
             with self._cond:
-                done = self._cond.wait_for(
+                self._cond.wait_for(
                     lambda: self._ended or (out_mark.search(self._buf[1]) and err_mark in self._buf[2]), timeout)
                 m = out_mark.search(self._buf[1])
-                if not done or not m or err_mark not in self._buf[2]:
+                if not (m and err_mark in self._buf[2]):
                     seen = (self._buf[1] + self._buf[2])[-300:].decode("utf-8", "replace")
                     if self._ended:
                         raise StepFailed(f"the orchestrator's shell on {self.host} ended while running "

@@ -110,6 +110,20 @@ def failed_steps(report: Report) -> list[dict[str, Any]]:
     return [s for s in report.get("steps", []) if s.get("status") == "failed"]
 
 
+def _score(report: Report) -> str:
+    return f"{report['score']['awarded']}/{report['score']['total']}"
+
+
+def _total_seconds(report: Report) -> float | None:
+    total = (report.get("timings") or {}).get("total")
+    return None if total is None else float(total)
+
+
+def _step_at(step: dict[str, Any]) -> str:
+    """' (line 19)' for a step with a line, '' otherwise."""
+    return f" (line {step['line']})" if step.get("line") is not None else ""
+
+
 def junit_xml(report: Report) -> str:
     """The report as JUnit XML: one <testsuite> named after the scenario, a <testcase> per check (a
     <failure> with the evidence for a failed one), one per failed step (`step steps[N]: description`),
@@ -135,8 +149,7 @@ def junit_xml(report: Report) -> str:
         el = case(f"step {s['key']}: {s['description']}", s.get("duration"))
         failures += 1
         fail = ET.SubElement(el, "failure", {"message": _x(_first_line(s["message"])), "type": "step"})
-        at = f" (line {s['line']})" if s.get("line") is not None else ""
-        fail.text = _x(f"{s['key']}{at}: {s['description']}\n{s['message']}")
+        fail.text = _x(f"{s['key']}{_step_at(s)}: {s['description']}\n{s['message']}")
     if report["verdict"] == "error":
         el = case("run")
         errors += 1
@@ -144,18 +157,18 @@ def junit_xml(report: Report) -> str:
         err = ET.SubElement(el, "error", {"message": _x(_first_line(problem)), "type": "run"})
         err.text = _x(problem)
 
-    total = (report.get("timings") or {}).get("total")
+    total = _total_seconds(report)
     attrs = {"name": _x(suite_name), "tests": str(len(cases)), "failures": str(failures),
              "errors": str(errors), "skipped": "0"}
     if total is not None:
-        attrs["time"] = f"{float(total):.3f}"
+        attrs["time"] = f"{total:.3f}"
     if report.get("started_at"):
         attrs["timestamp"] = _x(report["started_at"])
     suite = ET.Element("testsuite", attrs)
     props = ET.SubElement(suite, "properties")
     for key, value in (("run_id", report.get("run_id")), ("verdict", report.get("verdict")),
                        ("scenario_path", report["scenario"].get("path")),
-                       ("score", f"{report['score']['awarded']}/{report['score']['total']}"),
+                       ("score", _score(report)),
                        ("artifacts", report.get("artifacts"))):
         if value is not None:
             ET.SubElement(props, "property", {"name": key, "value": _x(value)})
@@ -174,10 +187,6 @@ def write_junit(report: Report, path: str | Path) -> None:
 
 def _verdict_text(verdict: str) -> Text:
     return Text(verdict.upper(), style=VERDICT_STYLE.get(verdict, "bold"))
-
-
-def _score(report: Report) -> str:
-    return f"{report['score']['awarded']}/{report['score']['total']}"
 
 
 def _print_indented(console: Console, text: str, style: str = "", indent: int = 4) -> None:
@@ -230,8 +239,8 @@ def render(report: Report, console: Console) -> None:
         console.print()
         console.print(Text("Failed steps", style="bold red"))
         for s in steps:
-            at = f" (line {s['line']})" if s.get("line") is not None else ""
-            console.print(Text.assemble(("✗ ", "bold red"), (f"{s['key']}{at}: ", "bold"), s["description"]))
+            console.print(Text.assemble(("✗ ", "bold red"), (f"{s['key']}{_step_at(s)}: ", "bold"),
+                                        s["description"]))
             _print_indented(console, s["message"])
     if failed:
         console.print()
@@ -251,8 +260,8 @@ def render(report: Report, console: Console) -> None:
 
 
 def _duration(report: Report) -> str:
-    total = (report.get("timings") or {}).get("total")
-    return f"{float(total):.1f} s" if total is not None else "—"
+    total = _total_seconds(report)
+    return f"{total:.1f} s" if total is not None else "—"
 
 
 def render_summary(reports: Iterable[Report], console: Console) -> None:

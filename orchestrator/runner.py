@@ -32,7 +32,7 @@ from . import capture as capture_mod
 from .engine import RUN_LABEL
 from .errors import EnvironmentProblem, SocklabError, WaitTimeout
 from .evidence import Evidence, ImageEvidence, Snapshot, SocketRow, StepResult
-from .process import RemoteProcess, Shell, StepFailed
+from .process import RemoteProcess, Shell, StepFailed, close_started
 from .scenario import (Netstat, Parallel, Scenario, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort,
                        expand)
 from .topology import Topology, gateway_of
@@ -285,19 +285,21 @@ class Run:
                 failed = result
 
     def _play(self, step: Step, key: str) -> StepResult:
-        self.emit(Event("step-start", f"{key}: {describe(step)}"))
+        description = describe(step)
+        self.emit(Event("step-start", f"{key}: {description}"))
         started = self.clock()
         try:
             if time.monotonic() >= self.deadline:
                 raise StepFailed(f"the scenario's time limit ({self.scenario.timeout:g} s) ran out before this step")
             self._do(step, key)
         except (WaitTimeout, StepFailed) as e:
-            return self._record(step, key, "failed", str(e), started, self.clock() - started)
-        return self._record(step, key, "ok", "", started, self.clock() - started)
+            return self._record(step, key, "failed", str(e), started, self.clock() - started, description)
+        return self._record(step, key, "ok", "", started, self.clock() - started, description)
 
     def _record(self, step: Step, key: str, status: str, message: str, started: float | None,
-                duration: float | None) -> StepResult:
-        result = StepResult(key=key, line=step.where.line, kind=kind_of(step), description=describe(step),
+                duration: float | None, description: str | None = None) -> StepResult:
+        result = StepResult(key=key, line=step.where.line, kind=kind_of(step),
+                            description=description or describe(step),
                             status=status, message=message, started=None if started is None else round(started, 6),
                             duration=None if duration is None else round(duration, 6))
         self.results.append(result)
@@ -317,11 +319,11 @@ class Run:
                 argv = [expand(a, self.addresses) for a in step.argv]
                 if "/" not in argv[0] and argv[0].endswith(".py"):
                     argv = ["python3", "-u", *argv]
-                self.programs[step.id] = RemoteProcess(
+                proc = self.programs[step.id] = RemoteProcess(
                     self.engine, self.container(step.host), argv, id=step.id, host=step.host, user=host.user or "",
                     environment={"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8"},
                     workdir=PROGRAMS_DIR, clock=self.clock, output_limit=self.options.limits.output_bytes)
-                self.programs[step.id].pid(timeout)
+                proc.pid(timeout)
             case Send():
                 proc = self._program(step.program)
                 proc.write_lines([expand(line, self.addresses) for line in step.lines], step.interval)
@@ -354,9 +356,10 @@ class Run:
             case Stop():
                 proc = self._program(step.program)
                 if proc.running:
-                    proc.signal("SIGTERM", self.shell(proc.host, 'act').run)
+                    kill = self.shell(proc.host, 'act').run
+                    proc.signal("SIGTERM", kill)
                     if proc.wait_exit(timeout) is None:
-                        proc.signal("SIGKILL", self.shell(proc.host, 'act').run)
+                        proc.signal("SIGKILL", kill)
                         proc.wait_exit(self._left(5.0))
             case Parallel():
                 self._do_parallel(step, key)
@@ -390,8 +393,7 @@ class Run:
             futures_wait(list(self._hosts.values()), timeout=HOST_CREATION_LIMIT)
             self.engine.remove_labelled(RUN_LABEL, self.run_id)
         for future in self._shells.values():
-            if future.done() and not future.exception():
-                future.result().close()
+            close_started(future)
         if self.capture:
             self.capture.close()
         for proc in self.programs.values():

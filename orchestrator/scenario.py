@@ -5,35 +5,17 @@ checks to evaluate on what the run collected. The language is documented in scen
 """
 from __future__ import annotations
 
-import ipaddress
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from .errors import ScenarioError
-from .yamlsource import Map, Node, did_you_mean, or_list, parse_yaml, read_yaml
+from .yamlsource import Map, Node, Where, did_you_mean, is_ipv4, or_list, parse_yaml, read_yaml
 
 if TYPE_CHECKING:
     from .topology import Topology
-
-# ---- where things came from ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Where:
-    """A place in a scenario file: e.g. path='scenarios/tcp.yaml', line=12, key='steps[3].wait'."""
-
-    path: str
-    line: int | None
-    key: str
-
-    def __str__(self) -> str:
-        at = f"{self.path}:{self.line}" if self.line is not None else self.path
-        return f"{at} ({self.key})" if self.key else at
-
 
 # ---- steps ---------------------------------------------------------------------------------------
 # Every step has a timeout (seconds) and a `where`. Programs are named by an `id` unique in the
@@ -369,7 +351,7 @@ class _Parser:
         self._check_filters()
         return Scenario(path=self.path, name=name, description=description, hosts=tuple(self.hosts),
                         clients=clients, steps=steps, checks=checks, timeout=timeout,
-                        where=Where(self.path, self.root.line, ""))
+                        where=self.root.where)
 
     def _hosts(self, node: Node) -> list[str]:
         hosts: list[str] = []
@@ -415,10 +397,12 @@ class _Parser:
         node.fail(f"program '{name}' is not started by {where}{did_you_mean(name, started)} "
                   f"({so_far}: {', '.join(started) or 'none'})")
 
-    def _timeout(self, m: Map) -> float:
-        """A step's `timeout`, or the default one."""
+    def _timeout(self, m: Map, default: float | None = None) -> float:
+        """A step's `timeout`, or `default` (the scenario's default timeout if not given)."""
         node = m.get("timeout")
-        return node.number(0, exclusive=True, example="10") if node else self.default_timeout
+        if node:
+            return node.number(0, exclusive=True, example="10")
+        return self.default_timeout if default is None else default
 
     def _placeholders(self, node: Node, text: str) -> None:
         """Every {HOST.ip} / {HOST.name} in `text` names a host of this scenario."""
@@ -482,7 +466,7 @@ class _Parser:
             m["timeout"].fail(f"a timeout beside the action is only for parallel; put it inside the action, "
                               f"e.g. {{{action}: {{..., timeout: 5}}}}")
         body = m[action]
-        where = Where(self.path, body.line, body.key)
+        where = body.where
         if action == "start":
             return self._start(body, where, group)
         if action == "send":
@@ -514,10 +498,7 @@ class _Parser:
     def _argv(self, node: Node) -> tuple[str, ...]:
         """`run`: a list of arguments (numbers become strings), or one string split like a shell would."""
         if isinstance(node.value, str):
-            try:
-                argv = shlex.split(node.value)
-            except ValueError as e:
-                node.fail(f"cannot split into arguments: {e}; write a list instead, e.g. {_RUN_EXAMPLE}")
+            argv = node.shell_words(example=_RUN_EXAMPLE)
             if not argv:
                 node.must("a non-empty list of arguments", _RUN_EXAMPLE)
             self._placeholders(node, node.value)
@@ -580,11 +561,8 @@ class _Parser:
         """An exit status 0..255 (or the word any, for a wait)."""
         if allow_any and node.value == "any":
             return None
-        v = node.value
-        if not (isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255):
-            node.must("an exit status from 0 to 255, or any" if allow_any else "an exit status from 0 to 255",
-                      "0")
-        return v
+        return node.int(0, 255, example="0",
+                        rule="an exit status from 0 to 255, or any" if allow_any else "an exit status from 0 to 255")
 
     def _netstat(self, node: Node, where: Where) -> Netstat:
         m = node.mapping(("host", "name", "timeout"), ("host", "name"), example="{host: server, name: connected}")
@@ -616,10 +594,7 @@ class _Parser:
         steps = tuple(self._step(item, mine) for item in
                       node.list(nonempty=True, example="[{start: {...}}, {start: {...}}]"))
         self.started.update(mine)
-        timeout_node = step.get("timeout")
-        timeout = (timeout_node.number(0, exclusive=True, example="10") if timeout_node
-                   else max(s.timeout for s in steps))
-        return Parallel(steps=steps, timeout=timeout, where=where)
+        return Parallel(steps=steps, timeout=self._timeout(step, max(s.timeout for s in steps)), where=where)
 
     # -- checks --
 
@@ -644,7 +619,7 @@ class _Parser:
             em = body.mapping(("program", "status"), ("program", "status"), example="{program: server, status: 0}")
             spec = ExitCheck(program=self._program(em["program"], None, in_checks=True),
                              status=self._exit_status(em["status"], allow_any=False))
-        return Check(name=name, points=points, spec=spec, where=Where(self.path, node.line, node.key))
+        return Check(name=name, points=points, spec=spec, where=node.where)
 
     def _log_check(self, node: Node) -> LogCheck:
         m = node.mapping(("program", "host", "match", "sequence", "stream", "count", "min", "max"),
@@ -688,7 +663,7 @@ class _Parser:
         text = node.str(rule=_ENDPOINT_RULE, example="'{server.ip}:5000'")
         self._placeholders(node, text)
         addr, _, port = text.rpartition(":")
-        addr_ok = addr == "*" or _is_ipv4(addr) or bool((p := PLACEHOLDER.fullmatch(addr)) and p.group(2) == "ip")
+        addr_ok = addr == "*" or is_ipv4(addr) or bool((p := PLACEHOLDER.fullmatch(addr)) and p.group(2) == "ip")
         port_ok = port == "*" or bool(_PORT.fullmatch(port) and 1 <= int(port) <= 65535)
         if not (addr_ok and port_ok):
             node.must(_ENDPOINT_RULE, "'{server.ip}:5000'")
@@ -710,11 +685,3 @@ class _Parser:
             if text in errors:
                 node.fail(f"invalid Wireshark display filter: {errors[text].strip()} "
                           f"(write it as in Wireshark's filter bar, e.g. {_FILTER_EXAMPLE})")
-
-
-def _is_ipv4(text: str) -> bool:
-    try:
-        ipaddress.IPv4Address(text)
-    except ValueError:
-        return False
-    return True

@@ -57,20 +57,16 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import re
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import TopologyError
-from .scenario import Where
-from .yamlsource import Document, Map, Node, did_you_mean, read_yaml
+from .yamlsource import Document, Map, Node, Where, did_you_mean, is_ipv4, read_yaml
 
 TOP_KEYS = ("services", "networks")
 NETWORK_KEYS = ("ipam", "labels", "driver", "internal")
-COMMON_KEYS = ("image", "user", "init", "command", "labels", "depends_on", "stop_signal", "stop_grace_period",
-               "volumes")
 HOST_ONLY = ("hostname", "networks", "extra_hosts", "sysctls")
 SIDECAR_ONLY = ("network_mode", "cap_add", "cap_drop")
 SERVICE_KEYS = ("image", "hostname", "user", "init", "command", "networks", "extra_hosts", "labels", "sysctls",
@@ -278,7 +274,7 @@ class _Parser:
             _key_values(m["labels"], "{socklab.run: lab}")
 
     def _service(self, name: str, node: Node, host_names: list[str]) -> None:
-        where = Where(self.path, node.line, node.key)
+        where = node.where
         if not _SERVICE_NAME.fullmatch(name):
             node.fail(f"a service name must be a letter, then letters, digits, '_' or '-' (got {name!r}); "
                       "scenarios refer to hosts by it, e.g. {server.ip}")
@@ -439,9 +435,7 @@ def _extra_hosts(node: Node) -> list[tuple[str, str, Node]]:
                 item.must("'NAME:ADDRESS'", "'client:10.77.0.20'")
             pairs.append((name, address, item))
     for name, address, item in pairs:
-        try:
-            ipaddress.IPv4Address(address)
-        except ValueError:
+        if not is_ipv4(address):
             item.fail(f"{address!r} is not an IPv4 address; write NAME:ADDRESS, e.g. 'client:10.77.0.20'")
     return pairs
 
@@ -449,10 +443,7 @@ def _extra_hosts(node: Node) -> list[tuple[str, str, Node]]:
 def _command(node: Node) -> tuple[str, ...]:
     """A command: a list of arguments, or a string split like a shell would."""
     if isinstance(node.value, str):
-        try:
-            return tuple(shlex.split(node.value))
-        except ValueError as e:
-            node.fail(f"cannot split into arguments: {e}; write a list instead, e.g. [sleep, infinity]")
+        return tuple(node.shell_words(example="[sleep, infinity]"))
     return tuple(item.text(example="sleep") for item in node.list(example="[sleep, infinity]"))
 
 

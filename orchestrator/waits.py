@@ -79,9 +79,10 @@ class PortBound:
         code, out, err = self.run(["ss", "-H", "-l", "-n", flag])
         if code != 0:
             return False, f"ss failed ({code}): {err.strip()}"
-        for row in out.splitlines():
-            cols = row.split()
-            if len(cols) >= 4 and cols[3].rsplit(":", 1)[-1] == str(self.port):
+        rows = [(row, row.split()) for row in out.splitlines()]
+        rows = [(row, cols[3]) for row, cols in rows if len(cols) >= 4]  # the local address:port column
+        for row, local in rows:
+            if local.rsplit(":", 1)[-1] == str(self.port):
                 return True, row
-        bound = sorted({c.split()[3] for c in out.splitlines() if len(c.split()) >= 4})
+        bound = sorted({local for _, local in rows})
         return False, f"bound {self.proto.upper()} sockets on {self.host}: {', '.join(bound) or 'none'}"

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import datetime
 import difflib
+import ipaddress
 import json
 import math
 import re
+import shlex
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -116,6 +118,15 @@ def closest(word: str, choices: Iterable[str]) -> str | None:
     return folded[near[0]] if near else None
 
 
+def is_ipv4(text: str) -> bool:
+    """Whether `text` is an IPv4 address in dotted form."""
+    try:
+        ipaddress.IPv4Address(text)
+    except ValueError:
+        return False
+    return True
+
+
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """"; did you mean 'x'?" when a choice is close to `word`, else ""."""
     guess = closest(word, choices)
@@ -133,6 +144,19 @@ def unknown_key_message(key: str, allowed: Sequence[str]) -> str:
 
 
 # ---- the document ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a YAML file: e.g. path='scenarios/tcp.yaml', line=12, key='steps[3].wait'."""
+
+    path: str
+    line: int | None
+    key: str
+
+    def __str__(self) -> str:
+        at = f"{self.path}:{self.line}" if self.line is not None else self.path
+        return f"{at} ({self.key})" if self.key else at
 
 
 @dataclass
@@ -178,12 +202,10 @@ def read_yaml(path: str | Path, error: ErrorClass) -> Document:
 def parse_yaml(text: str, path: str, error: ErrorClass) -> Document:
     """Parse YAML text into a Document. Syntax errors, an empty document, duplicate keys, recursive aliases
     and tags other than the standard ones raise `error` with the line (1-based)."""
-    try:
-        loader = yaml.SafeLoader(text)
-    except yaml.reader.ReaderError as e:  # unprintable characters are refused before any parsing
-        raise _reader_error(e, text, path, error) from None
+    loader = None
     try:
         try:
+            loader = yaml.SafeLoader(text)  # unprintable characters are refused here, before any parsing
             node = loader.get_single_node()
         except yaml.reader.ReaderError as e:
             raise _reader_error(e, text, path, error) from None
@@ -196,7 +218,8 @@ def parse_yaml(text: str, path: str, error: ErrorClass) -> Document:
         data = builder.build(node, "", frozenset())
         return Document(path, data, builder.lines, error)
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
 
 
 def _syntax_error(e: yaml.MarkedYAMLError, path: str, error: ErrorClass) -> LocatedError:
@@ -296,6 +319,10 @@ class Node:
     def line(self) -> int | None:
         return self.doc.line_of(self.key)
 
+    @property
+    def where(self) -> Where:
+        return Where(self.doc.path, self.line, self.key)
+
     def fail(self, message: str) -> NoReturn:
         """Raise the document's error here."""
         self.doc.fail(self.key, message)
@@ -316,13 +343,20 @@ class Node:
     # -- scalars --
 
     def str(self, *, example: str | None = None, rule: str | None = None,
-            pattern: re.Pattern[str] | None = None, empty: bool = False) -> str:
-        """A string (non-empty unless empty=True; matching `pattern` if given, described by `rule`)."""
+            pattern: re.Pattern[str] | None = None) -> str:
+        """A non-empty string (matching `pattern` if given, described by `rule`)."""
         v = self.value
-        ok = isinstance(v, str) and (empty or v.strip() != "") and (pattern is None or pattern.fullmatch(v))
+        ok = isinstance(v, str) and v.strip() != "" and (pattern is None or pattern.fullmatch(v))
         if not ok:
-            self.must(rule or ("a string" if empty else "a non-empty string"), example)
+            self.must(rule or "a non-empty string", example)
         return v
+
+    def shell_words(self, *, example: str) -> list[str]:
+        """This string split into arguments as a shell would (quotes respected)."""
+        try:
+            return shlex.split(self.value)
+        except ValueError as e:
+            self.fail(f"cannot split into arguments: {e}; write a list instead, e.g. {example}")
 
     def text(self, *, example: str | None = None) -> str:
         """A string, or a number converted to one (5000 -> '5000'); booleans and null are refused."""
@@ -333,20 +367,13 @@ class Node:
             return str(v)
         self.must("a string or a number", example)
 
-    def int(self, lo: int | None = None, hi: int | None = None, *, example: str | None = None) -> int:
-        """A whole number within [lo, hi] (booleans and strings refused)."""
+    def int(self, lo: int, hi: int | None = None, *, example: str | None = None, rule: str | None = None) -> int:
+        """A whole number within [lo, hi] (booleans and strings refused), described by `rule` if given."""
         v = self.value
-        if isinstance(v, int) and not isinstance(v, bool) and (lo is None or v >= lo) and (hi is None or v <= hi):
+        if isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi):
             return v
-        if lo is not None and hi is not None:
-            rule = f"a whole number from {lo} to {hi}"
-        elif lo is not None:
-            rule = f"a whole number of at least {lo}"
-        elif hi is not None:
-            rule = f"a whole number of at most {hi}"
-        else:
-            rule = "a whole number"
-        self.must(rule, example if example is not None else (str(lo) if lo is not None else None))
+        rule = rule or (f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number of at least {lo}")
+        self.must(rule, example if example is not None else str(lo))
 
     def number(self, minimum: float = 0, *, exclusive: bool = False, example: str | None = None) -> float:
         """A finite number >= minimum (> minimum when exclusive), as a float; booleans and strings refused."""

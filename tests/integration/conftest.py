@@ -46,6 +46,12 @@ def tshark(pcap: Path, display_filter: str, *fields: str) -> list[str]:
     return [line for line in proc.stdout.splitlines() if line.strip()]
 
 
+def labelled(label: str) -> tuple[list[str], list[str]]:
+    """Ids of the containers (running or not) and networks carrying `label` (e.g. socklab.run=<id>)."""
+    return (docker("ps", "-a", "-q", "--filter", f"label={label}").stdout.split(),
+            docker("network", "ls", "-q", "--filter", f"label={label}").stdout.split())
+
+
 def not_between(addresses) -> str:
     """A display filter for the frames that are neither ARP nor IPv4 between these addresses: what a
     capture of the lab's computers must not hold (e.g. the host's IPv6 or IGMP chatter on the bridge)."""
@@ -124,9 +130,6 @@ class Lab:
         assert len(pcaps) == 1, f"expected one pcap in {self.captures}, found {pcaps}"
         return pcaps[0]
 
-    def tshark(self, pcap: Path, display_filter: str, *fields: str) -> list[str]:
-        return tshark(pcap, display_filter, *fields)
-
     def down(self) -> None:
         self.dc("down", "--remove-orphans", "--timeout", "3", check=False)
 
@@ -147,14 +150,15 @@ def lab(tmp_path_factory):
         assert up.returncode == 0, f"compose up failed ({up.returncode}):\n{up.stdout}{up.stderr}"
         for service in ("server", "client", "capture"):
             lab.containers[service] = lab.dc("ps", "-q", service).stdout.strip()
-        wait_until("tcpdump to say it is listening",
-                   lambda: ("listening on" in (logs := docker("logs", lab.containers["capture"]).stderr
-                                                + docker("logs", lab.containers["capture"]).stdout), logs))
+        def capture_logs() -> str:
+            logs = docker("logs", lab.containers["capture"])
+            return logs.stderr + logs.stdout
+
+        wait_until("tcpdump to say it is listening", lambda: ("listening on" in (logs := capture_logs()), logs))
         yield lab
     finally:
         lab.down()
-        left = docker("ps", "-a", "-q", "--filter", f"label=socklab.run={run_id}").stdout.split()
-        nets = docker("network", "ls", "-q", "--filter", f"label=socklab.run={run_id}").stdout.split()
+        left, nets = labelled(f"socklab.run={run_id}")
         if left or nets:  # never leave them behind, and say so
             docker("rm", "-f", *left, check=False) if left else None
             docker("network", "rm", *nets, check=False) if nets else None

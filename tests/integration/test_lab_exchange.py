@@ -2,7 +2,7 @@
 the capture holding the handshake, payloads and teardown (checked with tshark), and nothing left after."""
 import pytest
 
-from .conftest import docker, not_between
+from .conftest import docker, labelled, not_between, tshark
 
 pytestmark = pytest.mark.docker
 
@@ -56,49 +56,48 @@ def test_udp_server_log(exchange):
     assert exchange["udp_client"].returncode == 0 and exchange["udp_client"].stdout == ""
 
 
-def test_capture_holds_the_tcp_handshake(lab, exchange):
+def test_capture_holds_the_tcp_handshake(exchange):
     pcap = exchange["pcap"]
-    syn = lab.tshark(pcap, f"tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.dstport=={TCP_PORT}", "ip.src", "ip.dst")
+    syn = tshark(pcap, f"tcp.flags.syn==1 && tcp.flags.ack==0 && tcp.dstport=={TCP_PORT}", "ip.src", "ip.dst")
     assert syn == ["10.77.0.20\t10.77.0.10"]
-    synack = lab.tshark(pcap, f"tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.srcport=={TCP_PORT}")
+    synack = tshark(pcap, f"tcp.flags.syn==1 && tcp.flags.ack==1 && tcp.srcport=={TCP_PORT}")
     assert len(synack) == 1
 
 
-def test_capture_holds_the_payloads(lab, exchange):
+def test_capture_holds_the_payloads(exchange):
     pcap = exchange["pcap"]
     to_server = f"ip.src==10.77.0.20 && tcp.dstport=={TCP_PORT}"
     to_client = f"ip.src==10.77.0.10 && tcp.srcport=={TCP_PORT}"
-    assert len(lab.tshark(pcap, f'{to_server} && tcp.payload == "hello"')) == 1
-    assert len(lab.tshark(pcap, f'{to_server} && tcp.payload == 6f:6c:c3:a1')) == 1
-    assert len(lab.tshark(pcap, f'{to_client} && tcp.payload == "Server is working:"')) == 1
-    assert len(lab.tshark(pcap, f'{to_client} && tcp.payload contains "I received 5 chars: hello"')) == 1
-    assert len(lab.tshark(pcap, f'{to_client} && tcp.payload contains "I received 3 chars: ol"')) == 1
-    udp = lab.tshark(pcap, f"udp.port=={UDP_PORT}", "ip.src", "ip.dst", "udp.payload")
+    assert len(tshark(pcap, f'{to_server} && tcp.payload == "hello"')) == 1
+    assert len(tshark(pcap, f'{to_server} && tcp.payload == 6f:6c:c3:a1')) == 1
+    assert len(tshark(pcap, f'{to_client} && tcp.payload == "Server is working:"')) == 1
+    assert len(tshark(pcap, f'{to_client} && tcp.payload contains "I received 5 chars: hello"')) == 1
+    assert len(tshark(pcap, f'{to_client} && tcp.payload contains "I received 3 chars: ol"')) == 1
+    udp = tshark(pcap, f"udp.port=={UDP_PORT}", "ip.src", "ip.dst", "udp.payload")
     assert udp == ["10.77.0.20\t10.77.0.10\t" + b"hi there".hex(":")] or udp == ["10.77.0.20\t10.77.0.10\t" + b"hi there".hex()]
 
 
-def test_capture_holds_the_teardown(lab, exchange):
+def test_capture_holds_the_teardown(exchange):
     pcap = exchange["pcap"]
-    fins = lab.tshark(pcap, f"tcp.flags.fin==1 && tcp.port=={TCP_PORT}", "ip.src")
+    fins = tshark(pcap, f"tcp.flags.fin==1 && tcp.port=={TCP_PORT}", "ip.src")
     assert sorted(fins) == ["10.77.0.10", "10.77.0.20"]  # both sides closed their half
-    assert lab.tshark(pcap, f"tcp.flags.reset==1 && tcp.port=={TCP_PORT}") == []
+    assert tshark(pcap, f"tcp.flags.reset==1 && tcp.port=={TCP_PORT}") == []
 
 
-def test_capture_holds_only_the_labs_computers(lab, exchange):
+def test_capture_holds_only_the_labs_computers(exchange):
     """No IPv6 router solicitations, multicast listener reports or IGMP joins from the host's side of the
     bridge: compose's capture filter leaves them out."""
-    assert lab.tshark(exchange["pcap"], not_between(["10.77.0.10", "10.77.0.20"])) == []
+    assert tshark(exchange["pcap"], not_between(["10.77.0.10", "10.77.0.20"])) == []
 
 
-def test_wireshark_filters_from_the_assignment(lab, exchange):
+def test_wireshark_filters_from_the_assignment(exchange):
     pcap = exchange["pcap"]
-    assert lab.tshark(pcap, "ip.addr==10.77.0.20")
-    assert lab.tshark(pcap, f"tcp.port=={TCP_PORT}")
-    assert lab.tshark(pcap, f"udp.port=={UDP_PORT}")
+    assert tshark(pcap, "ip.addr==10.77.0.20")
+    assert tshark(pcap, f"tcp.port=={TCP_PORT}")
+    assert tshark(pcap, f"udp.port=={UDP_PORT}")
 
 
 def test_down_leaves_nothing(lab, exchange):
     lab.down()
-    assert docker("ps", "-a", "-q", "--filter", f"label=socklab.run={lab.run_id}").stdout.strip() == ""
-    assert docker("network", "ls", "-q", "--filter", f"label=socklab.run={lab.run_id}").stdout.strip() == ""
+    assert labelled(f"socklab.run={lab.run_id}") == ([], [])
     assert docker("ps", "-a", "-q", "--filter", f"label=com.docker.compose.project={lab.project}").stdout.strip() == ""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, docker, not_between, tshark, wait_until
+from .conftest import ROOT, docker, labelled, not_between, tshark, wait_until
 
 pytestmark = pytest.mark.docker
 
@@ -23,8 +23,8 @@ def orchestrator(*args: str, env: dict | None = None, timeout: float = 180) -> s
 
 
 def leftovers(label: str) -> list[str]:
-    found = docker("ps", "-a", "-q", "--filter", f"label={label}").stdout.split()
-    return found + docker("network", "ls", "-q", "--filter", f"label={label}").stdout.split()
+    containers, networks = labelled(label)
+    return containers + networks
 
 
 def report_of(runs: list[str]) -> dict:
@@ -38,9 +38,22 @@ def runs(tmp_path):
     return ["--runs-dir", str(tmp_path / "runs")]
 
 
+@pytest.fixture(scope="module")
+def played(tmp_path_factory):
+    """Plays a scenario of scenarios/ once for the whole module: (the orchestrator's process, its runs args)."""
+    done: dict[str, tuple[subprocess.CompletedProcess, list[str]]] = {}
+
+    def play(name: str) -> tuple[subprocess.CompletedProcess, list[str]]:
+        if name not in done:
+            runs = ["--runs-dir", str(tmp_path_factory.mktemp(name) / "runs")]
+            done[name] = orchestrator("run", f"scenarios/{name}.yaml", *runs), runs
+        return done[name]
+    return play
+
+
 @pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names"])
-def test_the_assignment_scenarios_pass(name, runs):
-    proc = orchestrator("run", f"scenarios/{name}.yaml", *runs)
+def test_the_assignment_scenarios_pass(name, played):
+    proc, runs = played(name)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rep = report_of(runs)
     assert rep["verdict"] == "pass" and rep["score"]["awarded"] == rep["score"]["total"]
@@ -56,8 +69,8 @@ def test_the_assignment_scenarios_pass(name, runs):
     assert leftovers(f"socklab.run={rep['run_id']}") == []
 
 
-def test_the_tcp_run_shows_live_progress_and_every_check(runs):
-    proc = orchestrator("run", "scenarios/tcp.yaml", *runs)
+def test_the_tcp_run_shows_live_progress_and_every_check(played):
+    proc, _ = played("tcp")
     assert "✓ steps[0] start server on server: server_tcp.py 0.0.0.0 5000" in proc.stdout
     assert "one SYN opens the connection (client to server)" in proc.stdout
     assert "verdict PASS" in proc.stdout
@@ -97,7 +110,7 @@ def test_a_course_style_client_that_loops_forever_is_treated_fairly(tmp_path, ru
     student = tmp_path / "student"
     student.mkdir()
     (student / "client_tcp.py").write_text(COURSE_STYLE_CLIENT)
-    proc = orchestrator("run", "scenarios/tcp.yaml", "--programs", str(student), *runs)
+    orchestrator("run", "scenarios/tcp.yaml", "--programs", str(student), *runs)
     rep = report_of(runs)
     assert rep["verdict"] == "pass", [c for c in rep["checks"] if not c["passed"]]
     assert rep["programs"]["client"]["exit_status"] != 0  # KeyboardInterrupt traceback, and still fair

@@ -2,7 +2,6 @@
 counted by the real tshark of the capture image: the display filters mean what they mean in Wireshark."""
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
 
@@ -12,10 +11,12 @@ from orchestrator.evidence import Evidence
 from orchestrator.scenario import Bounds, CaptureCheck, Check, Where, expand, load_scenario
 from orchestrator.topology import load_topology
 
+from .conftest import ROOT
+
 pytestmark = pytest.mark.docker
 
-ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT / "tests" / "data"
+PCAP = DATA / "tcp-exchange.pcap"
 LABELS = {"socklab.run": "test-recorded-pcap"}
 
 
@@ -34,11 +35,11 @@ def recorded():
 
 def evidence_for(engine, image, scenario, meta, extra_filters=()):
     filters = sorted({expand(f, meta["addresses"]) for f in scenario.capture_filters()} | set(extra_filters))
-    result = capture.count(engine, image, (DATA / "tcp-exchange.pcap").read_bytes(), filters, LABELS)
+    result = capture.count(engine, image, PCAP.read_bytes(), filters, LABELS)
     stats = {"captured": meta["packets"], "dropped by kernel": 0}
     return Evidence(run_id="recorded", scenario=scenario.name, scenario_path=scenario.path, started_at="",
                     addresses=meta["addresses"], programs={}, snapshots={}, steps=(),
-                    capture=capture.evidence(str(DATA / "tcp-exchange.pcap"), stats, result, None))
+                    capture=capture.evidence(str(PCAP), stats, result, None))
 
 
 def test_every_capture_check_of_tcp_yaml_passes_on_the_recorded_pcap(recorded):
@@ -62,7 +63,7 @@ def test_a_wrong_expectation_fails_with_the_matching_frames_as_evidence(recorded
 
 def test_filters_are_wiresharks_own_commas_and_all(recorded):
     engine, image, _, _ = recorded
-    pcap = (DATA / "tcp-exchange.pcap").read_bytes()
+    pcap = PCAP.read_bytes()
     result = capture.count(engine, image, pcap, ["tcp.port in {5000, 6000}", "tcp.port == 5000", "frame"], LABELS)
     assert result.counts["tcp.port in {5000, 6000}"] == result.counts["tcp.port == 5000"] > 0
     assert result.total == result.counts["frame"]

@@ -128,7 +128,6 @@ class FakeEngine:
     exec_log: list[tuple[str, list[str]]] = field(default_factory=list)
     processes: dict[int, FakeProcess] = field(default_factory=dict)
     sessions: dict[str, FakeSession] = field(default_factory=dict)
-    netstat: dict[str, str] = field(default_factory=dict)  # container name suffix -> rows
     put_log: list[tuple[str, dict]] = field(default_factory=list)
 
     def __post_init__(self):
@@ -162,11 +161,11 @@ class FakeEngine:
     def create_container(self, **kwargs) -> str:
         self._maybe_fail("create_container")
         cid = f"c{next(self._ids)}"
-        self.containers[cid] = dict(kwargs, running=False)
+        self.containers[cid] = dict(kwargs)
         return cid
 
     def start(self, cid: str) -> None:
-        self.containers[cid]["running"] = True
+        assert cid in self.containers, f"fake engine: no container {cid} to start"
 
     def exec_interactive(self, container, command, *, user="", environment=None, workdir=None):
         self._maybe_fail("exec_interactive")
@@ -215,11 +214,7 @@ class FakeEngine:
                     if p == proto]
             return 0, "\n".join(rows), ""
         if command[0] == "netstat":
-            name = self.containers[container]["name"]
-            rows = next((v for k, v in self.netstat.items() if name.endswith(k)), "")
-            return 0, NETSTAT_HEADER + rows, ""
-        if command[0] == "tshark":
-            return 0, self.tshark_output, ""
+            return 0, NETSTAT_HEADER, ""
         return 127, "", f"fake engine: no such command {command[0]}"
 
     def get_file(self, container, path) -> bytes:

@@ -53,8 +53,7 @@ def chatty_tcpdump(packets: int, every: float):
 
 
 def started(engine: FakeEngine) -> capture.Capture:
-    engine.create_container(name="cap")
-    cap = capture.Capture(engine, "c100")
+    cap = capture.Capture(engine, engine.create_container(name="cap"))
     cap.start(5, ["tcp"], "10.78.0.1")
     return cap
 

@@ -6,7 +6,6 @@ import pytest
 
 from orchestrator import runner
 from orchestrator.engine import RUN_LABEL
-from orchestrator.errors import EngineError
 from orchestrator.evidence import ImageEvidence
 from orchestrator.scenario import parse_scenario
 from orchestrator.topology import load_topology

@@ -83,8 +83,9 @@ def test_the_real_compose_file_loads_into_the_expected_model():
 
 def test_the_compose_lab_captures_with_the_orchestrators_filter():
     """`make up`'s capture and `make watch` leave out the same host chatter as the orchestrator's runs."""
-    wanted = capture_filter(load_topology(ROOT / "compose.yaml").gateway)
-    assert load_topology(ROOT / "compose.yaml").sidecars["capture"].command[-1].endswith(f".pcap {wanted}")
+    lab = load_topology(ROOT / "compose.yaml")
+    wanted = capture_filter(lab.gateway)
+    assert lab.sidecars["capture"].command[-1].endswith(f".pcap {wanted}")
     assert f"CAPTURE_FILTER := {wanted}\n" in (ROOT / "Makefile").read_text()
 
 
