@@ -115,7 +115,8 @@ class Capture:
         self.capture_filter = capture_filter(gateway)
         self.process = RemoteProcess(self.engine, self.container,
                                      ["sh", "-c", STOP_ON_INPUT, "tcpdump", *TCPDUMP, self.capture_filter],
-                                     id="tcpdump", host="capture", user="root", clock=self._clock)
+                                     id="tcpdump", host="capture", user="root", clock=self._clock,
+                                     count_only=("stdout",))  # a line per packet: only counted (settle)
         self.process.wait_for_line(re.compile(r"listening on eth0"), "stderr", 1, timeout,
                                    "tcpdump to say it is listening on eth0")
         self._listening_at = self._clock()
@@ -136,7 +137,7 @@ class Capture:
 
     def packets_printed(self) -> int:
         """Packet lines tcpdump has printed so far (the line being written counts, as in wait_for_line)."""
-        return len(self.process.lines("stdout", partial=True)) if self.process else 0
+        return self.process.line_count("stdout", partial=True) if self.process else 0
 
     def settle(self, quiet: float, limit: float) -> bool:
         """Wait until no packet has been printed for `quiet` seconds (at most `limit`); True if it settled.

@@ -48,8 +48,13 @@ def _pump(session: Any, take: Callable[[int, bytes], None], end: Callable[[], No
 class RemoteProcess:
     def __init__(self, engine: Any, container: str, argv: list[str], *, id: str, host: str, user: str = "",
                  environment: dict[str, str] | None = None, workdir: str | None = None,
-                 clock: Callable[[], float] = time.monotonic, output_limit: int = 1 << 20):
+                 clock: Callable[[], float] = time.monotonic, output_limit: int = 1 << 20,
+                 count_only: tuple[str, ...] = ()):
+        """`count_only`: streams whose lines are counted (line_count) but not kept, e.g. tcpdump's line
+        per packet, which would otherwise use up the output limit and crowd out what comes after."""
         self.engine, self.argv, self.id, self.host = engine, tuple(argv), id, host
+        self._count_only = frozenset(count_only)
+        self._line_counts = {"stdout": 0, "stderr": 0}
         self._clock = clock
         self._limit = output_limit
         self._size = 0
@@ -97,6 +102,9 @@ class RemoteProcess:
             self._cond.notify_all()
 
     def _add(self, stream: str, raw: bytes, now: float) -> None:
+        self._line_counts[stream] += 1
+        if stream in self._count_only:
+            return
         if self._size >= self._limit:
             self._truncated = True
             return
@@ -118,6 +126,11 @@ class RemoteProcess:
                     if rest and stream in ("both", s):
                         out.append(rest.decode("utf-8", "replace"))
         return out
+
+    def line_count(self, stream: str, partial: bool = False) -> int:
+        """How many lines `stream` has had, kept or not (with partial=True, the one being written too)."""
+        with self._cond:
+            return self._line_counts[stream] + (1 if partial and self._partial[stream] else 0)
 
     def tail(self, n: int = 8) -> str:
         lines = self.lines(partial=True)[-n:]

@@ -82,3 +82,25 @@ def test_stop_returns_tcpdump_statistics_and_tsharks_counts():
     assert stats == {"captured": 2, "dropped by kernel": 0}
     assert result.total == 2 and result.counts == {"tcp": 2}
     assert pcap == b"fake pcap"
+
+
+def test_a_long_capture_keeps_tcpdumps_statistics():
+    """tcpdump prints a line per packet; past a program's output limit (1 MiB) those lines must not crowd
+    out its closing statistics, or a whole capture would be reported as not whole."""
+    packets = 20_000  # ~1.4 MB of packet lines
+
+    def busy_tcpdump(proc):
+        proc.err("tcpdump: listening on eth0, link-type EN10MB (Ethernet), snapshot length 262144 bytes")
+        for i in range(packets):
+            proc.out(f"12:00:00.{i:06d} IP 10.78.0.20.40000 > 10.78.0.10.5000: Flags [P.], length 100")
+        proc.wait_signal()
+        proc.err(f"{packets} packets captured\n0 packets dropped by kernel")
+        return 0
+
+    engine = FakeEngine({"tcpdump": busy_tcpdump}, tshark_output=f"total\t{packets}\n")
+    cap = started(engine)
+    assert cap.settle(quiet=0.1, limit=10) is True
+    assert cap.packets_printed() == packets
+    stats, result, _ = cap.stop(5)
+    assert stats == {"captured": packets, "dropped by kernel": 0}
+    assert capture.evidence("x.pcap", stats, result, None).whole
