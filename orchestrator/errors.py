@@ -61,6 +61,11 @@ class Interrupted(SocklabError):
     exit_code = EXIT_INTERRUPTED
 
 
+class StepFailed(SocklabError):
+    """A step could not do what it says (not a timeout): e.g. an exit status other than expected. The
+    runner records it against the step; should one escape a step, the run records it as its error."""
+
+
 class WaitTimeout(SocklabError):
     """A condition did not come true in time; the message says what was awaited and what was seen."""
 

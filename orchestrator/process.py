@@ -15,16 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
-from .errors import WaitTimeout
+from .errors import StepFailed, WaitTimeout
 from .evidence import Line, ProgramEvidence
 
 PID_MARK = "socklab-pid "
 _WRAPPER = 'echo "' + PID_MARK + '$$" >&2; exec "$@"'
 _STREAMS = {1: "stdout", 2: "stderr"}
-
-
-class StepFailed(Exception):
-    """A step could not do what it says (not a timeout): e.g. an exit status other than expected."""
 
 
 def close_started(future: Future) -> None:
@@ -66,6 +62,7 @@ class RemoteProcess:
         self._pid: int | None = None
         self._ended: float | None = None
         self._exit: int | None = None
+        self._exit_unknown = False  # the engine did not give the exit status when asked (exit_status)
         self._truncated = False
         self._stdin_closed = False
         self.started = clock()
@@ -180,15 +177,16 @@ class RemoteProcess:
 
     def exit_status(self, deadline: float | None = None) -> int | None:
         """The exit status once ended. Docker may report the exec as running for a moment after its
-        output closed, so ask until it says otherwise (bounded)."""
-        if self._exit is not None or self.running:
+        output closed, so ask until it says otherwise (bounded; once it has not said within that, None
+        from then on: asking again would only make every later question wait as long)."""
+        if self._exit is not None or self.running or self._exit_unknown:
             return self._exit
         deadline = deadline if deadline is not None else self._clock() + 2.0
         pause = 0.002
         while True:
             code = self.engine.exec_exit_code(self._session.exec_id)
             if code is not None or self._clock() >= deadline:
-                self._exit = code
+                self._exit, self._exit_unknown = code, code is None
                 return code
             time.sleep(pause)  # bounded poll of the engine's record, not a readiness guess
             pause = min(pause * 2, 0.05)

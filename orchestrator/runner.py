@@ -358,7 +358,8 @@ class Run:
                 if proc.running:
                     kill = self.shell(proc.host, 'act').run
                     proc.signal("SIGTERM", kill)
-                    if proc.wait_exit(timeout) is None:
+                    proc.wait_exit(timeout)
+                    if proc.running:  # (an ended one whose status the engine is slow to give is not killed)
                         proc.signal("SIGKILL", kill)
                         proc.wait_exit(self._left(5.0))
             case Parallel():

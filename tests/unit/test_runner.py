@@ -271,3 +271,33 @@ def test_an_interrupt_while_creating_the_lab_waits_for_hosts_still_being_created
         play(engine, scenario(), tmp_path)
     assert engine.log == ["client created", "teardown"]
     assert engine.containers == {}
+
+
+STOP = """
+name: stop
+description: a server stopped with the stop step
+hosts: [server, client]
+defaults: {timeout: 0.5}
+steps:
+  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}
+  - wait: {port: 5000, host: server}
+  - stop: {program: server}
+checks:
+  - name: it said where it listens
+    log: {program: server, match: listening, count: 1}
+"""
+
+
+class SlowExitStatusEngine(FakeEngine):
+    """The engine does not give the server's exit status (yet) once it has ended."""
+
+    def exec_exit_code(self, exec_id):
+        if "server_tcp.py" in self.sessions[exec_id].proc.argv:
+            return None
+        return super().exec_exit_code(exec_id)
+
+
+def test_stop_does_not_kill_a_program_that_ended_when_its_status_is_late(tmp_path):
+    engine = SlowExitStatusEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp})
+    ev = play(engine, scenario(STOP), tmp_path)
+    assert [r.status for r in ev.steps] == ["ok", "ok", "ok"], [r.message for r in ev.steps]
