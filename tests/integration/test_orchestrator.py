@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -172,9 +174,16 @@ def start_slow_run(tmp_path, name: str, started: list) -> tuple[subprocess.Popen
     proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "run", str(path), "--runs-dir", str(tmp_path)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     started.append((proc, "none-yet"))  # ended by the fixture even if the run never gets going
-    # wait until the run is inside the long wait: its first two steps done
+    # wait until the run is inside the long wait: its first two steps done. Its output is read on a
+    # thread, so that a run that stalls without a word cannot hold the wait past its deadline.
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout], daemon=True).start()
+
     def probe():
-        line = proc.stdout.readline()
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            return False, "(no new output)"
         return "steps[1]" in line, line
     wait_until("the run to reach its long wait", probe, timeout=60)
     run_ids = {docker("inspect", "-f", '{{index .Config.Labels "socklab.run"}}', c).stdout.strip()
