@@ -18,12 +18,33 @@ from .errors import EnvironmentProblem, WaitTimeout
 from .evidence import CaptureEvidence
 from .process import RemoteProcess, close_started
 
-PCAP_IN_CONTAINER = "/tmp/socklab-capture.pcap"
-FILTERS_IN_CONTAINER = "/tmp/socklab-filters.txt"  # written with the engine's put_files into /tmp
-_FILTERS_NAME = FILTERS_IN_CONTAINER.removeprefix("/tmp/")
+#: The capture sidecar writes into a volume held in memory (a tmpfs, at most VOLUME_SIZE), mounted here:
+#: its root filesystem is read-only, and the pcap's size is bounded by the limits below, not by the disk.
+CAPTURE_DIR = "/captures"
+PCAP_IN_CONTAINER = f"{CAPTURE_DIR}/capture.pcap"
+FILTERS_IN_CONTAINER = f"{CAPTURE_DIR}/filters.txt"
 COUNT_SCRIPT = "/opt/socklab/count-filters.lua"  # baked into the capture image (images/capture/)
-ANALYST = "analyst"  # tshark dissects untrusted traffic as this unprivileged user
-TCPDUMP = ["tcpdump", "-i", "eth0", "-n", "-p", "--immediate-mode", "-U", "--print", "-l", "-Z", "root",
+ANALYST = "analyst"  # tcpdump drops to this unprivileged user once the interface is open; tshark runs as it
+
+# ---- what the capture may record, and why (README, Reliability) -----------------------------------------
+#: At most this many packets: tcpdump stops there (-c). The assignment's scenarios send tens; a program
+#: that floods gets a capture of its first PACKET_LIMIT packets and capture checks that say so (overflow).
+PACKET_LIMIT = 10_000
+#: Bytes kept of each packet (-s). With --immediate-mode libpcap gives every packet a slot of this size
+#: in the kernel's ring, so the default (262144) left room for a few dozen packets: a burst of 6,000
+#: datagrams lost 4,800 (measured). The lab's messages are short lines; tshark marks a cut packet.
+SNAPLEN = 2048
+#: The kernel's ring for tcpdump (-B, KiB): 32 MiB holds ~16,000 packets of SNAPLEN, more than
+#: PACKET_LIMIT, so the first PACKET_LIMIT packets are recorded whole however fast they come.
+BUFFER_KIB = 32768
+VOLUME_SIZE = "48m"  # > PACKET_LIMIT x (SNAPLEN + 16 bytes of record header) + the filters file
+#: What the capture container may use: only the capabilities capturing needs (NET_RAW to open the
+#: interface; SETUID, SETGID and CHOWN for tcpdump -Z to hand the pcap to the analyst and become it).
+CAPABILITIES = ("NET_RAW", "SETUID", "SETGID", "CHOWN")
+MEMORY, CPUS, PIDS = "512m", 1.0, 64
+
+TCPDUMP = ["tcpdump", "-i", "eth0", "-n", "-p", "--immediate-mode", "-U", "--print", "-l",
+           "-s", str(SNAPLEN), "-B", str(BUFFER_KIB), "-c", str(PACKET_LIMIT), "-Z", ANALYST,
            "-w", PCAP_IN_CONTAINER]  # --print -l: a line per packet as it comes (for `settle`)
 
 
@@ -42,17 +63,21 @@ def capture_filter(gateway: str) -> str:
 #: How tcpdump is run: in the foreground, with a reader of the exec's input beside it. A line, or the end of
 #: the input (the orchestrator half-closing its connection), sends tcpdump SIGINT: it flushes the pcap,
 #: prints its statistics and exits. (A connection that just drops does not end the input: Docker keeps
-#: the exec's stdin open; a killed orchestrator's capture goes with `clean`.) Stopping the capture is then a write to a stream the orchestrator holds
-#: anyway, not one more `docker exec` into the capture container (each costs ~75 ms of CPU here).
-#: tcpdump runs in the foreground because an `&` job of a non-interactive shell would ignore SIGINT.
-STOP_ON_INPUT = 'exec 3<&0; { read -r _ <&3; kill -INT $$; } & exec "$@" </dev/null 3<&-'
+#: the exec's stdin open; a killed orchestrator's capture container ends with its lease, see labels.py.)
+#: Stopping the capture is then a write to a stream the orchestrator holds anyway, not one more
+#: `docker exec` into the capture container (each costs ~75 ms of CPU here). tcpdump runs in the
+#: foreground because an `&` job of a non-interactive shell would ignore SIGINT; the reader signals it
+#: as the analyst, the user tcpdump has become (root has no CAP_KILL here), and keeps none of the
+#: exec's output open (tcpdump may end first, at PACKET_LIMIT).
+STOP_ON_INPUT = ('exec 3<&0; { read -r _ <&3; exec setpriv --reuid=analyst --regid=analyst --clear-groups '
+                 'kill -INT $$; } >/dev/null 2>&1 & exec "$@" </dev/null 3<&-')
 #: An empty pcap (global header only): lets tshark check filters without a capture.
 EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
 
 
-def tshark_command(pcap: str) -> list[str]:
-    return ["tshark", "-q", "-n", "-r", pcap, "-X", f"lua_script:{COUNT_SCRIPT}",
-            "-X", f"lua_script1:{FILTERS_IN_CONTAINER}"]
+def tshark_command(pcap: str, filters: str = FILTERS_IN_CONTAINER) -> list[str]:
+    """tshark counting each display filter of the file `filters` (a line each) in `pcap` ('-': stdin)."""
+    return ["tshark", "-q", "-n", "-r", pcap, "-X", f"lua_script:{COUNT_SCRIPT}", "-X", f"lua_script1:{filters}"]
 
 
 @dataclass(frozen=True)
@@ -124,7 +149,8 @@ class Capture:
         self._analyzer = self._pool.submit(self._start_analyzer)  # it reads the file from its start
 
     def _start_analyzer(self) -> RemoteProcess:
-        self.engine.put_files(self.container, "/tmp", {_FILTERS_NAME: _lines(self.filters)})
+        filters_name = FILTERS_IN_CONTAINER.rsplit("/", 1)[1]
+        self.engine.put_files(self.container, CAPTURE_DIR, {filters_name: _lines(self.filters)})
         follow = (f"tail -c +1 -s 0.02 --pid={self.process.pid()} -f {PCAP_IN_CONTAINER} | "
                   + " ".join(tshark_command("-")))
         return RemoteProcess(self.engine, self.container, ["sh", "-c", follow], id="tshark", host="capture",
@@ -182,17 +208,28 @@ def _lines(items: list[str]) -> bytes:
 
 
 def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult | None,
-             problem: str | None, capture_filter: str | None = None) -> CaptureEvidence:
-    captured = stats.get("captured")
+             problem: str | None, capture_filter: str | None = None, limit: int = PACKET_LIMIT) -> CaptureEvidence:
+    """What the run's capture is worth. Two ways to be incomplete are told apart: the programs sent more
+    than the capture records (`overflow`: their doing, the capture checks fail and say so) and the capture
+    itself went wrong (`problem`: the run is an error)."""
+    captured, dropped = stats.get("captured"), stats.get("dropped by kernel")
     packets = result.total if result else None
+    overflow = None
+    if problem is None and captured is not None and captured >= limit:
+        overflow = (f"the programs sent at least {limit:,} packets, the most the lab records: the capture "
+                    f"stopped at the {limit:,}th")
+        if dropped:
+            overflow += f" (and {dropped:,} more came faster than it could take them)"
+    elif problem is None and dropped:
+        overflow = (f"packets came faster than the capture could record them: the kernel dropped {dropped:,} "
+                    f"of the {(stats.get('received by filter') or (captured or 0) + dropped):,} the programs sent")
     if problem is None and result is not None and packets != captured:
-        problem = (f"the capture is not whole: tcpdump captured {captured} packets but the pcap holds {packets}")
-    if problem is None and stats.get("dropped by kernel"):
-        problem = f"the kernel dropped {stats['dropped by kernel']} packets before tcpdump saw them"
+        problem = f"the capture is not whole: tcpdump captured {captured} packets but the pcap holds {packets}"
     return CaptureEvidence(
-        pcap=pcap_path, packets=packets, tcpdump_captured=captured, tcpdump_dropped=stats.get("dropped by kernel"),
+        pcap=pcap_path, packets=packets, tcpdump_captured=captured, tcpdump_dropped=dropped,
         counts=dict(result.counts) if result else {}, samples=dict(result.samples) if result else {},
         errors=dict(result.errors) if result else {}, problem=problem, filter=capture_filter,
+        overflow=overflow,
     )
 
 
@@ -200,11 +237,12 @@ def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict
     """Count each display filter's packets in a pcap (bytes), in a throwaway container of the capture
     image: no network, no capabilities, as the analyst user."""
     container = engine.create_container(
-        name=None, image=image, command=tshark_command("/tmp/socklab.pcap"), labels=labels, user=ANALYST,
+        name=None, image=image, command=tshark_command("/tmp/socklab.pcap", "/tmp/filters.txt"), labels=labels,
+        user=ANALYST,
         network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"], init=False,
     )
     try:
-        engine.put_files(container, "/tmp", {"socklab.pcap": pcap, _FILTERS_NAME: _lines(filters)}, uid=1000)
+        engine.put_files(container, "/tmp", {"socklab.pcap": pcap, "filters.txt": _lines(filters)}, uid=1000)
         engine.start(container)
         code = engine.wait_exit(container, 60)
         out = engine.logs(container)

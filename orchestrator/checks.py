@@ -95,7 +95,9 @@ def evaluate_check(scenario: Scenario, evidence: Evidence, check: Check) -> Outc
 def verdict(evidence: Evidence, outcomes: Iterable[Outcome]) -> Verdict:
     """'error' when the run itself went wrong (evidence.error), the capture has a problem that is not
     the programs' fault (capture.problem) or a display filter of the scenario is invalid (capture.errors:
-    the scenario is at fault, not the programs); else 'fail' if any check or any step failed; else 'pass'."""
+    the scenario is at fault, not the programs); else 'fail' if any check or any step failed; else 'pass'.
+    A capture cut short by what the programs sent (capture.overflow) is theirs: its checks fail, the
+    run is no error."""
     if evidence.error or evidence.capture.problem or evidence.capture.errors:
         return "error"
     if evidence.step_failures() or any(not o.passed for o in outcomes):
@@ -175,10 +177,11 @@ def _pattern(text: str) -> str:
 
 
 def _compile(pattern: str) -> re.Pattern[str] | str:
-    """The compiled regex, or the reason it does not compile."""
+    """The compiled regex, or the reason it does not compile (re.error; OverflowError for a repeat count
+    such as {4294967296}; RecursionError for groups nested too deep)."""
     try:
         return re.compile(pattern)
-    except re.error as exc:
+    except (re.error, OverflowError, RecursionError) as exc:
         return f"the regex {_pattern(pattern)} is invalid: {exc}"
 
 
@@ -513,6 +516,9 @@ def capture_doubt(capture: CaptureEvidence) -> str | None:
     """Why the capture cannot be trusted, or None if it is whole."""
     if capture.whole:
         return None
+    if capture.overflow and not capture.problem:
+        return (f"the capture is incomplete: {capture.overflow}; capture checks cannot judge what it "
+                "does not hold")
     if capture.problem:
         reason = capture.problem
     elif capture.packets is None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
@@ -16,9 +17,7 @@ import docker.errors
 import docker.utils.socket
 
 from .errors import EngineError, EnvironmentProblem
-
-#: Every container and network a run creates carries this label, with the run id as value.
-RUN_LABEL = "socklab.run"
+from .labels import RUN_LABEL, RunResources
 
 
 class ImageInfo(NamedTuple):
@@ -110,16 +109,17 @@ class Engine:
 
     # ---- networks -----------------------------------------------------------------------------
     def create_network(self, name: str, subnet: str, gateway: str, labels: dict[str, str],
-                       internal: bool = True) -> str | None:
-        """Create a bridge network on `subnet` (the host's bridge gets `gateway`); None if the subnet
+                       internal: bool = True, options: dict[str, str] | None = None) -> str | None:
+        """Create a bridge network on `subnet` with `gateway` as its gateway address; None if the subnet
         overlaps one in use (choose another). internal=True: no route out of the network (no egress),
-        containers still reach each other."""
+        containers still reach each other. `options`: the bridge driver's options, e.g.
+        com.docker.network.bridge.inhibit_ipv4 (the host's bridge then takes no address at all)."""
         import docker.types
 
         ipam = docker.types.IPAMConfig(pool_configs=[docker.types.IPAMPool(subnet=subnet, gateway=gateway)])
         try:
             return self.api.create_network(name, driver="bridge", ipam=ipam, labels=labels, internal=internal,
-                                           check_duplicate=True)["Id"]
+                                           options=options, check_duplicate=True)["Id"]
         except docker.errors.APIError as e:
             if "overlap" in str(e.explanation or e).lower():
                 return None
@@ -148,13 +148,18 @@ class Engine:
                          mem_limit: str | None = None, nano_cpus: int | None = None, pids_limit: int | None = None,
                          read_only: bool = False, tmpfs: dict[str, str] | None = None,
                          security_opt: list[str] | None = None, sysctls: dict[str, str] | None = None,
-                         dns: list[str] | None = None, dns_opt: list[str] | None = None) -> str:
-        """Create (not start) a container; every argument is explicit so callers see what is possible."""
+                         dns: list[str] | None = None, dns_opt: list[str] | None = None,
+                         shm_size: str | None = None, lease: bool = False) -> str:
+        """Create (not start) a container; every argument is explicit so callers see what is possible.
+
+        lease=True: the container's standard input stays open until the first client attached to it
+        goes away (Docker's StdinOnce): with a command that ends at the end of its input, the container
+        ends when whoever holds the lease (`Engine.lease`) does, even if it was killed (SIGKILL)."""
         host_config = self.api.create_host_config(
             network_mode=network_mode or network, extra_hosts=extra_hosts, cap_add=cap_add, cap_drop=cap_drop,
             binds=binds, init=init, mem_limit=mem_limit, nano_cpus=nano_cpus, pids_limit=pids_limit,
             read_only=read_only, tmpfs=tmpfs, security_opt=security_opt, sysctls=sysctls, dns=dns,
-            dns_opt=dns_opt,
+            dns_opt=dns_opt, shm_size=shm_size,
         )
         networking = None
         if network and not network_mode:
@@ -165,8 +170,16 @@ class Engine:
             return self.api.create_container(
                 image, command=command, name=name, hostname=None if network_mode else hostname, user=user,
                 labels=labels, environment=environment, working_dir=working_dir, host_config=host_config,
-                networking_config=networking, stdin_open=False, tty=False,
-            )["Id"]
+                networking_config=networking, stdin_open=lease, detach=not lease, tty=False,
+            )["Id"]  # (docker-py sets StdinOnce for stdin_open without detach)
+
+    def lease(self, container: str) -> "Lease":
+        """Attach to the standard input of a container created with lease=True (before starting it):
+        while the returned Lease is open the container's input stays open; when it closes, or this
+        process dies, the input ends."""
+        with _doing(f"attaching to container {container[:12]}"):
+            sock = self.api.attach_socket(container, params={"stdin": 1, "stream": 1})
+        return Lease(sock)
 
     def remove_container(self, container: str) -> None:
         with _doing(f"removing container {container[:12]}"):
@@ -240,17 +253,43 @@ class Engine:
         with _doing(f"copying files into {directory} of container {container[:12]}"):
             self.api.put_archive(container, directory, buf.getvalue())
 
+    # ---- volumes ------------------------------------------------------------------------------
+    def create_tmpfs_volume(self, name: str, labels: dict[str, str], size: str, mode: str = "0755") -> str:
+        """A volume held in memory (a tmpfs of at most `size`), owned by root with `mode`. Its content
+        lives while a container that mounts it runs: fill it (put_files) after starting one."""
+        with _doing(f"creating volume {name}"):
+            return self.api.create_volume(name=name, driver="local", labels=labels, driver_opts={
+                "type": "tmpfs", "device": "tmpfs", "o": f"size={size},mode={mode}"})["Name"]
+
     # ---- labels and teardown -------------------------------------------------------------------
     def labelled(self, label: str = RUN_LABEL, value: str | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Containers and networks carrying `label` (with `value`, if given)."""
+        """Containers, networks and volumes carrying `label` (with `value`, if given)."""
         flt = {"label": f"{label}={value}" if value is not None else label}
         with _doing(f"listing resources labelled {flt['label']}"):
             return {"containers": self.api.containers(all=True, filters=flt),
-                    "networks": self.api.networks(filters=flt)}
+                    "networks": self.api.networks(filters=flt),
+                    "volumes": self.api.volumes(filters=flt).get("Volumes") or []}
+
+    def runs(self, label: str = RUN_LABEL) -> dict[str, RunResources]:
+        """Every run on this engine (by the value of `label`) with the state and age of its resources."""
+        found = self.labelled(label)
+        by_run: dict[str, RunResources] = {}
+
+        def of(resource: dict[str, Any]) -> RunResources:
+            run = (resource.get("Labels") or {}).get(label, "")
+            return by_run.setdefault(run, RunResources(run))
+
+        for c in found["containers"]:
+            of(c).containers.append((c.get("State", ""), float(c.get("Created") or 0)))
+        for n in found["networks"]:
+            of(n).networks.append(_epoch(n.get("Created")))
+        for v in found["volumes"]:
+            of(v).volumes.append(_epoch(v.get("CreatedAt")))
+        return by_run
 
     def remove_labelled(self, label: str = RUN_LABEL, value: str | None = None) -> tuple[int, int]:
-        """Remove every container (all at once), then every network, labelled so; returns (containers,
-        networks) removed.
+        """Remove every container (all at once), then every network and volume, labelled so; returns
+        (containers, networks) removed.
 
         A sidecar in another container's network namespace (the capture) goes at the same time as that
         container: by teardown the capture has been stopped and read, and if a run died before that, a
@@ -269,7 +308,37 @@ class Engine:
                     self.api.remove_network(n["Id"])
                 except docker.errors.NotFound:
                     pass
+        for v in found["volumes"]:
+            with _doing(f"removing volume {v['Name']}"):
+                try:
+                    self.api.remove_volume(v["Name"], force=True)
+                except docker.errors.NotFound:
+                    pass
         return len(containers), len(found["networks"])
+
+
+def _epoch(timestamp: str | None) -> float:
+    """Docker's RFC 3339 time (nanoseconds, 'Z' or an offset) -> seconds since the epoch (0: unknown)."""
+    from datetime import datetime
+
+    if not timestamp:
+        return 0.0
+    stamp = re.sub(r"(\.\d{6})\d+", r"\1", timestamp.replace("Z", "+00:00"))
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return 0.0
+
+
+class Lease:
+    """An open attachment to a leased container's input (see Engine.lease); close() ends it."""
+
+    def __init__(self, sock: Any):
+        self._sock = sock
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            getattr(self._sock, "_sock", self._sock).close()
 
 
 class ExecSession:

@@ -26,6 +26,8 @@ class ProgramEvidence:
     started: float
     ended: float | None
     truncated: bool = False  # output went past the limit; what is kept is the beginning
+    source: str = "command"  # 'submission' (the student's file), 'reference' (the lab's own) or 'command'
+    stopped: str | None = None  # how the run ended it, if it did: e.g. 'SIGKILL after SIGTERM', 'teardown'
 
     def text(self, stream: str = "both") -> list[str]:
         return [ln.text for ln in self.lines if stream == "both" or ln.stream == stream]
@@ -52,6 +54,31 @@ class Snapshot:
 
 
 @dataclass(frozen=True)
+class HostLimits:
+    """What a lab host's limits counted during the run (its container's cgroup); None: not known."""
+
+    host: str
+    pids_max: int | None = None
+    forks_refused: int | None = None  # forks (and thread starts) refused by the pids limit
+    memory_max: int | None = None  # bytes
+    memory_peak: int | None = None  # bytes
+    memory_limit_hits: int | None = None  # times the memory use reached the limit (reclaimed, or not)
+    oom_kills: int | None = None  # processes the kernel killed because the memory limit was reached
+
+    def stopped(self) -> list[str]:
+        """What the limits stopped, in words (empty: nothing)."""
+        said = []
+        if self.forks_refused:
+            limit = f" ({self.pids_max})" if self.pids_max else ""
+            said.append(f"the process limit{limit} refused {self.forks_refused} new processes or threads")
+        if self.oom_kills:
+            limit = f" ({self.memory_max // 2**20} MiB)" if self.memory_max else ""
+            said.append(f"the memory limit{limit} was reached and the kernel killed {self.oom_kills} "
+                        f"process{'es' if self.oom_kills != 1 else ''} (out of memory)")
+        return said
+
+
+@dataclass(frozen=True)
 class CaptureEvidence:
     """The run's packet capture and what tshark counted in it."""
 
@@ -62,13 +89,16 @@ class CaptureEvidence:
     counts: dict[str, int] = field(default_factory=dict)  # resolved display filter -> matching frames
     samples: dict[str, tuple[str, ...]] = field(default_factory=dict)  # filter -> a few matching frames
     errors: dict[str, str] = field(default_factory=dict)  # filter -> tshark's complaint
-    problem: str | None = None  # why the capture cannot be trusted (not whole, not started, ...)
+    problem: str | None = None  # why the capture cannot be trusted, by no fault of the programs (an error)
     filter: str | None = None  # tcpdump's capture filter (what was left out of the pcap)
+    #: why the capture is incomplete because of what the programs sent (more than the capture's limits):
+    #: the programs' doing, so the capture checks fail with this reason; not an error of the run
+    overflow: str | None = None
 
     @property
     def whole(self) -> bool:
-        return (self.problem is None and self.packets is not None and self.packets == self.tcpdump_captured
-                and not self.tcpdump_dropped)
+        return (self.problem is None and self.overflow is None and self.packets is not None
+                and self.packets == self.tcpdump_captured and not self.tcpdump_dropped)
 
 
 @dataclass(frozen=True)
@@ -105,6 +135,7 @@ class Evidence:
     images: dict[str, ImageEvidence] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     error: str | None = None  # the run itself could not be carried out (engine, capture, ...)
+    limits: dict[str, HostLimits] = field(default_factory=dict)  # host -> what its limits counted
 
     def step_failures(self) -> list[StepResult]:
         return [s for s in self.steps if s.status == "failed"]

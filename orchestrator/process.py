@@ -1,8 +1,12 @@
 """A program running in a lab container: started by `docker exec` with stdin attached, its output read
 as timestamped lines by a thread, so that waiting for a line or for its exit is waiting on an event.
 
-The program is started through `sh -c 'echo "socklab-pid $$" >&2; exec "$@"'`: the first line on
-stderr names its pid (needed to signal it inside the container) and is not part of its output.
+The program is started through a small `sh -c` wrapper (WRAPPER): its first line on stderr names the
+program's pid (needed to signal it inside the container) and is not part of its output. The wrapper
+also makes the program, and whatever it starts, the kernel's first choice should the host run out of
+memory (oom_score_adj 1000: anyone may raise their own) and lower its CPU priority (nice 10) below
+the orchestrator's observer in the same container, so that a program that hogs memory or the CPU
+harms itself first, not what watches it.
 """
 from __future__ import annotations
 
@@ -20,6 +24,9 @@ from .evidence import Line, ProgramEvidence
 
 PID_MARK = "socklab-pid "
 _WRAPPER = 'echo "' + PID_MARK + '$$" >&2; exec "$@"'
+#: for the programs under test (demote=True): first to go when memory runs out, behind the observer for CPU
+_DEMOTED = ('echo "' + PID_MARK + '$$" >&2; echo 1000 2>/dev/null >/proc/self/oom_score_adj; '
+            'exec nice -n 10 "$@"')
 _STREAMS = {1: "stdout", 2: "stderr"}
 
 
@@ -45,9 +52,10 @@ class RemoteProcess:
     def __init__(self, engine: Any, container: str, argv: list[str], *, id: str, host: str, user: str = "",
                  environment: dict[str, str] | None = None, workdir: str | None = None,
                  clock: Callable[[], float] = time.monotonic, output_limit: int = 1 << 20,
-                 count_only: tuple[str, ...] = ()):
+                 count_only: tuple[str, ...] = (), demote: bool = False):
         """`count_only`: streams whose lines are counted (line_count) but not kept, e.g. tcpdump's line
-        per packet, which would otherwise use up the output limit and crowd out what comes after."""
+        per packet, which would otherwise use up the output limit and crowd out what comes after.
+        `demote`: a program under test (see the module's docstring)."""
         self.engine, self.argv, self.id, self.host = engine, tuple(argv), id, host
         self._count_only = frozenset(count_only)
         self._line_counts = {"stdout": 0, "stderr": 0}
@@ -66,7 +74,7 @@ class RemoteProcess:
         self._truncated = False
         self._stdin_closed = False
         self.started = clock()
-        self._session = engine.exec_interactive(container, ["sh", "-c", _WRAPPER, "socklab", *argv], user=user,
+        self._session = engine.exec_interactive(container, ["sh", "-c", _DEMOTED if demote else _WRAPPER, "socklab", *argv], user=user,
                                                 environment=environment, workdir=workdir)
         threading.Thread(target=_pump, name=f"read-{id}", daemon=True,
                          args=(self._session, lambda n, data: self._take(_STREAMS.get(n, "stdout"), data),
@@ -217,26 +225,26 @@ class RemoteProcess:
                 raise StepFailed(f"{self.id} did not start (no pid reported); its output:\n{self.tail()}")
             return self._pid
 
-    def signal(self, name: str, run: Callable[[list[str]], tuple[int, str, str]]) -> None:
-        """Send a signal by name (SIGINT...) inside the container; `run` runs a command there as a user
-        allowed to signal the program (a Shell's run)."""
+    def signal(self, name: str, send: Callable[[str, int], tuple[int, str, str]]) -> None:
+        """Send a signal by name (SIGINT...) inside the container; `send(name, pid)` does it there as a
+        user allowed to signal the program (the host's observer: lab.Lab.signal)."""
         if not self.running:
             raise StepFailed(f"{self.id} is not running any more (exit status {self.exit_status()}); "
                              f"cannot send it {name}")
-        code, out, err = run(["kill", "-s", name.removeprefix("SIG"), str(self.pid())])
+        code, out, err = send(name, self.pid())
         if code != 0 and self.running:
             raise StepFailed(f"kill -s {name} {self._pid} failed in {self.host}: {(out + err).strip()}")
 
     def close(self) -> None:
         self._session.close()
 
-    def evidence(self) -> ProgramEvidence:
+    def evidence(self, source: str = "command", stopped: str | None = None) -> ProgramEvidence:
         with self._cond:
             return ProgramEvidence(id=self.id, host=self.host, argv=self.argv, lines=tuple(self._lines),
                                    exit_status=None if self.running else self.exit_status(),
                                    started=round(self.started, 6),
                                    ended=None if self._ended is None else round(self._ended, 6),
-                                   truncated=self._truncated)
+                                   truncated=self._truncated, source=source, stopped=stopped)
 
 
 class Shell:
@@ -268,10 +276,13 @@ class Shell:
             self._ended = True
             self._cond.notify_all()
 
-    def run(self, argv: list[str], timeout: float = 10.0) -> tuple[int, str, str]:
-        """Run a command to completion: (exit status, stdout, stderr)."""
+    def run(self, command: list[str] | str, timeout: float = 10.0) -> tuple[int, str, str]:
+        """Run a command (argv, or a one-line script of our own) to completion: (exit status, stdout,
+        stderr). Only shell builtins run without a new process (observe.py)."""
         token = secrets.token_hex(8)
-        line = (" ".join(shlex.quote(a) for a in argv) + " </dev/null; "
+        text = command if isinstance(command, str) else " ".join(shlex.quote(a) for a in command)
+        assert "\n" not in text, "one line per command"
+        line = (f"{{ {text}; }} </dev/null; "
                 f"printf '\\n{token} %s\\n' $?; printf '\\n{token}\\n' >&2\n")
         out_mark = re.compile(rb"\n" + token.encode() + rb" (\d+)\n")
         err_mark = b"\n" + token.encode() + b"\n"
@@ -288,8 +299,8 @@ class Shell:
                     seen = (self._buf[1] + self._buf[2])[-300:].decode("utf-8", "replace")
                     if self._ended:
                         raise StepFailed(f"the orchestrator's shell on {self.host} ended while running "
-                                         f"{' '.join(argv)!r}: {seen}")
-                    raise WaitTimeout(f"{' '.join(argv)!r} on {self.host} to finish", timeout, seen)
+                                         f"{text[:80]!r}: {seen}")
+                    raise WaitTimeout(f"{text[:80]!r} on {self.host} to finish", timeout, seen)
                 out, self._buf[1] = self._buf[1][: m.start()], self._buf[1][m.end():]
                 err, _, self._buf[2] = self._buf[2].partition(err_mark)
         return int(m.group(1)), out.decode("utf-8", "replace"), err.decode("utf-8", "replace")

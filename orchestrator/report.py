@@ -56,12 +56,15 @@ def build(scenario: Scenario, evidence: Evidence, outcomes: Sequence[Outcome], *
         "checks": [{"name": o.name, "kind": o.kind, "points": _num(o.points), "awarded": _num(o.awarded),
                     "passed": o.passed, "evidence": o.evidence, "where": o.where} for o in outcomes],
         "steps": [dataclasses.asdict(s) for s in evidence.steps],
-        "programs": {pid: {"host": p.host, "argv": list(p.argv), "exit_status": p.exit_status,
-                           "lines": len(p.lines), "truncated": p.truncated}
+        "programs": {pid: {"host": p.host, "argv": list(p.argv), "source": p.source, "exit_status": p.exit_status,
+                           "lines": len(p.lines), "truncated": p.truncated, "stopped": p.stopped}
                      for pid, p in evidence.programs.items()},
         "capture": {"pcap": cap.pcap, "packets": cap.packets, "tcpdump_captured": cap.tcpdump_captured,
                     "tcpdump_dropped": cap.tcpdump_dropped, "whole": cap.whole, "problem": cap.problem,
-                    "filter": cap.filter},
+                    "overflow": cap.overflow, "filter": cap.filter},
+        "limits": {host: {**dataclasses.asdict(lim), "stopped": lim.stopped()}
+                   for host, lim in evidence.limits.items()},
+        "stopped_by_limits": limits_stopped(evidence),
         "timings": dict(evidence.timings),
         "images": {name: {"ref": im.ref, "id": im.id, "packages_sha256": im.packages_sha256}
                    for name, im in evidence.images.items()},
@@ -72,6 +75,23 @@ def build(scenario: Scenario, evidence: Evidence, outcomes: Sequence[Outcome], *
     if artifacts is not None:
         report["artifacts"] = str(artifacts)
     return report
+
+
+def limits_stopped(evidence: Evidence) -> list[str]:
+    """What the sandbox's limits stopped during the run, a sentence each: per host (processes refused,
+    out-of-memory kills, naming the programs that ran there), per program (output cut, ended by the run)."""
+    said = []
+    for host, lim in evidence.limits.items():
+        ran = ", ".join(p.id for p in evidence.programs.values() if p.host == host) or "no program"
+        said += [f"on {host} (where {ran} ran): {what}" for what in lim.stopped()]
+    for p in evidence.programs.values():
+        if p.truncated:
+            said.append(f"{p.id}: its output went past the limit; only its beginning was kept")
+        if p.stopped == "teardown":
+            said.append(f"{p.id}: still running when the run ended; the run's end stopped it")
+        elif p.stopped:
+            said.append(f"{p.id}: stopped with {p.stopped}")
+    return said
 
 
 def to_json(report: Report) -> str:
@@ -185,6 +205,16 @@ def write_junit(report: Report, path: str | Path) -> None:
 # ---- the terminal --------------------------------------------------------------------------------
 
 
+def safe(text: object) -> str:
+    """Text for a terminal: what a program printed may hold escape sequences (clear the screen, set the
+    window title, move the cursor) or invisible characters; each is shown escaped (\\x1b, \\u202e)
+    instead of reaching the terminal. Line breaks and tabs stay."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
 def _verdict_text(verdict: str) -> Text:
     return Text(verdict.upper(), style=VERDICT_STYLE.get(verdict, "bold"))
 
@@ -194,7 +224,7 @@ def _print_indented(console: Console, text: str, style: str = "", indent: int = 
     indentation and 2 more), without padding lines with spaces (they end up in CI logs)."""
     pad = " " * indent
     width = max(20, console.width - indent)
-    for line in text.split("\n"):
+    for line in safe(text).split("\n"):
         lead = line[: len(line) - len(line.lstrip(" "))]
         pieces = textwrap.wrap(line, width, initial_indent="", subsequent_indent=lead + "  ", drop_whitespace=True,
                                break_long_words=True, break_on_hyphens=False) or [""]
@@ -211,9 +241,9 @@ def render(report: Report, console: Console) -> None:
     brackets in regexes or output ('[first]', '[0-9]') are shown as they are."""
     verdict = report["verdict"]
     sc = report["scenario"]
-    header = Text.assemble(("socklab ", "dim"), (sc["name"], "bold"), "  ", _verdict_text(verdict))
+    header = Text.assemble(("socklab ", "dim"), (safe(sc["name"]), "bold"), "  ", _verdict_text(verdict))
     console.print(header)
-    console.print(Text.assemble(("run ", "dim"), report["run_id"], ("  ·  ", "dim"), sc["path"],
+    console.print(Text.assemble(("run ", "dim"), report["run_id"], ("  ·  ", "dim"), safe(sc["path"]),
                                 ("  ·  started ", "dim"), str(report.get("started_at") or "?")))
 
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
@@ -223,7 +253,7 @@ def render(report: Report, console: Console) -> None:
     table.add_column("points", justify="right", no_wrap=True)
     for c in report["checks"]:
         mark = Text("✓", style="green") if c["passed"] else Text("✗", style="bold red")
-        table.add_row(mark, Text(c["name"]), Text(c["kind"]), Text(f"{c['awarded']}/{c['points']}"))
+        table.add_row(mark, Text(safe(c["name"])), Text(c["kind"]), Text(f"{c['awarded']}/{c['points']}"))
     if report["checks"]:
         console.print()
         console.print(table)
@@ -240,15 +270,22 @@ def render(report: Report, console: Console) -> None:
         console.print(Text("Failed steps", style="bold red"))
         for s in steps:
             console.print(Text.assemble(("✗ ", "bold red"), (f"{s['key']}{_step_at(s)}: ", "bold"),
-                                        s["description"]))
+                                        safe(s["description"])))
             _print_indented(console, s["message"])
     if failed:
         console.print()
         console.print(Text("Failed checks", style="bold red"))
         for c in failed:
-            console.print(Text.assemble(("✗ ", "bold red"), (c["name"], "bold")))
+            console.print(Text.assemble(("✗ ", "bold red"), (safe(c["name"]), "bold")))
             _print_indented(console, f"at {c['where']}", style="dim")
             _print_indented(console, c["evidence"])
+
+    stopped = report.get("stopped_by_limits") or []
+    if stopped:
+        console.print()
+        console.print(Text("What the limits stopped", style="bold yellow"))
+        for what in stopped:
+            _print_indented(console, what, indent=2)
 
     passed = sum(1 for c in report["checks"] if c["passed"])
     console.print()
@@ -273,7 +310,8 @@ def render_summary(reports: Iterable[Report], console: Console) -> None:
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
     for r in reports:
-        table.add_row(Text(r["scenario"]["name"]), _verdict_text(r["verdict"]), Text(_score(r)), Text(_duration(r)))
+        table.add_row(Text(safe(r["scenario"]["name"])), _verdict_text(r["verdict"]), Text(_score(r)),
+                      Text(_duration(r)))
     console.print(table)
     counts = {v: sum(1 for r in reports if r["verdict"] == v) for v in ("pass", "fail", "error")}
     console.print(Text.assemble(
@@ -284,4 +322,4 @@ def render_summary(reports: Iterable[Report], console: Console) -> None:
 
 
 __all__ = ["Report", "build", "to_json", "write_json", "junit_xml", "write_junit", "render",
-           "render_summary", "run_problem", "failed_steps"]
+           "render_summary", "run_problem", "failed_steps", "safe", "limits_stopped"]

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .errors import EnvironmentProblem, WaitTimeout
+from .evidence import SocketRow
+from .observe import bound
 
 
 class Condition(Protocol):
@@ -62,10 +64,11 @@ class ContainerLogLine:
 
 @dataclass
 class PortBound:
-    """A socket bound to `port` on a host: a listening TCP socket, or a UDP socket (asked of `ss`).
-    `run` runs a command on that host: (argv) -> (status, stdout, stderr)."""
+    """A socket bound to `port` on a host: a listening TCP socket, or a UDP socket, of either family.
+    `sockets(proto)` lists the host's sockets of that protocol (lab.Lab.sockets: the kernel's tables,
+    read without starting a process there)."""
 
-    run: Callable[[list[str]], tuple[int, str, str]]
+    sockets: Callable[[str], list[SocketRow]]
     host: str
     proto: str
     port: int
@@ -75,14 +78,10 @@ class PortBound:
         return f"{what} on port {self.port} on {self.host}"
 
     def check(self) -> tuple[bool, str]:
-        flag = "-t" if self.proto == "tcp" else "-u"
-        code, out, err = self.run(["ss", "-H", "-l", "-n", flag])
-        if code != 0:
-            return False, f"ss failed ({code}): {err.strip()}"
-        rows = [(row, row.split()) for row in out.splitlines()]
-        rows = [(row, cols[3]) for row, cols in rows if len(cols) >= 4]  # the local address:port column
-        for row, local in rows:
-            if local.rsplit(":", 1)[-1] == str(self.port):
-                return True, row
-        bound = sorted({local for _, local in rows})
-        return False, f"bound {self.proto.upper()} sockets on {self.host}: {', '.join(bound) or 'none'}"
+        rows = self.sockets(self.proto)
+        found = bound(rows, self.proto, self.port)
+        if found:
+            return True, found[0].raw
+        serving = sorted({r.local for r in rows if self.proto == "udp" or r.state == "LISTEN"})
+        what = "listening TCP" if self.proto == "tcp" else "bound UDP"
+        return False, f"{what} sockets on {self.host}: {', '.join(serving) or 'none'}"

@@ -17,9 +17,14 @@ from dataclasses import dataclass, field
 
 from orchestrator.capture import STOP_ON_INPUT
 from orchestrator.errors import EngineError
+from orchestrator.observe import SOCKET_TABLES
 
-NETSTAT_HEADER = ("Active Internet connections (servers and established)\n"
-                  "Proto Recv-Q Send-Q Local Address           Foreign Address         State      \n")
+#: What the fake's lab hosts show of their cgroup (observe.CGROUP_FILES, cgroup v1).
+CGROUP = {"/sys/fs/cgroup/pids/pids.max": ["128"], "/sys/fs/cgroup/pids/pids.events": ["max 0"],
+          "/sys/fs/cgroup/memory/memory.limit_in_bytes": [str(256 << 20)],
+          "/sys/fs/cgroup/memory/memory.failcnt": ["0"],
+          "/sys/fs/cgroup/memory/memory.oom_control": ["oom_kill_disable 0", "under_oom 0", "oom_kill 0"]}
+TABLE_HEADER = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
 
 
 class FakeProcess:
@@ -89,9 +94,11 @@ class StopOnInputSession(FakeSession):
 
 
 class FakeShellSession:
-    """The orchestrator's long-lived `sh`: each line written is one command, answered with its markers."""
+    """The orchestrator's long-lived `sh`: each line written is one command, answered with its markers.
+    It knows the observer's two kinds of command: the builtin kill, and observe.dump_script."""
 
-    LINE = re.compile(r"^(?P<cmd>.*) </dev/null; printf '\\n(?P<token>[0-9a-f]+) %s\\n' \$\?;")
+    LINE = re.compile(r"^\{ (?P<cmd>.*); \} </dev/null; printf '\\n(?P<token>[0-9a-f]+) %s\\n' \$\?;")
+    DUMP = re.compile(r"^for f in (?P<paths>.*?); do ")
 
     def __init__(self, engine: "FakeEngine", container: str, exec_id: str):
         self.engine, self.container, self.exec_id = engine, container, exec_id
@@ -101,7 +108,11 @@ class FakeShellSession:
         for line in data.decode().splitlines():
             m = self.LINE.match(line)
             assert m, f"fake shell cannot read {line!r}"
-            code, out, err = self.engine.exec_run(self.container, shlex.split(m["cmd"]))
+            dump = self.DUMP.match(m["cmd"])
+            if dump:
+                code, out, err = 0, self.engine.dump(self.container, shlex.split(dump["paths"])), ""
+            else:
+                code, out, err = self.engine.exec_run(self.container, shlex.split(m["cmd"]))
             self.out.put((1, f"{out}\n{m['token']} {code}\n".encode()))
             self.out.put((2, f"{err}\n{m['token']}\n".encode()))
 
@@ -129,6 +140,9 @@ class FakeEngine:
     processes: dict[int, FakeProcess] = field(default_factory=dict)
     sessions: dict[str, FakeSession] = field(default_factory=dict)
     put_log: list[tuple[str, dict]] = field(default_factory=list)
+    volumes: dict[str, dict] = field(default_factory=dict)
+    leases: list[str] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
 
     def __post_init__(self):
         self._ids = itertools.count(100)
@@ -152,10 +166,20 @@ class FakeEngine:
     def subnets_in_use(self) -> list[str]:
         return ["172.17.0.0/16"]
 
-    def create_network(self, name, subnet, gateway, labels, internal=True):
+    def create_network(self, name, subnet, gateway, labels, internal=True, options=None):
         self._maybe_fail("create_network")
-        self.networks[name] = {"subnet": subnet, "gateway": gateway, "labels": labels, "internal": internal}
+        self.networks[name] = {"subnet": subnet, "gateway": gateway, "labels": labels, "internal": internal,
+                               "options": options}
         return f"net-{name}"
+
+    def create_tmpfs_volume(self, name, labels, size, mode="0755"):
+        self.volumes[name] = {"labels": labels, "size": size, "mode": mode}
+        return name
+
+    def lease(self, cid):
+        assert cid not in self.started, "a container must be leased before it starts"
+        self.leases.append(cid)
+        return FakeLease()
 
     # containers
     def create_container(self, **kwargs) -> str:
@@ -166,6 +190,7 @@ class FakeEngine:
 
     def start(self, cid: str) -> None:
         assert cid in self.containers, f"fake engine: no container {cid} to start"
+        self.started.append(cid)
 
     def exec_interactive(self, container, command, *, user="", environment=None, workdir=None):
         self._maybe_fail("exec_interactive")
@@ -182,6 +207,7 @@ class FakeEngine:
         program = argv[2] if argv[:2] == ["python3", "-u"] else argv[0]
         behaviour = self.behaviours[program]
         session = (StopOnInputSession if stop_on_input else FakeSession)(proc, f"exec-{pid}")
+        session.user, session.workdir, session.command = user, workdir, list(command)
         self.sessions[session.exec_id] = session
         proc.err(f"socklab-pid {pid}")
 
@@ -208,14 +234,24 @@ class FakeEngine:
             proc = self.processes[int(command[-1])]
             proc.inbox.put(("signal", "SIG" + command[2]))
             return 0, "", ""
-        if command[0] == "ss":
-            proto = "tcp" if "-t" in command else "udp"
-            rows = [f"LISTEN 0 5 0.0.0.0:{port} 0.0.0.0:*" for p, port in sorted(self.bound.get(container, ()))
-                    if p == proto]
-            return 0, "\n".join(rows), ""
-        if command[0] == "netstat":
-            return 0, NETSTAT_HEADER, ""
         return 127, "", f"fake engine: no such command {command[0]}"
+
+    def files(self, container) -> dict[str, list[str]]:
+        """The files the observer may read in a container: its socket tables (a row per bound port:
+        LISTEN for TCP, unconnected for UDP, on 0.0.0.0) and its cgroup's counters."""
+        found = dict(CGROUP)
+        for proto, path in SOCKET_TABLES.items():
+            rows = [f"   {i}: 00000000:{port:04X} 00000000:0000 {'0A' if p == 'tcp' else '07'} "
+                    "00000000:00000000 00:00000000 00000000  1000        0 1 1"
+                    for i, (p, port) in enumerate(sorted(self.bound.get(container, ()))) if p == proto]
+            found[path] = [TABLE_HEADER, *rows]
+        return found
+
+    def dump(self, container, paths) -> str:
+        """What observe.dump_script prints for these paths."""
+        files = self.files(container)
+        return "".join(f"@@ {path}\n" + "".join(line + "\n" for line in files[path]) for path in paths
+                       if path in files)
 
     def get_file(self, container, path) -> bytes:
         return b"fake pcap"
@@ -231,7 +267,13 @@ class FakeEngine:
         n = len(self.containers)
         self.containers.clear()
         self.networks.clear()
+        self.volumes.clear()
         return n, 1
+
+
+class FakeLease:
+    def close(self) -> None:
+        pass
 
 
 def tcpdump(packets: int = 10, dropped: int = 0):

@@ -36,8 +36,33 @@ def test_a_capture_is_whole_when_the_pcap_holds_what_tcpdump_captured():
     short = capture.evidence("x.pcap", {"captured": 26, "dropped by kernel": 0}, result, None)
     assert not short.whole
     assert short.problem == "the capture is not whole: tcpdump captured 26 packets but the pcap holds 25"
-    dropped = capture.evidence("x.pcap", {"captured": 25, "dropped by kernel": 3}, result, None)
-    assert dropped.problem == "the kernel dropped 3 packets before tcpdump saw them" and not dropped.whole
+
+
+
+def test_a_capture_cut_short_by_the_programs_traffic_is_their_doing_not_a_problem():
+    """Issue 7: a flood made tcpdump drop packets and the verdict became 'error' (exit 3), erasing a FAIL.
+    Drops, or reaching PACKET_LIMIT, are what the programs sent: an overflow, and the capture is not whole."""
+    result = capture.parse_count_output(["a", "b", "c"], LUA_OUTPUT.replace("error\t3", "count\t3\t0\n#"))
+    dropped = capture.evidence("x.pcap", {"captured": 25, "received by filter": 28, "dropped by kernel": 3},
+                               result, None)
+    assert dropped.problem is None and not dropped.whole
+    assert dropped.overflow == ("packets came faster than the capture could record them: the kernel dropped 3 "
+                                "of the 28 the programs sent")
+    at_limit = capture.evidence("x.pcap", {"captured": 25, "dropped by kernel": 0}, result, None, limit=25)
+    assert at_limit.problem is None and not at_limit.whole
+    assert at_limit.overflow == ("the programs sent at least 25 packets, the most the lab records: the capture "
+                                 "stopped at the 25th")
+
+
+def test_tcpdump_records_whole_packets_up_to_its_limits_and_drops_root():
+    args = capture.TCPDUMP
+    value = {flag: args[args.index(flag) + 1] for flag in ("-s", "-B", "-c", "-Z", "-w")}
+    assert value == {"-s": str(capture.SNAPLEN), "-B": str(capture.BUFFER_KIB), "-c": str(capture.PACKET_LIMIT),
+                     "-Z": "analyst", "-w": capture.PCAP_IN_CONTAINER}
+    # the kernel's ring holds PACKET_LIMIT packets of SNAPLEN (plus a slot header) with room to spare
+    assert capture.BUFFER_KIB * 1024 // (capture.SNAPLEN + 128) > capture.PACKET_LIMIT
+    assert capture.PCAP_IN_CONTAINER.startswith(capture.CAPTURE_DIR + "/")
+    assert "NET_ADMIN" not in capture.CAPABILITIES and "DAC_OVERRIDE" not in capture.CAPABILITIES
 
 
 def chatty_tcpdump(packets: int, every: float):
@@ -103,4 +128,4 @@ def test_a_long_capture_keeps_tcpdumps_statistics():
     assert cap.packets_printed() == packets
     stats, result, _ = cap.stop(5)
     assert stats == {"captured": packets, "dropped by kernel": 0}
-    assert capture.evidence("x.pcap", stats, result, None).whole
+    assert capture.evidence("x.pcap", stats, result, None, limit=packets + 1).whole

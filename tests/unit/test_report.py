@@ -42,7 +42,8 @@ def rendered(rep, width=100) -> str:
 def test_json_shape_and_round_trip(tmp_path):
     rep = build(artifacts=ARTIFACTS)
     assert set(rep) == {"run_id", "scenario", "verdict", "score", "checks", "steps", "programs", "capture",
-                        "timings", "images", "addresses", "started_at", "error", "artifacts"}
+                        "timings", "images", "addresses", "started_at", "error", "artifacts", "limits",
+                        "stopped_by_limits"}
     assert rep["scenario"] == {"name": "tcp-exchange", "path": "scenarios/tcp.yaml",
                                "description": tcp_scenario().description}
     assert rep["verdict"] == "pass" and rep["score"] == {"awarded": 21, "total": 21}
@@ -53,10 +54,12 @@ def test_json_shape_and_round_trip(tmp_path):
                                "description": "start server_tcp.py 0.0.0.0 5000 on server as server",
                                "status": "ok", "message": "", "started": 0.0, "duration": 0.05}
     assert rep["programs"]["server"] == {"host": "server", "argv": ["server_tcp.py", "0.0.0.0", "5000"],
-                                         "exit_status": 0, "lines": 5, "truncated": False}
+                                         "source": "command", "exit_status": 0, "lines": 5, "truncated": False,
+                                         "stopped": None}
     assert rep["capture"] == {"pcap": "runs/tcp-exchange-20250101-120000/capture.pcap", "packets": 17,
                               "tcpdump_captured": 17, "tcpdump_dropped": 0, "whole": True, "problem": None,
-                              "filter": "not ip6 and not host 10.77.0.1"}
+                              "overflow": None, "filter": "not ip6 and not host 10.77.0.1"}
+    assert rep["limits"] == {} and rep["stopped_by_limits"] == []
     assert rep["images"]["node"] == {"ref": "socklab/node:4be1c0ffee12", "id": "sha256:" + "ab" * 32,
                                      "packages_sha256": "cd" * 32}
     assert rep["timings"]["total"] == 6.3 and rep["addresses"] == {"server": "10.77.0.10", "client": "10.77.0.20"}

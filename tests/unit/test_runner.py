@@ -114,28 +114,49 @@ def test_the_lab_is_sandboxed_labelled_and_removed_by_label(engine, tmp_path):
     for host in ("server", "client"):
         kw = created[host]
         assert kw["labels"][RUN_LABEL] == ev.run_id
-        assert kw["user"] == "student" and kw["cap_drop"] == ["ALL"]
+        # PID 1 (init and the lease) is root, out of the student's reach; the only capability is KILL, for
+        # the root observer to signal programs (student processes, non-root with no-new-privileges, hold none)
+        assert kw["user"] == "root" and kw["cap_drop"] == ["ALL"] and kw["cap_add"] == ["KILL"]
         assert kw["security_opt"] == ["no-new-privileges"]
         assert kw["mem_limit"] and kw["pids_limit"] and kw["nano_cpus"]
         assert kw["image"] == "socklab/node:abc"  # the exact image, not :latest
         assert kw["ip"] == ev.addresses[host] and kw["ip"].startswith("10.78.")
-    assert created["capture"]["network_mode"] == f"container:{created['server']['id']}"
-    assert created["capture"]["labels"][RUN_LABEL] == ev.run_id
+        # no disk to fill: a read-only root, size-capped tmpfs where programs may write
+        assert kw["read_only"] is True and kw["shm_size"] == "16m"
+        assert kw["tmpfs"] == {"/tmp": "size=16m,mode=1777",
+                               "/home/student": "size=16m,uid=1000,gid=1000,mode=0755"}
+        assert kw["lease"] is True and kw["command"] == ["cat"]
+    # every program ran as the host's user, demoted (first to go when memory runs out, nice 10)
+    programs = [s for s in engine.sessions.values() if s.proc.argv[:2] == ["python3", "-u"]]
+    assert len(programs) == 2 and {s.user for s in programs} == {"student"}
+    assert all("oom_score_adj" in s.command[2] and "nice -n 10" in s.command[2] for s in programs)
+    cap = created["capture"]
+    assert cap["network_mode"] == f"container:{created['server']['id']}"
+    assert cap["labels"][RUN_LABEL] == ev.run_id
+    assert cap["cap_drop"] == ["ALL"] and cap["cap_add"] == ["NET_RAW", "SETUID", "SETGID", "CHOWN"]
+    assert cap["security_opt"] == ["no-new-privileges"] and cap["read_only"] is True
+    assert cap["mem_limit"] and cap["pids_limit"] and cap["nano_cpus"] and cap["lease"] is True
+    (volume,) = cap["binds"]
+    assert cap["binds"][volume]["bind"] == "/captures"
+    # every container was leased before it started: none runs without its orchestrator
+    assert sorted(engine.leases) == sorted(kw["id"] for kw in created.values())
 
 
 def test_network_is_internal_and_has_a_free_subnet(engine, tmp_path):
     seen = {}
     real = engine.create_network
 
-    def spy(name, subnet, gateway, labels, internal=True):
-        seen.update(name=name, subnet=subnet, gateway=gateway, labels=labels, internal=internal)
-        return real(name, subnet, gateway, labels, internal)
+    def spy(name, subnet, gateway, labels, internal=True, options=None):
+        seen.update(name=name, subnet=subnet, gateway=gateway, labels=labels, internal=internal, options=options)
+        return real(name, subnet, gateway, labels, internal, options)
 
     engine.create_network = spy
     ev = play(engine, scenario(), tmp_path)
     assert seen["internal"] is True and seen["labels"][RUN_LABEL] == ev.run_id
     assert seen["subnet"].startswith("10.78.") and seen["subnet"].endswith(".0/24")
     assert seen["gateway"] == seen["subnet"].replace(".0/24", ".1")
+    # the host keeps no address on the lab's bridge: the gateway address answers nothing (issue 7)
+    assert seen["options"] == {"com.docker.network.bridge.inhibit_ipv4": "true"}
 
 
 def test_the_capture_leaves_out_the_hosts_own_chatter(engine, tmp_path):
@@ -221,11 +242,15 @@ checks:
     assert {"c1", "c2", "c3"} <= set(ev.programs)
 
 
-def test_submission_programs_are_put_over_the_reference_ones_before_any_step(engine, tmp_path):
+def test_submission_programs_run_from_their_own_volume_the_others_from_the_image(engine, tmp_path):
     files = {"server_tcp.py": b"print('mine')\n"}
-    play(engine, scenario(), tmp_path, programs=files)
-    # the fake drops containers at teardown; what was put is recorded in exec order via put_files
-    assert engine.put_log[:2] == [("/opt/socklab/programs", files)] * 2
+    ev = play(engine, scenario(), tmp_path, programs=files)
+    # put once, into a root-owned tmpfs volume every host mounts (the root filesystem is read-only)
+    assert engine.put_log[0] == ("/opt/socklab/submission", files)
+    assert [d for d, _ in engine.put_log].count("/opt/socklab/submission") == 1
+    assert ev.programs["server"].source == "submission" and ev.programs["client"].source == "reference"
+    workdirs = {s.proc.argv[2]: s.workdir for s in engine.sessions.values() if s.proc.argv[:2] == ["python3", "-u"]}
+    assert workdirs == {"server_tcp.py": "/opt/socklab/submission", "client_tcp.py": "/opt/socklab/programs"}
 
 
 def test_a_capture_that_is_not_whole_is_a_problem(tmp_path):

@@ -1,0 +1,225 @@
+"""The lab of one run: its network, its hosts (one sandboxed container each, with the orchestrator's
+observer in it), the capture sidecar, and the volumes they use; created at once, removed by label.
+
+What student code gets, and why (README, Reliability):
+- **No way out of the lab.** The run's network is internal (no route out) and its bridge has no IPv4
+  address on the host (`inhibit_ipv4`): the gateway address answers nothing, so nothing of the host
+  (its services, the Docker API) is reachable from the lab; only the lab's hosts are.
+- **No privilege.** Programs run as the image's unprivileged user, with no capabilities and
+  no-new-privileges, so none can be gained. Each host's main process (init and the lease) and the
+  observer run as root, out of the student's reach: a process cannot signal or trace another user's.
+  The container keeps one capability in its bounding set, KILL, which only those root processes hold:
+  the observer signals programs with it (the builtin `kill`: no new process).
+- **Limits.** Memory, CPU and pids per host (Limits); the root filesystem is read-only; programs
+  write only to size-capped tmpfs (/tmp, the user's home, /dev/shm), counted in the memory limit.
+  The submission's files are in a root-owned tmpfs volume, read-only to the student.
+- **Nothing outlives the orchestrator.** Every container holds a lease (Engine.lease): its main process
+  reads an input the orchestrator keeps open, and Docker closes it when the orchestrator goes away,
+  however it ends; the container then stops, and with it everything the student started.
+
+The capture sidecar lives in the first host's network namespace with only what capturing needs
+(capture.CAPABILITIES), a read-only root, its own limits and the pcap in a tmpfs volume.
+"""
+from __future__ import annotations
+
+import ipaddress
+import random
+from collections.abc import Callable
+from concurrent.futures import Executor, Future
+from concurrent.futures import wait as futures_wait
+from dataclasses import dataclass
+from typing import Any
+
+from . import capture as capture_mod
+from . import observe
+from .errors import EnvironmentProblem, StepFailed
+from .evidence import HostLimits, SocketRow
+from .labels import RUN_LABEL
+from .process import Shell, close_started
+from .topology import Topology, gateway_of
+
+PROGRAMS_DIR = "/opt/socklab/programs"  # the reference programs, in the image
+SUBMISSION_DIR = "/opt/socklab/submission"  # a submission's files, in a tmpfs volume
+#: Runs take their /24 from here (the compose lab uses 10.77.0.0/24).
+RUN_POOL = ipaddress.ip_network("10.78.0.0/16")
+#: The lab's names come from /etc/hosts; any other name goes to Docker's embedded DNS, whose upstream an
+#: internal network cannot reach. Its upstream is set to the host's own loopback (nothing listens there),
+#: and the resolver gives up after a second: an unknown name fails in about a second, deterministically,
+#: instead of after 2 x 5 s; and no forwarded query is left in flight, which made removing the
+#: container take 3 s more.
+DNS_SERVERS, DNS_OPTIONS = ["127.0.0.1"], ["timeout:1", "attempts:1"]
+#: Teardown waits at most this long for hosts still being created (each engine call has its own timeout).
+HOST_CREATION_LIMIT = 60.0
+#: The main process of every container: it ends when its input does, i.e. with the lease.
+LEASE_COMMAND = ["cat"]
+#: The network's bridge gets no address on the host: the lab cannot reach the host through it.
+NETWORK_OPTIONS = {"com.docker.network.bridge.inhibit_ipv4": "true"}
+NO_NEW_PRIVILEGES = "no-new-privileges"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What a lab host (and so the student code in it) may use."""
+
+    memory: str = "256m"
+    cpus: float = 1.0
+    pids: int = 128
+    output_bytes: int = 1 << 20  # per program; beyond this output is dropped and marked truncated
+    tmp: str = "16m"  # /tmp
+    home: str = "16m"  # the user's home
+    shm: str = "16m"  # /dev/shm
+    home_uid: int = 1000  # the image's unprivileged user (images/node/customize.sh), owner of its home
+    submission: str = "4m"  # the tmpfs volume holding a submission's files
+
+
+class Lab:
+    """The containers and network of one run on one engine (see the module)."""
+
+    def __init__(self, engine: Any, topology: Topology, hosts: tuple[str, ...], run_id: str,
+                 labels: dict[str, str], image: Callable[[str], str], limits: Limits,
+                 programs: dict[str, bytes], pool: Executor, clock: Callable[[], float]):
+        self.engine, self.topology, self.hosts, self.run_id = engine, topology, hosts, run_id
+        self.labels, self._image, self.limits, self.programs = labels, image, limits, programs
+        self.pool, self.clock = pool, clock
+        self.network = f"socklab-{run_id}"
+        self.addresses: dict[str, str] = {}
+        self.gateway = ""  # the run network's gateway address (held by no one: NETWORK_OPTIONS)
+        self.capture: capture_mod.Capture | None = None
+        self._hosts: dict[str, Future[str]] = {}  # host -> its container id, once created and started
+        self._observers: dict[str, Future[Shell]] = {}  # host -> the root shell that observes and signals
+        self._leases: list[Any] = []
+        self._submission_volume: str | None = None
+
+    # ---- creating it ------------------------------------------------------------------------------
+    def create(self) -> None:
+        """The network (and the submission's volume), then every host at once, each followed by its
+        sidecars in its namespace. The observers start in the background: a host's first command waits."""
+        topo = self.topology
+        if not any(side.attached_to in self.hosts for side in topo.sidecars.values()):
+            raise EnvironmentProblem(f"{topo.path}: no capture sidecar is attached to any of the hosts "
+                                     f"{', '.join(self.hosts)}; the capture checks need one")
+        subnet = self._create_network()
+        for name in topo.hosts:
+            self.addresses[name] = str(subnet.network_address + topo.offset(name))
+        if self.programs:
+            self._submission_volume = self.engine.create_tmpfs_volume(
+                f"socklab-{self.run_id}-submission", self.labels, self.limits.submission, "0755")
+        self._hosts = {name: self.pool.submit(self._create_host, name) for name in self.hosts}
+        for name in self.hosts:
+            self.container(name)  # raises what creating that host raised
+
+    def _create_network(self) -> ipaddress.IPv4Network:
+        used = [ipaddress.ip_network(s, strict=False) for s in self.engine.subnets_in_use() if ":" not in s]
+        candidates = list(RUN_POOL.subnets(new_prefix=24))
+        start = random.randrange(len(candidates))  # parallel runs rarely try the same one first
+        for subnet in candidates[start:] + candidates[:start]:
+            if any(subnet.overlaps(u) for u in used):
+                continue
+            gateway = str(gateway_of(subnet))  # as Docker would choose; named, so the capture knows it
+            if self.engine.create_network(self.network, str(subnet), gateway, self.labels,
+                                          options=NETWORK_OPTIONS) is not None:
+                self.gateway = gateway
+                return subnet
+        raise EnvironmentProblem(f"no free /24 left in {RUN_POOL} for a run network: "
+                                 "`python -m orchestrator clean` removes those of dead runs")
+
+    def _leased(self, cid: str) -> str:
+        """Take the container's lease (before it starts: it must never run without one), then start it."""
+        self._leases.append(self.engine.lease(cid))
+        self.engine.start(cid)
+        return cid
+
+    def _create_host(self, name: str) -> str:
+        """The host's container, then its sidecars (created before the host starts, started after)."""
+        host, limits = self.topology.hosts[name], self.limits
+        user = host.user or ""
+        tmpfs = {"/tmp": f"size={limits.tmp},mode=1777"}
+        if user and user != "root" and not user.isdigit():
+            tmpfs[f"/home/{user}"] = f"size={limits.home},uid={limits.home_uid},gid={limits.home_uid},mode=0755"
+        binds = {self._submission_volume: {"bind": SUBMISSION_DIR, "mode": "rw"}} if self._submission_volume else None
+        cid = self.engine.create_container(
+            name=f"socklab-{self.run_id}-{host.name}", image=self._image(host.image), command=LEASE_COMMAND,
+            labels=self.labels, hostname=host.hostname, user="root", network=self.network,
+            ip=self.addresses[host.name], extra_hosts={n: ip for n, ip in self.addresses.items() if n != host.name},
+            cap_drop=["ALL"], cap_add=["KILL"], security_opt=[NO_NEW_PRIVILEGES], init=True,
+            sysctls=dict(host.sysctls), mem_limit=limits.memory, nano_cpus=int(limits.cpus * 1e9),
+            pids_limit=limits.pids, dns=DNS_SERVERS, dns_opt=DNS_OPTIONS, read_only=True, tmpfs=tmpfs,
+            shm_size=limits.shm, binds=binds, lease=True,
+        )
+        sidecars = [self.engine.create_container(
+            name=f"socklab-{self.run_id}-{side.name}", image=self._image(side.image), command=LEASE_COMMAND,
+            labels=self.labels, user="root", network_mode=f"container:{cid}", cap_drop=["ALL"],
+            cap_add=list(capture_mod.CAPABILITIES), security_opt=[NO_NEW_PRIVILEGES], init=True, read_only=True,
+            tmpfs={"/tmp": "size=8m,mode=1777"}, mem_limit=capture_mod.MEMORY,
+            nano_cpus=int(capture_mod.CPUS * 1e9), pids_limit=capture_mod.PIDS,
+            binds={self._capture_volume(side.name): {"bind": capture_mod.CAPTURE_DIR, "mode": "rw"}}, lease=True,
+        ) for side in self.topology.sidecars.values() if side.attached_to == name]
+        self._leased(cid)
+        if self._submission_volume and name == self.hosts[0]:  # the volume is shared: fill it once, running
+            self.engine.put_files(cid, SUBMISSION_DIR, self.programs)
+        self._observers[name] = self.pool.submit(Shell, self.engine, cid, "root", name)
+        for side_cid in sidecars:
+            self._leased(side_cid)
+            self.capture = capture_mod.Capture(self.engine, side_cid, clock=self.clock, pool=self.pool)
+        return cid
+
+    def _capture_volume(self, sidecar: str) -> str:
+        return self.engine.create_tmpfs_volume(f"socklab-{self.run_id}-{sidecar}", self.labels,
+                                               capture_mod.VOLUME_SIZE, "1777")
+
+    # ---- using it ---------------------------------------------------------------------------------
+    def container(self, host: str) -> str:
+        """The id of `host`'s running container."""
+        if host not in self._hosts:
+            raise StepFailed(f"host {host!r} is not part of this run (the scenario's hosts: "
+                             f"{', '.join(self.hosts)})")
+        return self._hosts[host].result()
+
+    def observer(self, host: str) -> Shell:
+        """The orchestrator's root shell on `host`: it reads the kernel's tables and signals programs,
+        with shell builtins only (observe.py)."""
+        self.container(host)
+        return self._observers[host].result()
+
+    def program_dir(self, program: str) -> tuple[str, str]:
+        """Where a program named in a start step runs from, and whose it is: ('/opt/.../submission',
+        'submission') for a file of the submission, else the reference programs' folder."""
+        if program in self.programs:
+            return SUBMISSION_DIR, "submission"
+        return PROGRAMS_DIR, "reference"
+
+    def sockets(self, host: str, protos: tuple[str, ...] = tuple(observe.SOCKET_TABLES),
+                timeout: float = 10.0) -> list[SocketRow]:
+        """The host's sockets, as netstat -tuna would list them."""
+        code, out, err = self.observer(host).run(observe.socket_script(protos), timeout)
+        if code != 0:
+            raise StepFailed(f"reading the socket tables failed on {host} ({code}): {err.strip()}")
+        return observe.sockets(observe.parse_dump(out), protos)
+
+    def signal(self, host: str, signal_name: str, pid: int) -> tuple[int, str, str]:
+        return self.observer(host).run(observe.signal_command(signal_name, pid))
+
+    def limits_counted(self, timeout: float = 5.0) -> dict[str, HostLimits]:
+        """What each host's limits counted so far (hosts whose observer cannot answer are left out)."""
+        found = {}
+        for host in self.hosts:
+            future = self._observers.get(host)
+            if future is None or not future.done() or future.exception():
+                continue
+            code, out, _ = future.result().run(observe.dump_script(observe.CGROUP_FILES), timeout)
+            if code == 0:
+                found[host] = observe.parse_limits(host, observe.parse_dump(out))
+        return found
+
+    # ---- removing it ------------------------------------------------------------------------------
+    def teardown(self) -> None:
+        """Remove everything labelled with this run's id, then let go of the connections."""
+        # a host still being created would be missed by the listing below: let those calls finish
+        futures_wait(list(self._hosts.values()), timeout=HOST_CREATION_LIMIT)
+        self.engine.remove_labelled(RUN_LABEL, self.run_id)
+        for future in self._observers.values():
+            close_started(future)
+        for lease in self._leases:
+            lease.close()
+        if self.capture:
+            self.capture.close()
