@@ -15,13 +15,17 @@ right. Nothing here knows what a scenario or a topology is.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime
 import difflib
+import errno
 import ipaddress
 import json
 import math
+import os
 import re
 import shlex
+import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,13 +188,58 @@ class Document:
         return Node(self, "", self.data)
 
 
+#: The largest YAML file read (scenarios and compose.yaml alike): real ones are a few KiB, and PyYAML (pure
+#: Python, for the lines of every key) reads about 1 MB a second, so a larger file is refused before it is read.
+MAX_FILE_BYTES = 1024 * 1024
+
+
+def _size(n: int) -> str:
+    """A size for people: '5,242,880 bytes (5.0 MiB)'."""
+    return f"{n:,} bytes ({n / 1024 / 1024:.1f} MiB)" if n >= 1024 * 1024 else f"{n:,} bytes"
+
+
+def _too_large(n: int, *, at_least: bool = False) -> str:
+    more = "more than " if at_least else ""
+    return (f"the file is too large: {more}{_size(n)}, and a file here may be at most {_size(MAX_FILE_BYTES)} "
+            "(a scenario or compose.yaml is a few KiB); is it the right file?")
+
+
+#: What a path that is not a regular file is, by stat's file type.
+_NOT_A_FILE = {stat.S_IFDIR: "a folder", stat.S_IFIFO: "a named pipe (FIFO)", stat.S_IFSOCK: "a socket",
+               stat.S_IFCHR: "a device", stat.S_IFBLK: "a device"}
+
+
 def read_yaml(path: str | Path, error: ErrorClass) -> Document:
-    """Read a UTF-8 YAML file into a Document; unreadable files are `error`s too."""
+    """Read a UTF-8 YAML file into a Document; unreadable files are `error`s too.
+
+    Only a regular file of at most MAX_FILE_BYTES is read: a FIFO, a device (/dev/zero), a folder or a socket
+    is refused before reading (the file is opened without blocking, so a FIFO with no writer cannot hang us),
+    and at most MAX_FILE_BYTES + 1 bytes are ever read (a file that grows while being read is refused too)."""
     name = str(path)
     try:
-        raw = Path(path).read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as e:
+        if e.errno == errno.ENXIO:  # a socket, or a device with nothing behind it
+            with contextlib.suppress(OSError):
+                what = _NOT_A_FILE.get(stat.S_IFMT(os.stat(path).st_mode), "something else")
+                raise error(name, None, "", f"this is {what}, not a regular file; give a YAML file") from None
+        raise error(name, None, "", f"cannot read the file: {e.strerror or e}") from None
+    try:
+        info = os.fstat(fd)
+        kind = stat.S_IFMT(info.st_mode)
+        if kind != stat.S_IFREG:
+            what = _NOT_A_FILE.get(kind, "something else")
+            raise error(name, None, "", f"this is {what}, not a regular file; give a YAML file")
+        if info.st_size > MAX_FILE_BYTES:
+            raise error(name, None, "", _too_large(info.st_size))
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
     except OSError as e:
         raise error(name, None, "", f"cannot read the file: {e.strerror or e}") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_FILE_BYTES:
+        raise error(name, None, "", _too_large(MAX_FILE_BYTES, at_least=True))
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -202,6 +251,8 @@ def read_yaml(path: str | Path, error: ErrorClass) -> Document:
 def parse_yaml(text: str, path: str, error: ErrorClass) -> Document:
     """Parse YAML text into a Document. Syntax errors, an empty document, duplicate keys, recursive aliases
     and tags other than the standard ones raise `error` with the line (1-based)."""
+    if len(text) > MAX_FILE_BYTES // 4 and len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+        raise error(path, None, "", _too_large(len(text.encode("utf-8", "surrogatepass"))))
     loader = None
     try:
         try:

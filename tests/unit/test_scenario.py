@@ -361,3 +361,43 @@ def test_yaml_loops_and_odd_tags_are_refused():
         parse_yaml("a: \x07\n", "f.yaml", ScenarioError)
     with pytest.raises(ScenarioError, match="expected a single document in the stream, but found another document"):
         parse_yaml("a: 1\n---\nb: 2\n", "f.yaml", ScenarioError)
+
+
+# ---- hostile input: whatever the file, a located message (exit 2), never a traceback, a hang or a crash ----
+
+
+def _error_for_file(path: Path) -> str:
+    with pytest.raises(ScenarioError) as caught:
+        load_scenario(path)
+    assert caught.value.exit_code == EXIT_INVALID_INPUT and caught.value.path == str(path)
+    return str(caught.value)
+
+
+def test_only_regular_files_are_read_and_never_waited_on(tmp_path: Path):
+    import os
+    import socket
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)  # no writer: reading it the usual way would block forever
+    assert _error_for_file(fifo) == f"{fifo}: this is a named pipe (FIFO), not a regular file; give a YAML file"
+    assert _error_for_file(Path("/dev/zero")) == ("/dev/zero: this is a device, not a regular file; "
+                                                   "give a YAML file")
+    assert _error_for_file(tmp_path) == f"{tmp_path}: this is a folder, not a regular file; give a YAML file"
+    sock_path = tmp_path / "s.yaml"
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(sock_path))
+        assert _error_for_file(sock_path) == f"{sock_path}: this is a socket, not a regular file; give a YAML file"
+
+
+def test_an_oversized_file_is_refused_before_it_is_read(tmp_path: Path):
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as f:
+        f.truncate(50 * 1024 * 1024)  # sparse: 50 MB that were never written
+    assert _error_for_file(big) == (
+        f"{big}: the file is too large: 52,428,800 bytes (50.0 MiB), and a file here may be at most "
+        "1,048,576 bytes (1.0 MiB) (a scenario or compose.yaml is a few KiB); is it the right file?")
+    just = tmp_path / "just.yaml"
+    just.write_bytes(b"#" * (1024 * 1024 - 1) + b"\n")  # the limit itself is fine: only comments, so empty
+    assert "the file is empty" in _error_for_file(just)
+    with pytest.raises(ScenarioError, match=r"s.yaml: the file is too large: 1,048,577 bytes \(1.0 MiB\)"):
+        parse("#" * 1024 * 1024 + "\n")
