@@ -28,6 +28,9 @@ _WRAPPER = 'echo "' + PID_MARK + '$$" >&2; exec "$@"'
 _DEMOTED = ('echo "' + PID_MARK + '$$" >&2; echo 1000 2>/dev/null >/proc/self/oom_score_adj; '
             'exec nice -n 10 "$@"')
 _STREAMS = {1: "stdout", 2: "stderr"}
+#: How often a wait for a program's exit asks the engine whether it has exited, once its output is
+#: still open after that long (a child it left behind may hold it): seconds.
+EXIT_POLL = 0.5
 
 
 def close_started(future: Future) -> None:
@@ -88,7 +91,8 @@ class RemoteProcess:
                 if rest:
                     self._add(stream, rest, now)
             self._partial = {"stdout": b"", "stderr": b""}
-            self._ended = now
+            if self._ended is None:  # (wait_exit may have learnt of the end first)
+                self._ended = now
             self._cond.notify_all()
 
     def _take(self, stream: str, data: bytes) -> None:
@@ -173,14 +177,22 @@ class RemoteProcess:
             self._cond.wait_for(lambda: self._frames[stream] > seen, timeout)
 
     def wait_exit(self, timeout: float) -> int | None:
-        """Wait for the process to end; its exit status (None if it is still running at the deadline)."""
+        """Wait for the process to end; its exit status (None if it is still running at the deadline).
+
+        Its end is normally the end of its output. A child it left behind may hold that output open
+        after it has exited (as a background job keeps a terminal): so once the wait has gone on for
+        EXIT_POLL, the engine is asked, that often, whether the process itself is still running."""
         deadline = self._clock() + timeout
         with self._cond:
             while self.running:
                 left = deadline - self._clock()
                 if left <= 0:
                     return None
-                self._cond.wait(left)
+                if not self._cond.wait(min(left, EXIT_POLL)) and self.running:
+                    code = self.engine.exec_exit_code(self._session.exec_id)
+                    if code is not None:  # it has exited; what it left behind may still write
+                        self._exit, self._ended = code, self._clock()
+                        self._cond.notify_all()
         return self.exit_status(deadline)
 
     def exit_status(self, deadline: float | None = None) -> int | None:
