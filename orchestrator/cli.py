@@ -134,19 +134,24 @@ def _read_programs(folder: str) -> dict[str, bytes]:
 
 
 def _progress(console, verbose: bool):
+    """The live progress of a run. What comes from the run (step descriptions, what a program printed)
+    goes through report.safe (no escape sequence reaches the terminal) and is never read as markup."""
+    from rich.text import Text
+
+    from .report import safe
     from .runner import Event
 
-    marks = {"ok": "[green]✓[/green]", "failed": "[red]✗[/red]", "skipped": "[yellow]-[/yellow]"}
+    marks = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("-", "yellow")}
 
     def show(event: Event) -> None:
         if event.kind == "step-end" and event.result:
             r = event.result
-            took = f" [dim]({r.duration:.2f} s)[/dim]" if r.duration is not None else ""
-            console.print(f"  {marks[r.status]} {r.key} {r.description}{took}", markup=True)
+            took = ("", "") if r.duration is None else (f" ({r.duration:.2f} s)", "dim")
+            console.print(Text.assemble("  ", marks[r.status], f" {r.key} {safe(r.description)}", took))
             if r.status == "failed":
-                console.print("      " + r.message.replace("\n", "\n      "), markup=False, style="red")
+                console.print(Text("      " + safe(r.message).replace("\n", "\n      "), style="red"))
         elif event.kind == "phase" and (verbose or event.text.startswith(("run error", "traffic"))):
-            console.print(f"  [dim]{event.text}[/dim]")
+            console.print(Text(f"  {safe(event.text)}", style="dim"))
 
     return show
 
