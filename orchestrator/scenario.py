@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Union
 
 from .errors import ScenarioError
-from .yamlsource import Map, Node, Where, did_you_mean, is_ipv4, or_list, parse_yaml, read_yaml
+from .yamlsource import Map, Node, Where, did_you_mean, is_ipv4, names, or_list, parse_yaml, quote, read_yaml, shown
 
 if TYPE_CHECKING:
     from .topology import Topology
@@ -358,16 +358,16 @@ class _Parser:
         for item in node.list(nonempty=True, example="[server, client]"):
             name = item.str(rule="a host name", pattern=_HOST_NAME, example="server")
             if self.topology is not None and name not in self.topology.hosts:
-                known = ", ".join(self.topology.hosts)
+                known = names(self.topology.hosts)
                 compose = Path(self.topology.path).name
                 sidecar = self.topology.sidecars.get(name)
                 if sidecar is not None:
-                    item.fail(f"'{name}' is a sidecar (network_mode: service:{sidecar.attached_to}), not a host; "
+                    item.fail(f"{quote(name)} is a sidecar (network_mode: service:{sidecar.attached_to}), not a host; "
                               f"hosts in {compose}: {known}")
-                item.fail(f"unknown host '{name}'{did_you_mean(name, self.topology.hosts)} "
+                item.fail(f"unknown host {quote(name)}{did_you_mean(name, self.topology.hosts)} "
                           f"(hosts in {compose}: {known})")
             if name in hosts:
-                item.fail(f"host '{name}' is listed twice; list each host once")
+                item.fail(f"host {quote(name)} is listed twice; list each host once")
             hosts.append(name)
         return hosts
 
@@ -375,27 +375,27 @@ class _Parser:
 
     def _host(self, node: Node) -> str:
         """A host of this scenario."""
-        name = node.str(rule="a host name", example=self.hosts[0])
+        name = node.str(rule="a host name", example=shown(self.hosts[0]))
         if name not in self.hosts:
             if self.topology is not None and name in self.topology.hosts:
-                node.fail(f"host '{name}' is not in this scenario's hosts; add it to hosts "
-                          f"(hosts: {', '.join(self.hosts)})")
-            node.fail(f"unknown host '{name}'{did_you_mean(name, self.hosts)} (hosts: {', '.join(self.hosts)})")
+                node.fail(f"host {quote(name)} is not in this scenario's hosts; add it to hosts "
+                          f"(hosts: {names(self.hosts)})")
+            node.fail(f"unknown host {quote(name)}{did_you_mean(name, self.hosts)} (hosts: {names(self.hosts)})")
         return name
 
     def _program(self, node: Node, group: dict[str, Start] | None, *, in_checks: bool = False) -> str:
         """The id of a program started by an earlier step (by any step, for a check)."""
-        name = node.str(rule="the id of a started program", example=next(iter(self.started), "server"))
+        name = node.str(rule="the id of a started program", example=shown(next(iter(self.started), "server")))
         if name in self.started:
             return name
         if group is not None and name in group:
-            node.fail(f"program '{name}' is started in this same parallel group, so it may not be running yet; "
+            node.fail(f"program {quote(name)} is started in this same parallel group, so it may not be running yet; "
                       "refer to it in a step after the group")
         started = list(self.started)
         where = "any step" if in_checks else "any earlier step"
         so_far = "programs" if in_checks else "started so far"
-        node.fail(f"program '{name}' is not started by {where}{did_you_mean(name, started)} "
-                  f"({so_far}: {', '.join(started) or 'none'})")
+        node.fail(f"program {quote(name)} is not started by {where}{did_you_mean(name, started)} "
+                  f"({so_far}: {names(started) or 'none'})")
 
     def _timeout(self, m: Map, default: float | None = None) -> float:
         """A step's `timeout`, or `default` (the scenario's default timeout if not given)."""
@@ -409,10 +409,10 @@ class _Parser:
         for m in _ANY_PLACEHOLDER.finditer(text):
             host, attr = m.group(1), m.group(2)
             if attr in ("ip", "name") and host not in self.hosts:
-                node.fail(f"unknown host '{host}' in placeholder {m.group(0)}; hosts: {', '.join(self.hosts)}")
+                node.fail(f"unknown host {quote(host)} in placeholder {shown(m.group(0))}; hosts: {names(self.hosts)}")
             if attr not in ("ip", "name") and host in self.hosts:
-                node.fail(f"unknown placeholder {m.group(0)}; write {{{host}.ip}} (its address) "
-                          f"or {{{host}.name}} (its name)")
+                node.fail(f"unknown placeholder {shown(m.group(0))}; write {{{shown(host)}.ip}} (its address) "
+                          f"or {{{shown(host)}.name}} (its name)")
 
     def _regex(self, node: Node) -> str:
         """A regular expression; placeholders are checked, then it is compiled with them expanded."""
@@ -486,7 +486,7 @@ class _Parser:
                          example=f"{{id: server, host: server, run: {_RUN_EXAMPLE}}}")
         pid = m["id"].str(rule=_ID_RULE, pattern=_ID, example="server")
         if pid in self.ids:
-            m["id"].fail(f"program id '{pid}' is already used by the start step on line {self.ids[pid]}; "
+            m["id"].fail(f"program id {quote(pid)} is already used by the start step on line {self.ids[pid]}; "
                          "give each program its own id")
         host = self._host(m["host"])
         argv = self._argv(m["run"])
@@ -569,7 +569,7 @@ class _Parser:
         host = self._host(m["host"])
         name = m["name"].str(rule=_ID_RULE, pattern=_ID, example="connected")
         if name in self.snapshots:
-            m["name"].fail(f"snapshot name '{name}' is already taken by the netstat step on line "
+            m["name"].fail(f"snapshot name {quote(name)} is already taken by the netstat step on line "
                            f"{self.snapshots[name]}; give each snapshot its own name")
         self.snapshots[name] = where.line
         return Netstat(host=host, name=name, timeout=self._timeout(m), where=where)
@@ -603,7 +603,7 @@ class _Parser:
                          example="{name: server exits cleanly, exit: {program: server, status: 0}}")
         name = m["name"].str(example="'server exits cleanly'")
         if name in self.check_names:
-            m["name"].fail(f"check name '{name}' is already used by the check on line {self.check_names[name]}; "
+            m["name"].fail(f"check name {quote(name)} is already used by the check on line {self.check_names[name]}; "
                            "give each check its own name")
         self.check_names[name] = node.line
         points = m["points"].number(0, example="1") if "points" in m else 1.0
@@ -648,8 +648,8 @@ class _Parser:
         snap = m["snapshot"]
         snapshot = snap.str(rule="the name of a netstat snapshot", example="connected")
         if snapshot not in self.snapshots:
-            taken = ", ".join(self.snapshots) or "none; take one with a netstat step"
-            snap.fail(f"no netstat step takes a snapshot named '{snapshot}'"
+            taken = names(self.snapshots) or "none; take one with a netstat step"
+            snap.fail(f"no netstat step takes a snapshot named {quote(snapshot)}"
                       f"{did_you_mean(snapshot, self.snapshots)} (snapshots: {taken})")
         proto = m["proto"].choice(PROTOS) if "proto" in m else None
         local = self._endpoint(m["local"]) if "local" in m else None

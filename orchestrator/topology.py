@@ -50,7 +50,7 @@ they are host-only; the orchestrator gives hosts no extra capabilities, so cap_a
 Variable interpolation, in every string value: ``${VAR:-default}`` and ``${VAR-default}`` take the default
 (the default may itself contain ``${...}``); ``$$`` is a literal ``$``. The orchestrator ignores the
 environment on purpose (a run must not depend on the shell it was started from), so ``${VAR}``, ``$VAR``,
-``${VAR:?error}`` and ``${VAR:+alt}`` are refused, and so is a lone ``$``.
+``${VAR:?error}`` and ``${VAR:+alt}`` are refused, and so is a lone ``$``; defaults may nest 10 deep.
 """
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ from pathlib import Path
 from typing import Any, NoReturn
 
 from .errors import TopologyError
-from .yamlsource import Document, Map, Node, Where, did_you_mean, is_ipv4, read_yaml
+from .yamlsource import Document, Map, Node, Where, did_you_mean, is_ipv4, names, quote, read_yaml, shown, yaml_text
 
 TOP_KEYS = ("services", "networks")
 NETWORK_KEYS = ("ipam", "labels", "driver", "internal")
@@ -146,8 +146,20 @@ class Topology:
 def load_topology(path: str | Path) -> Topology:
     """Read compose.yaml (the documented subset); any problem is a TopologyError naming file, line and key."""
     doc = read_yaml(path, TopologyError)
+    _top_level(doc.root)  # first: a file that is no compose file is told so, not about the first '$' in it
     doc.data = _interpolate_tree(doc.root)
     return _Parser(doc).topology()
+
+
+def _top_level(root: Node) -> Map:
+    """The top level: services and networks (and x-* keys). A mapping with neither is not a compose file at all
+    (a scenario given as the topology, say), and is told so rather than about each of its keys."""
+    value = root.value
+    if isinstance(value, dict) and value and not any(key in value for key in TOP_KEYS):
+        root.fail(f"this is not a compose file: its top level has {names(yaml_text(k) for k in value)}, "
+                  "where a compose file has services and networks")
+    return root.mapping(TOP_KEYS, TOP_KEYS, rule="a mapping with the keys services and networks",
+                        example="services: {...}", extensions=True)
 
 
 # ---- interpolation -------------------------------------------------------------------------------
@@ -166,7 +178,11 @@ def _interpolate_tree(node: Node) -> Any:
     return value
 
 
-def interpolate(text: str, fail: Callable[[str], NoReturn]) -> str:
+#: How deep ${VAR:-default}s may nest in one another's defaults (${A:-${B:-x}} is 2).
+MAX_INTERPOLATION_DEPTH = 10
+
+
+def interpolate(text: str, fail: Callable[[str], NoReturn], depth: int = 1) -> str:
     """Compose interpolation without an environment: ${VAR:-default} and ${VAR-default} give the default,
     $$ gives $; every other use of $ calls fail(message)."""
     out: list[str] = []
@@ -183,23 +199,26 @@ def interpolate(text: str, fail: Callable[[str], NoReturn]) -> str:
         elif after == "{":
             end = _closing_brace(text, i + 2)
             if end < 0:
-                fail(f"unclosed '${{' in {text!r}; write ${{VAR:-default}}, or $$ for a literal $")
+                fail(f"unclosed '${{' in {quote(text)}; write ${{VAR:-default}}, or $$ for a literal $")
             inner = text[i + 2:end]
             m = _VAR_WITH_DEFAULT.fullmatch(inner)
             if not m and _VAR_NAME.fullmatch(inner):
-                fail(f"${{{inner}}} has no default, and the orchestrator ignores the environment; "
-                     f"write ${{{inner}:-default}}")
+                fail(f"${{{shown(inner)}}} has no default, and the orchestrator ignores the environment; "
+                     f"write ${{{shown(inner)}:-default}}")
             if not m:
-                fail(f"${{{inner}}} is not supported: the orchestrator ignores the environment, so only "
+                fail(f"${{{shown(inner)}}} is not supported: the orchestrator ignores the environment, so only "
                      "${VAR:-default} and ${VAR-default} are (and $$ for a literal $)")
-            out.append(interpolate(m.group(3), fail))
+            if depth >= MAX_INTERPOLATION_DEPTH and "${" in m.group(3):
+                fail(f"${{VAR:-default}} nested more than {MAX_INTERPOLATION_DEPTH} deep in {quote(text)}; "
+                     "write the value itself")
+            out.append(interpolate(m.group(3), fail, depth + 1))
             i = end + 1
         else:
             var = _VAR_NAME.match(text, i + 1)
             if var:
-                fail(f"${var.group(0)} has no default, and the orchestrator ignores the environment; "
-                     f"write ${{{var.group(0)}:-default}}")
-            fail(f"a lone '$' in {text!r}; write $$ for a literal $")
+                fail(f"${shown(var.group(0))} has no default, and the orchestrator ignores the environment; "
+                     f"write ${{{shown(var.group(0))}:-default}}")
+            fail(f"a lone '$' in {quote(text)}; write $$ for a literal $")
     return "".join(out)
 
 
@@ -233,8 +252,7 @@ class _Parser:
         self.extra_hosts: list[tuple[str, str, Node]] = []  # every host's (name, address, its node)
 
     def topology(self) -> Topology:
-        m = self.doc.root.mapping(TOP_KEYS, TOP_KEYS, rule="a mapping with the keys services and networks",
-                                  example="services: {...}", extensions=True)
+        m = _top_level(self.doc.root)
         self._network(m["networks"])
         services = m["services"].entries(example="{server: {image: socklab/node:latest, ...}}")
         if not services:
@@ -265,7 +283,7 @@ class _Parser:
         try:
             self.subnet = ipaddress.IPv4Network(subnet.str(rule="an IPv4 network", example="10.77.0.0/24"))
         except ValueError as e:
-            subnet.fail(f"must be an IPv4 network, e.g. 10.77.0.0/24 (got {subnet.value!r}: {e})")
+            subnet.fail(f"must be an IPv4 network, e.g. 10.77.0.0/24 (got {quote(subnet.value)}: {shown(str(e))})")
         if "driver" in m and m["driver"].value != "bridge":
             m["driver"].must("bridge (the only driver in this subset), or left out", "bridge")
         if "internal" in m:
@@ -276,19 +294,19 @@ class _Parser:
     def _service(self, name: str, node: Node, host_names: list[str]) -> None:
         where = node.where
         if not _SERVICE_NAME.fullmatch(name):
-            node.fail(f"a service name must be a letter, then letters, digits, '_' or '-' (got {name!r}); "
+            node.fail(f"a service name must be a letter, then letters, digits, '_' or '-' (got {quote(name)}); "
                       "scenarios refer to hosts by it, e.g. {server.ip}")
         m = node.mapping(SERVICE_KEYS, ("image",), example="{image: socklab/node:latest, networks: ...}")
         sidecar = "network_mode" in m
         if not sidecar and "networks" not in m:
-            node.fail(f"a service needs networks (a host, e.g. networks: {{{self.network}: {{ipv4_address: "
+            node.fail(f"a service needs networks (a host, e.g. networks: {{{shown(self.network)}: {{ipv4_address: "
                       f"{self._free_address()}}}}}) or network_mode: service:<host> (a sidecar)")
         for key in m.keys():
             if sidecar and key in HOST_ONLY:
-                m[key].fail(f"'{key}' cannot be used with network_mode: a sidecar shares its host's network "
+                m[key].fail(f"{quote(key)} cannot be used with network_mode: a sidecar shares its host's network "
                             "namespace, and Docker refuses both together")
             if not sidecar and key in SIDECAR_ONLY:
-                m[key].fail(f"'{key}' is only for sidecars (services with network_mode: service:<host>) in this "
+                m[key].fail(f"{quote(key)} is only for sidecars (services with network_mode: service:<host>) in this "
                             "subset: the orchestrator would not apply it to a host")
         image = m["image"].str(example="socklab/node:latest")
         user = m["user"].text(example="student") if "user" in m else None
@@ -308,7 +326,7 @@ class _Parser:
                                          pattern=_HOSTNAME, example="server")
         for other in self.hosts.values():
             if other.hostname == hostname:
-                (m.get("hostname") or node).fail(f"hostname '{hostname}' is already {other.name}'s; "
+                (m.get("hostname") or node).fail(f"hostname {quote(hostname)} is already {shown(other.name)}'s; "
                                                  "give each host its own")
         ip = self._address(name, m["networks"])
         extra = _extra_hosts(m["extra_hosts"]) if "extra_hosts" in m else []
@@ -330,14 +348,14 @@ class _Parser:
         assert self.subnet is not None
         free = self._free_address()
         inner = f"{{ipv4_address: {free}}}"
-        entries = node.entries(example=f"{{{self.network}: {inner}}}")
+        entries = node.entries(example=f"{{{shown(self.network)}: {inner}}}")
         if len(entries) != 1:
-            node.must(f"a mapping with the one network, {self.network}, and the host's address",
-                      f"{{{self.network}: {inner}}}")
+            node.must(f"a mapping with the one network, {shown(self.network)}, and the host's address",
+                      f"{{{shown(self.network)}: {inner}}}")
         net_name, net = entries[0]
         if net_name != self.network:
-            net.fail(f"unknown network '{net_name}'{did_you_mean(net_name, [self.network])} "
-                     f"(networks: {self.network})")
+            net.fail(f"unknown network {quote(net_name)}{did_you_mean(net_name, [self.network])} "
+                     f"(networks: {shown(self.network)})")
         address = net.mapping(("ipv4_address",), ("ipv4_address",), example=inner)["ipv4_address"]
         text = address.str(rule=f"an IPv4 address in {self.subnet}", example=free)
         try:
@@ -353,7 +371,7 @@ class _Parser:
         if ip in reserved:
             address.fail(f"{ip} is {reserved[ip]}; pick another, e.g. {free}")
         if text in self.address_of:
-            address.fail(f"{ip} is already {self.address_of[text]}'s address; pick another, e.g. {free}")
+            address.fail(f"{ip} is already {shown(self.address_of[text])}'s address; pick another, e.g. {free}")
         self.address_of[text] = name
         return text
 
@@ -362,12 +380,12 @@ class _Parser:
         text = node.str(rule="service:<host>", example="service:server")
         kind, _, target = text.partition(":")
         if kind != "service" or not target:
-            node.fail(f"only network_mode: service:<host> is supported here (got {text!r}); "
-                      f"a host gets networks: {{{self.network}: {{ipv4_address: ...}}}} instead")
+            node.fail(f"only network_mode: service:<host> is supported here (got {quote(text)}); "
+                      f"a host gets networks: {{{shown(self.network)}: {{ipv4_address: ...}}}} instead")
         if target not in host_names:
             what = "is a sidecar itself" if target in self.service_names else "is no service"
-            node.fail(f"'{target}' {what}; a sidecar attaches to a host{did_you_mean(target, host_names)} "
-                      f"(hosts: {', '.join(host_names)})")
+            node.fail(f"{quote(target)} {what}; a sidecar attaches to a host{did_you_mean(target, host_names)} "
+                      f"(hosts: {names(host_names)})")
         return target
 
     def _compose_only(self, name: str, m: Map) -> None:
@@ -397,16 +415,16 @@ class _Parser:
                        for item in node.list(example="[server]")]
         for target, target_node in targets:
             if target not in self.service_names or target == name:
-                target_node.fail(f"'{target}' is not another service{did_you_mean(target, self.service_names)} "
-                                 f"(services: {', '.join(self.service_names)})")
+                target_node.fail(f"{quote(target)} is not another service{did_you_mean(target, self.service_names)} "
+                                 f"(services: {names(self.service_names)})")
 
     def _check_extra_hosts(self) -> None:
         """extra_hosts naming a host of the lab must give its address (the names must agree with the lab)."""
         for name, address, node in self.extra_hosts:
             for other in self.hosts.values():
                 if name in (other.name, other.hostname) and address != other.ip:
-                    node.fail(f"{name} is at {other.ip} ({other.where.key}.networks), not {address}; "
-                              f"write {name}:{other.ip}")
+                    node.fail(f"{shown(name)} is at {other.ip} ({shown(other.where.key)}.networks), "
+                              f"not {shown(address)}; write {shown(name)}:{other.ip}")
 
 
 def _key_values(node: Node, example: str) -> dict[str, str]:
@@ -436,7 +454,7 @@ def _extra_hosts(node: Node) -> list[tuple[str, str, Node]]:
             pairs.append((name, address, item))
     for name, address, item in pairs:
         if not is_ipv4(address):
-            item.fail(f"{address!r} is not an IPv4 address; write NAME:ADDRESS, e.g. 'client:10.77.0.20'")
+            item.fail(f"{quote(address)} is not an IPv4 address; write NAME:ADDRESS, e.g. 'client:10.77.0.20'")
     return pairs
 
 

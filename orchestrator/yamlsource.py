@@ -20,7 +20,6 @@ import datetime
 import difflib
 import errno
 import ipaddress
-import json
 import math
 import os
 import re
@@ -46,22 +45,40 @@ _MERGE_TAG = "tag:yaml.org,2002:merge"
 _PLAIN_KEY = re.compile(r"[A-Za-z0-9_-]+")
 #: One step of a key path: .name, [3] or ["quoted key"].
 _KEY_STEP = re.compile(r'\.?([A-Za-z0-9_-]+)|\[([0-9]+)\]|\[("(?:[^"\\]|\\.)*")\]')
+#: A quoted step of a key path, ["..."], its text as group 1.
+_QUOTED_STEP = re.compile(r'\["((?:[^"\\]|\\.)*)"\]')
+#: How many characters of a key or a value a message shows (longer ones are clipped: 'aaa...'), and how many
+#: names of a list ('server, client, ... and 12 more').
+SHOWN_CHARS = 60
+SHOWN_NAMES = 10
 
 
 # ---- key paths -----------------------------------------------------------------------------------
 
 
 def key_path(parent: str, key: object) -> str:
-    """The key path of mapping key `key` under `parent`: ('steps[3]', 'wait') -> 'steps[3].wait'."""
+    """The key path of mapping key `key` under `parent`: ('steps[3]', 'wait') -> 'steps[3].wait'; other keys
+    are quoted, with " and \\ escaped and non-printable characters too: services["a\\u200bb"]."""
     text = yaml_text(key)
     if _PLAIN_KEY.fullmatch(text):
         return f"{parent}.{text}" if parent else text
-    return f"{parent}[{json.dumps(text, ensure_ascii=False)}]"
+    quoted = "".join("\\" + ch if ch in '"\\' else _escaped(ch) for ch in text)
+    return f'{parent}["{quoted}"]'
 
 
 def index_path(parent: str, index: int) -> str:
     """The key path of list item `index` under `parent`: ('steps', 3) -> 'steps[3]'."""
     return f"{parent}[{index}]"
+
+
+def shown_key(key: str) -> str:
+    """A key path as a message shows it: a quoted key longer than SHOWN_CHARS clipped, then a path longer than
+    twice that cut in the middle (a 200,000-character key, or lists nested 50 deep, stay readable)."""
+    if len(key) <= 2 * SHOWN_CHARS:
+        return key
+    key = _QUOTED_STEP.sub(lambda m: m.group(0) if len(m.group(1)) <= SHOWN_CHARS
+                           else f'["{m.group(1)[:SHOWN_CHARS - 3]}..."]', key)
+    return key if len(key) <= 2 * SHOWN_CHARS else f"{key[:SHOWN_CHARS]}...{key[-SHOWN_CHARS:]}"
 
 
 def _prefixes(key: str) -> list[str]:
@@ -91,11 +108,43 @@ def yaml_text(value: object) -> str:
     return str(value)
 
 
+_ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
+
+
+def _escaped(ch: str) -> str:
+    """A character as a message shows it: itself if printable, else escaped as Python writes it (\\u200b)."""
+    if ch.isprintable():
+        return ch
+    code = ord(ch)
+    return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
+                                else f"\\U{code:08x}")
+
+
+def shown(text: str) -> str:
+    """Text for a message, unquoted: non-printable characters (a zero-width space, a newline) escaped so the
+    reader sees what is there (\\u200b, \\n), clipped to SHOWN_CHARS ('...' marks the cut)."""
+    if len(text) > SHOWN_CHARS:
+        return "".join(map(_escaped, text[:SHOWN_CHARS - 3])) + "..."
+    return "".join(map(_escaped, text))
+
+
+def quote(text: str) -> str:
+    """Text quoted for a message, as Python's repr quotes it ('http', non-printable characters escaped:
+    'time\\u200bout'), clipped to SHOWN_CHARS."""
+    return repr(text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS - 3] + "...")
+
+
+def names(words: Iterable[str]) -> str:
+    """Names listed for a message: 'server, client', each clipped, at most SHOWN_NAMES ('... and 3 more')."""
+    words = list(words)
+    listed = ", ".join(shown(w) for w in words[:SHOWN_NAMES])
+    return listed + (f" and {len(words) - SHOWN_NAMES} more" if len(words) > SHOWN_NAMES else "")
+
+
 def describe(value: Any) -> str:
     """What a value is, for the '(got ...)' part of a message: 'http' quoted, true (a boolean), a list..."""
     if isinstance(value, str):
-        shown = value if len(value) <= 60 else value[:57] + "..."
-        return repr(shown)
+        return quote(value)
     if isinstance(value, bool):
         return f"{yaml_text(value)}, a boolean"
     if value is None:
@@ -134,7 +183,7 @@ def is_ipv4(text: str) -> bool:
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """"; did you mean 'x'?" when a choice is close to `word`, else ""."""
     guess = closest(word, choices)
-    return f"; did you mean '{guess}'?" if guess is not None and guess != word else ""
+    return f"; did you mean {quote(guess)}?" if guess is not None and guess != word else ""
 
 
 def or_list(words: Sequence[str], conjunction: str = "or") -> str:
@@ -144,7 +193,7 @@ def or_list(words: Sequence[str], conjunction: str = "or") -> str:
 
 def unknown_key_message(key: str, allowed: Sequence[str]) -> str:
     """"unknown key 'tiemout'; did you mean 'timeout'? (allowed here: ...)"."""
-    return f"unknown key '{key}'{did_you_mean(key, allowed)} (allowed here: {', '.join(allowed)})"
+    return f"unknown key {quote(key)}{did_you_mean(key, allowed)} (allowed here: {', '.join(allowed)})"
 
 
 # ---- the document ----------------------------------------------------------------------------------
@@ -181,7 +230,7 @@ class Document:
 
     def fail(self, key: str, message: str) -> NoReturn:
         """Raise the document's error at key path `key`."""
-        raise self.error(self.path, self.line_of(key), key, message)
+        raise self.error(self.path, self.line_of(key), shown_key(key), message)
 
     @property
     def root(self) -> Node:
@@ -261,7 +310,7 @@ def parse_yaml(text: str, path: str, error: ErrorClass) -> Document:
         except yaml.reader.ReaderError as e:
             raise _reader_error(e, text, path, error) from None
         except yaml.MarkedYAMLError as e:
-            raise _syntax_error(e, path, error) from None
+            raise _syntax_error(e, path, error, text) from None
         if node is None:
             raise error(path, None, "", "the file is empty (or holds only comments); expected a YAML mapping")
         builder = _Builder(loader, path, error)
@@ -273,8 +322,24 @@ def parse_yaml(text: str, path: str, error: ErrorClass) -> Document:
             loader.dispose()
 
 
-def _syntax_error(e: yaml.MarkedYAMLError, path: str, error: ErrorClass) -> LocatedError:
-    """'YAML syntax error: <problem> (column N)', with the context PyYAML gives (what it was parsing)."""
+#: What the file ended inside of, by PyYAML's context, when it ends too early: (what, how it is closed).
+_UNCLOSED = {"while scanning a quoted scalar": ("a quoted text", None),
+             "while parsing a flow sequence": ("a list", "]"), "while parsing a flow mapping": ("a mapping", "}")}
+
+
+def _syntax_error(e: yaml.MarkedYAMLError, path: str, error: ErrorClass, text: str) -> LocatedError:
+    """'YAML syntax error: <problem> (column N)', with the context PyYAML gives (what it was parsing).
+
+    A quote, [ or { never closed is reported where it opens: PyYAML finds out only at the end of the file. A
+    quote closed only by the next quote of the file, lines further on, is pointed out."""
+    opened = e.context_mark
+    if (e.context in _UNCLOSED and opened is not None and opened.buffer and e.problem
+            and ("end of stream" in e.problem or "<stream end>" in e.problem)):
+        what, closing = _UNCLOSED[e.context]
+        opening = opened.buffer[opened.pointer]
+        return error(path, opened.line + 1, "", f"YAML syntax error: the {opening} at column {opened.column + 1} "
+                                                f"opens {what} that is never closed (the file ends first); add the "
+                                                f"closing {closing or opening}")
     mark = e.problem_mark or e.context_mark
     problem = e.problem or e.context or "invalid YAML"
     where = f" (column {mark.column + 1})" if mark is not None else ""
@@ -284,7 +349,31 @@ def _syntax_error(e: yaml.MarkedYAMLError, path: str, error: ErrorClass) -> Loca
             message += f", {e.context} that starts on line {e.context_mark.line + 1}"
         elif not e.context.startswith("while"):
             message = f"YAML syntax error: {e.context}, {problem}{where}"
+    if e.problem_mark is not None:
+        message += _runaway_quote(text, e.problem_mark)
     return error(path, mark.line + 1 if mark is not None else None, "", message)
+
+
+def _runaway_quote(text: str, problem: yaml.Mark) -> str:
+    """'; the quoted text that opens with " on line 3 ... runs on to here: is its closing quote missing?' when a
+    quoted scalar spanning lines ends on the line of the problem (a forgotten quote, closed by the file's next
+    one), else ''."""
+    last = None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if token.start_mark.pointer >= problem.pointer:
+                break
+            last = token
+    except yaml.YAMLError:
+        pass  # the problem itself, or one before it: the tokens up to it are what counts
+    if (isinstance(last, yaml.ScalarToken) and last.style in ('"', "'")
+            and last.start_mark.line < last.end_mark.line == problem.line):
+        return (f"; the quoted text that opens with {last.style} on line {last.start_mark.line + 1} (column "
+                f"{last.start_mark.column + 1}) runs on to here: is its closing quote missing?")
+    return ""
+
+
+
 
 
 def _reader_error(e: yaml.reader.ReaderError, text: str, path: str, error: ErrorClass) -> LocatedError:
@@ -301,7 +390,7 @@ class _Builder:
         self.lines: dict[str, int] = {}
 
     def fail(self, node: yaml.Node, key: str, message: str) -> NoReturn:
-        raise self.error(self.path, node.start_mark.line + 1, key, message)
+        raise self.error(self.path, node.start_mark.line + 1, shown_key(key), message)
 
     def build(self, node: yaml.Node, key: str, active: frozenset[int]) -> Any:
         if isinstance(node, ScalarNode):
@@ -331,11 +420,14 @@ class _Builder:
         first_line: dict = {}
         for key_node, value_node in node.value:
             if key_node.tag == _MERGE_TAG:  # '<<: *defaults': those keys, unless this mapping sets them
-                sources = value_node.value if isinstance(value_node, SequenceNode) else [value_node]
-                for source in sources:
+                merge = key_path(key, "<<")
+                self.lines[merge] = key_node.start_mark.line + 1
+                several = isinstance(value_node, SequenceNode)
+                for i, source in enumerate(value_node.value if several else [value_node]):
                     value = self.build(source, key, active)
                     if not isinstance(value, dict):
-                        self.fail(source, key, "'<<' merges mappings only (got {})".format(describe(value)))
+                        self.fail(source, index_path(merge, i) if several else merge,
+                                  f"'<<' merges mappings only, e.g. <<: *defaults (got {describe(value)})")
                     merged = {**value, **merged}  # earlier sources win
                 continue
             if not isinstance(key_node, ScalarNode):
@@ -344,7 +436,7 @@ class _Builder:
             line = key_node.start_mark.line + 1
             if name in first_line:
                 self.fail(key_node, key_path(key, name),
-                          f"duplicate key '{yaml_text(name)}' (first on line {first_line[name]}); "
+                          f"duplicate key {quote(yaml_text(name))} (first on line {first_line[name]}); "
                           "keep only one (YAML would silently use the last)")
             first_line[name] = line
             self.lines[key_path(key, name)] = line

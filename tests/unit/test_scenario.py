@@ -401,3 +401,33 @@ def test_an_oversized_file_is_refused_before_it_is_read(tmp_path: Path):
     assert "the file is empty" in _error_for_file(just)
     with pytest.raises(ScenarioError, match=r"s.yaml: the file is too large: 1,048,577 bytes \(1.0 MiB\)"):
         parse("#" * 1024 * 1024 + "\n")
+
+
+def test_long_keys_and_values_are_clipped_in_messages():
+    key = "k" * 200_000
+    message = error_of(SMALL.replace("hosts: [server]", f"hosts: [server]\n? {key}\n: 1"))  # explicit: > 1024
+    assert message == (f"s.yaml:4: at {'k' * 60}...{'k' * 60}: unknown key '{'k' * 57}...' (allowed here: name, "
+                       "description, hosts, clients, timeout, defaults, steps, checks)")
+    spaced = "a b " * 50_000  # a key path quotes it: clipped inside its quotes
+    assert error_of(SMALL.replace("hosts: [server]", f"hosts: [server]\n? '{spaced}'\n: 1")).startswith(
+        f's.yaml:4: at ["{spaced[:57]}..."]: unknown key \'{spaced[:57]}...\'')
+    host = "h" * 100_000
+    assert error_of(SMALL.replace("host: server", f"host: {host}")) == (
+        f"s.yaml:5: at steps[0].start.host: unknown host '{'h' * 57}...' (hosts: server)")
+    assert error_of(SMALL.replace("[server]", f"[server, {host}]").replace("host: server", "host: x")) == (
+        f"s.yaml:5: at steps[0].start.host: unknown host 'x' (hosts: server, {'h' * 57}...)")
+
+
+def test_invisible_characters_are_shown_escaped():
+    assert error_of(SMALL.replace("id: server", "id: ser\u200bver")) == (
+        "s.yaml:5: at steps[0].start.id: must be a name of letters, digits, '_' and '-', e.g. server "
+        "(got 'ser\\u200bver')")
+    assert error_of(SMALL.replace("hosts: [server]", 'hosts: [server]\n"a\\tb\\0\u202e": 1')).startswith(
+        's.yaml:4: at ["a\\tb\\x00\\u202e"]: unknown key \'a\\tb\\x00\\u202e\'')
+
+
+def test_a_merge_of_anything_but_a_mapping_names_the_merge_key():
+    assert error_of(SMALL.replace("hosts: [server]", "hosts: [server]\ndefaults: {<<: [{timeout: 1}, oops]}")) == (
+        "s.yaml:4: at defaults[\"<<\"][1]: '<<' merges mappings only, e.g. <<: *defaults (got 'oops')")
+    s = parse(SMALL.replace("hosts: [server]", "hosts: [server]\ndefaults: {<<: {timeout: 3}}"))
+    assert s.steps[0].timeout == 3.0

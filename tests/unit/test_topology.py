@@ -264,3 +264,35 @@ def test_missing_image_and_empty_file(tmp_path: Path):
         "P:9: at services.client: missing required key 'image' (required here: image)")
     with pytest.raises(TopologyError, match="the file is empty"):
         load(tmp_path, "# nothing\n")
+
+
+# ---- hostile input ---------------------------------------------------------------------------------
+
+
+def test_a_scenario_given_as_the_topology_is_told_it_is_no_compose_file(tmp_path: Path):
+    """Its top level is checked before any '$' is interpolated (tcp.yaml's regexes end with '$')."""
+    path = ROOT / "scenarios" / "tcp.yaml"
+    with pytest.raises(TopologyError) as caught:
+        load_topology(path)
+    assert str(caught.value) == (
+        f"{path}:1: this is not a compose file: its top level has name, description, hosts, clients, timeout, "
+        "defaults, steps, checks, where a compose file has services and networks")
+
+
+def test_nested_defaults_are_bounded(tmp_path: Path):
+    assert load(tmp_path, BASE.replace("socklab/capture:latest", "${A:-${B:-${C:-socklab/capture:v2}}}")
+                ).sidecars["capture"].image == "socklab/capture:v2"
+    deep = "${A:-" * 100_000 + "x" + "}" * 100_000  # was a RecursionError
+    assert error_of(tmp_path, "socklab/capture:latest", deep) == (
+        "P:16: at services.capture.image: ${VAR:-default} nested more than 10 deep in "
+        f"'{deep[:57]}...'; write the value itself")
+
+
+def test_long_and_invisible_names_are_clipped_and_escaped(tmp_path: Path):
+    assert error_of(tmp_path, "  client:\n", "  client\u200b:\n") == (
+        "P:9: at services[\"client\\u200b\"]: a service name must be a letter, then letters, digits, '_' or '-' "
+        "(got 'client\\u200b'); scenarios refer to hosts by it, e.g. {server.ip}")
+    long = "c" * 5000
+    assert error_of(tmp_path, '"service:server"', f'"service:{long}"') == (
+        f"P:17: at services.capture.network_mode: '{'c' * 57}...' is no service; a sidecar attaches to a host "
+        "(hosts: server, client)")
