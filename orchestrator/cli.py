@@ -9,9 +9,11 @@ import argparse
 import contextlib
 import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import errors
+from .submission import read_programs
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -43,12 +45,30 @@ def _cmd_wait_log(args: argparse.Namespace) -> int:
 
 
 def _cmd_clean(args: argparse.Namespace) -> int:
-    from .engine import RUN_LABEL, Engine
+    """Remove what dead runs left (labels.py says which are dead); never a live run's resources."""
+    from .engine import Engine
+    from .labels import RUN_LABEL
 
     with contextlib.closing(Engine()) as engine:
-        containers, networks = engine.remove_labelled(RUN_LABEL, args.run)
-    which = f"run {args.run}" if args.run else "every run"
-    _say(f"removed {containers} container(s) and {networks} network(s) labelled {RUN_LABEL} ({which})")
+        runs = engine.runs()
+        if args.run is not None:
+            if args.run not in runs:
+                _say(f"nothing is labelled {RUN_LABEL}={args.run}")
+                return errors.EXIT_OK
+            runs = {args.run: runs[args.run]}
+        removed, containers, networks = [], 0, 0
+        for run_id, resources in sorted(runs.items()):
+            if resources.alive():
+                _say(f"left run {run_id} alone: it is alive ({resources.why()})")
+                continue
+            c, n = engine.remove_labelled(RUN_LABEL, run_id)
+            removed.append(run_id)
+            containers, networks = containers + c, networks + n
+    if removed:
+        _say(f"removed {containers} container(s) and {networks} network(s) of {len(removed)} dead run(s) "
+             f"(label {RUN_LABEL}): {', '.join(removed)}")
+    elif args.run is None:
+        _say(f"no dead run to remove (label {RUN_LABEL})")
     return errors.EXIT_OK
 
 
@@ -62,7 +82,8 @@ def _load_all(paths: list[str], topology_path: str, filter_checker=None):
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from . import capture, images
-    from .engine import RUN_LABEL, Engine
+    from .engine import Engine
+    from .labels import RUN_LABEL, run_labels
 
     with contextlib.ExitStack() as stack:
         checker = None
@@ -75,7 +96,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             from .runner import new_run_id
 
             built = images.ensure(engine, ["capture"], progress=_say)["capture"]
-            label = {RUN_LABEL: f"validate-{new_run_id()}", "socklab.purpose": "validate"}
+            label = run_labels(f"validate-{new_run_id()}", purpose="validate")
+            # tshark's container goes whatever happens, even on a signal between its creation and its removal
+            stack.callback(engine.remove_labelled, RUN_LABEL, label[RUN_LABEL])
 
             def check_filters(filters: list[str]) -> dict[str, str]:
                 return capture.check_filters(engine, built.ref, filters, label)
@@ -96,7 +119,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     console = Console(stderr=False, highlight=False)
     topology, scenarios = _load_all(args.files, args.topology)
-    programs = _read_programs(args.programs) if args.programs else {}
+    programs = read_programs(args.programs) if args.programs else {}
     with contextlib.closing(Engine()) as engine:
         built = images.ensure(engine, ["node", "capture"], progress=_say)
         image_evidence = {name: ImageEvidence(name, b.ref, b.image_id, b.packages_sha256) for name, b in built.items()}
@@ -105,8 +128,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         reports, codes = [], []
         for scenario in scenarios:
             console.print(f"[bold]{scenario.name}[/bold] ({scenario.path})")
-            with _interrupts_raise():
-                evidence = runner.run(engine, topology, scenario, options, events=_progress(console, args.verbose))
+            evidence = runner.run(engine, topology, scenario, options, events=_progress(console, args.verbose))
             outcomes = checks.evaluate(scenario, evidence)
             folder = options.runs_dir / evidence.run_id
             rep = report.build(scenario, evidence, outcomes, artifacts=str(folder))
@@ -122,15 +144,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 #: exit codes from least to most severe: several scenarios in one command exit with the worst
 _SEVERITY = [errors.EXIT_OK, errors.EXIT_CHECKS_FAILED, errors.EXIT_ENVIRONMENT, errors.EXIT_INVALID_INPUT]
-
-
-def _read_programs(folder: str) -> dict[str, bytes]:
-    """The .py files of a folder, to run instead of the reference programs of the same names."""
-    path = Path(folder)
-    files = {p.name: p.read_bytes() for p in sorted(path.glob("*.py"))} if path.is_dir() else {}
-    if not files:
-        raise errors.InvalidInput(f"--programs {folder}: expected a folder with .py files (e.g. server_tcp.py)")
-    return files
 
 
 def _progress(console, verbose: bool):
@@ -156,17 +169,10 @@ def _progress(console, verbose: bool):
     return show
 
 
-@contextlib.contextmanager
-def _interrupts_raise():
-    """SIGTERM behaves like SIGINT (KeyboardInterrupt), so a killed run still tears down in `finally`."""
-    def raise_interrupt(signum, frame):
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, raise_interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+def _terminate_as_interrupt(signum, frame):
+    """SIGTERM behaves like SIGINT (KeyboardInterrupt), in every command and at any moment: whatever was
+    started is torn down in `finally`, and the exit code is 130."""
+    raise KeyboardInterrupt
 
 
 def _say(message: str) -> None:
@@ -197,8 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-filters", action="store_true",
                            help="do not ask tshark to check display filters (needs no Docker)")
             p.set_defaults(func=_cmd_validate)
-    p = sub.add_parser("clean", help="remove containers and networks left labelled by runs (label socklab.run)")
-    p.add_argument("--run", help="only this run id (default: every run, and the compose lab)")
+    p = sub.add_parser("clean", help="remove what dead runs left (label socklab.run); a live run is left alone")
+    p.add_argument("--run", help="only this run id, if it is dead (default: every dead run; the compose lab too, once stopped)")
     p.set_defaults(func=_cmd_clean)
     p = sub.add_parser("wait-log", help="wait until a container's logs show a line (used by `make up`)")
     p.add_argument("--container", required=True, help="container id or name")
@@ -209,6 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
