@@ -54,10 +54,12 @@ def capture_filter(gateway: str) -> str:
 
     The host (the bridge, and its ends of the containers' virtual cables) comes up with the network and
     talks for a few seconds: IPv6 duplicate address detection, router solicitations and multicast
-    listener reports from its link-local addresses, an IGMP join from the gateway address, and on a
-    desktop mDNS or LLMNR announcements. The lab's hosts have IPv6 disabled, so every IPv6 frame is the
-    host's; the host's IPv4 traffic on the bridge carries the gateway's address (the subnet's first)."""
-    return f"not ip6 and not host {gateway}"
+    listener reports from its link-local addresses, an IGMP join, and on a desktop mDNS or LLMNR
+    announcements. The lab's hosts have IPv6 disabled, so every IPv6 frame is the host's. The host's
+    IPv4 traffic on the bridge carries the gateway's address (the subnet's first) where the bridge has
+    one (the compose lab), and no address at all, 0.0.0.0, where it has none (a run's network:
+    lab.NETWORK_OPTIONS); a lab host never sends from 0.0.0.0 (its programs have no raw sockets)."""
+    return f"not ip6 and not host {gateway} and not src host 0.0.0.0"
 
 
 #: How tcpdump is run: in the foreground, with a reader of the exec's input beside it. A line, or the end of

@@ -207,20 +207,33 @@ def inspect(kind: str, label: str) -> list[dict]:
 def test_a_run_interrupted_with_sigint_tears_down(tmp_path, slow_runs):
     proc, run_id = start_slow_run(tmp_path, "interrupted-run", slow_runs)
     assert leftovers(f"socklab.run={run_id}")
-    # while it runs: no egress (an internal network), and the lab hosts are sandboxed with limits
+    # while it runs: no egress (an internal network) and no host address on its bridge
     (network,) = inspect("network", f"socklab.run={run_id}")
     assert network["Internal"] is True
-    hosts = [c for c in inspect("container", f"socklab.run={run_id}")
-             if not c["HostConfig"]["NetworkMode"].startswith("container:")]  # not the capture sidecar
+    assert network["Options"]["com.docker.network.bridge.inhibit_ipv4"] == "true"
+    containers = inspect("container", f"socklab.run={run_id}")
+    hosts = [c for c in containers if not c["HostConfig"]["NetworkMode"].startswith("container:")]
+    (capture,) = [c for c in containers if c["HostConfig"]["NetworkMode"].startswith("container:")]
     assert len(hosts) == 2
-    for c in hosts:
+    for c in hosts:  # sandboxed with limits; PID 1 root (the lease), programs as the student (exec)
         hc = c["HostConfig"]
-        assert c["Config"]["User"] == "student" and hc["CapDrop"] == ["ALL"] and not hc["CapAdd"]
+        assert c["Config"]["User"] == "root" and hc["CapDrop"] == ["ALL"] and hc["CapAdd"] == ["KILL"]
         assert hc["SecurityOpt"] == ["no-new-privileges"] and not hc["Privileged"]
         assert hc["Memory"] == 256 * 2**20 and hc["NanoCpus"] == 10**9 and hc["PidsLimit"] == 128
+        assert hc["ReadonlyRootfs"] is True and set(hc["Tmpfs"]) == {"/tmp", "/home/student"}
+        assert c["Config"]["OpenStdin"] and c["Config"]["StdinOnce"] and c["Config"]["Cmd"] == ["cat"]
+    hc = capture["HostConfig"]  # the capture: only what capturing needs, and limits
+    assert sorted(hc["CapAdd"]) == ["CHOWN", "NET_RAW", "SETGID", "SETUID"] and hc["CapDrop"] == ["ALL"]
+    assert hc["SecurityOpt"] == ["no-new-privileges"] and hc["ReadonlyRootfs"] is True
+    assert hc["Memory"] == 512 * 2**20 and hc["NanoCpus"] == 10**9 and hc["PidsLimit"] == 64
+    # tcpdump dropped root once the interface was open: it writes and prints packets as the analyst
+    users = docker("exec", capture["Id"], "ps", "-o", "user=", "-C", "tcpdump").stdout.split()
+    assert users == ["analyst"], users
+    assert docker("volume", "ls", "-q", "--filter", f"label=socklab.run={run_id}").stdout.split()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=30) == 130
     assert leftovers(f"socklab.run={run_id}") == []
+    assert docker("volume", "ls", "-q", "--filter", f"label=socklab.run={run_id}").stdout.split() == []
 
 
 def test_a_run_stopped_with_sigterm_tears_down(tmp_path, slow_runs):
@@ -230,11 +243,62 @@ def test_a_run_stopped_with_sigterm_tears_down(tmp_path, slow_runs):
     assert leftovers(f"socklab.run={run_id}") == []
 
 
-def test_a_killed_run_is_cleaned_by_label(tmp_path, slow_runs):
-    proc, run_id = start_slow_run(tmp_path, "killed-run", slow_runs)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(timeout=30)
-    assert leftovers(f"socklab.run={run_id}")  # SIGKILL leaves no chance to tear down...
-    clean = orchestrator("clean", "--run", run_id)
+def running(label: str) -> list[str]:
+    return docker("ps", "-q", "--filter", f"label={label}").stdout.split()
+
+
+def test_a_killed_orchestrators_lab_stops_by_itself_and_clean_spares_a_live_run(tmp_path, slow_runs):
+    """kill -9 leaves no chance to tear down: the lab's containers hold a lease on the orchestrator and stop
+    when it dies (whatever the student started goes with them); `clean` then removes the dead run, and
+    leaves alone a run that is still alive on the same engine."""
+    alive, alive_id = start_slow_run(tmp_path, "alive-run", slow_runs)
+    killed, killed_id = start_slow_run(tmp_path, "killed-run", slow_runs)
+    killed.send_signal(signal.SIGKILL)
+    killed.wait(timeout=30)
+    wait_until("the killed run's containers to stop by themselves",
+               lambda: ((left := running(f"socklab.run={killed_id}")) == [], left), timeout=15)
+    assert leftovers(f"socklab.run={killed_id}")  # stopped, not removed: that is clean's job
+    clean = orchestrator("clean")
     assert clean.returncode == 0, clean.stderr
-    assert leftovers(f"socklab.run={run_id}") == []  # ...and clean removes it by label
+    assert killed_id in clean.stdout and f"left run {alive_id} alone: it is alive" in clean.stdout, clean.stdout
+    assert leftovers(f"socklab.run={killed_id}") == []
+    assert len(running(f"socklab.run={alive_id}")) == 3  # the live run was not touched
+    again = orchestrator("clean", "--run", alive_id)
+    assert "it is alive" in again.stdout and len(running(f"socklab.run={alive_id}")) == 3
+    alive.send_signal(signal.SIGINT)
+    assert alive.wait(timeout=30) == 130
+    assert leftovers(f"socklab.run={alive_id}") == []
+
+
+def test_sigterm_early_in_a_run_is_an_interrupt(tmp_path):
+    """SIGTERM as soon as the run has begun (images, the lab being created): 130 and nothing left behind."""
+    name = f"early-{uuid.uuid4().hex[:8]}"
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(SLOW.format(name=name))
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "run", str(path), "--runs-dir", str(tmp_path)],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert name in proc.stdout.readline()  # the scenario is loaded: the run begins
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) == 130, proc.stderr.read()
+    assert leftovers(f"socklab.scenario={name}") == []
+
+
+def test_validate_stopped_by_sigterm_leaves_no_container(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "orchestrator", "validate", "scenarios/tcp.yaml"], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until("validate's tshark container",
+               lambda: (bool(ids := docker("ps", "-aq", "--filter", "label=socklab.purpose=validate").stdout.split())
+                        or proc.poll() is not None, ids), timeout=60)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=60) in (0, 130)  # (0: it had finished already)
+    assert leftovers("socklab.purpose=validate") == []
+
+
+def test_a_submission_with_a_link_to_a_host_file_is_refused_before_anything_runs(tmp_path, runs):
+    student = tmp_path / "student"
+    student.mkdir()
+    (student / "server_tcp.py").symlink_to("/etc/hostname")
+    proc = orchestrator("run", "scenarios/tcp.yaml", "--programs", str(student), *runs, timeout=30)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert proc.stderr.startswith(f"error: {student}/server_tcp.py: is a symbolic link (to /etc/hostname)")
+    assert not Path(runs[1]).exists()

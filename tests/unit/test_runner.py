@@ -160,13 +160,14 @@ def test_network_is_internal_and_has_a_free_subnet(engine, tmp_path):
 
 
 def test_the_capture_leaves_out_the_hosts_own_chatter(engine, tmp_path):
-    """IPv6 (the lab's hosts have none: it is the host's link-local chatter) and anything to or from the
-    gateway (the host's own address on the bridge) are filtered out by tcpdump; the report says so."""
+    """IPv6 (the lab's hosts have none: it is the host's link-local chatter), anything to or from the
+    gateway (the host's own address on a bridge that has one) and anything from 0.0.0.0 (the host, on a
+    bridge without an address: an IGMP join) are filtered out by tcpdump; the report says so."""
     ev = play(engine, scenario(), tmp_path)
     gateway = ev.addresses["server"].rsplit(".", 1)[0] + ".1"
     (tcpdump,) = [argv for _, argv in engine.exec_log if argv and argv[0] == "tcpdump"]
-    assert tcpdump[-1] == f"not ip6 and not host {gateway}"
-    assert ev.capture.filter == f"not ip6 and not host {gateway}"
+    assert tcpdump[-1] == f"not ip6 and not host {gateway} and not src host 0.0.0.0"
+    assert ev.capture.filter == f"not ip6 and not host {gateway} and not src host 0.0.0.0"
 
 
 def test_a_failed_wait_is_recorded_later_steps_are_skipped_and_teardown_happens(tmp_path):
