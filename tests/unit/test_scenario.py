@@ -431,3 +431,49 @@ def test_a_merge_of_anything_but_a_mapping_names_the_merge_key():
         "s.yaml:4: at defaults[\"<<\"][1]: '<<' merges mappings only, e.g. <<: *defaults (got 'oops')")
     s = parse(SMALL.replace("hosts: [server]", "hosts: [server]\ndefaults: {<<: {timeout: 3}}"))
     assert s.steps[0].timeout == 3.0
+
+
+def test_aliases_and_merges_keep_working_within_the_limits():
+    text = SMALL.replace("steps:\n", "steps:\n  - &srv {start: {id: s0, host: server, run: &argv [server_udp.py, x]}}\n"
+                         "  - start: &base {id: s1, host: server, run: *argv}\n"
+                         "  - start: {<<: *base, id: s2}\n")
+    s = parse(text)
+    assert [step.id for step in s.steps] == ["s0", "s1", "s2", "server"]
+    assert s.steps[2].argv == ("server_udp.py", "x")
+    doc = parse_yaml("a: &a [1, 2]\nb:\n  - x\n  - *a\n", "f.yaml", ScenarioError)
+    assert doc.data == {"a": [1, 2], "b": ["x", [1, 2]]}
+    assert doc.line_of("b[1]") == 4  # where the alias is written, not where its anchor is
+
+
+def test_too_many_values_are_refused_while_composing():
+    many = "a: [" + "1, " * 20_000 + "1]\n"
+    with pytest.raises(ScenarioError) as caught:
+        parse_yaml(many, "f.yaml", ScenarioError)
+    assert str(caught.value) == ("f.yaml:1: at a[19997]: too many values: more than 20,000 values, counting lists, "
+                                 "mappings, keys and scalars; real files hold a few hundred")
+
+
+def test_text_multiplied_by_aliases_is_refused():
+    big = "x" * 400_000
+    with pytest.raises(ScenarioError) as caught:
+        parse_yaml(f"a: &big {big}\nb: [*big, *big]\n", "f.yaml", ScenarioError)
+    assert str(caught.value) == (
+        "f.yaml:2: at b[1]: the alias *big expands to more than 1,048,576 characters of text (an alias counts as a "
+        "copy of what it refers to: aliases of aliases multiply); that is as much as a file may hold without aliases")
+
+
+@pytest.mark.parametrize("value, message", [
+    ("9" * 5000, "too long for a whole number (5,000 characters): it may have at most 4,300 digits; quote it if it "
+                 "is text"),
+    ("0x" + "f" * 4000, "too long for a whole number ('0x" + "f" * 55 + "...'): it may have at most 4,300 digits; "
+                        "quote it if it is text"),
+    ("1:" + ":".join(["59"] * 1500), "too long for a whole number (4,501 characters): it may have at most 4,300 "
+                                    "digits; quote it if it is text"),  # base 60: long ones took quadratic time
+    ("!!bool maybe", "cannot read 'maybe' as true or false; quote it if it is text"),
+    ("!!timestamp soon", "cannot read 'soon' as a date; quote it if it is text"),
+    ("!!float x", "cannot read 'x' as a number; quote it if it is text"),
+])
+def test_a_value_python_cannot_read_is_a_located_error(value: str, message: str):
+    with pytest.raises(ScenarioError) as caught:
+        parse_yaml(f"a: 1\nb: {value}\n", "f.yaml", ScenarioError)
+    assert str(caught.value) == f"f.yaml:2: at b: {message}"
