@@ -260,12 +260,14 @@ class RemoteProcess:
 
 
 class Shell:
-    """A long-lived `sh` in a container, for the orchestrator's own short commands (ss, netstat, kill).
+    """A long-lived `sh` in a container, for the orchestrator's own short commands (the observer: lab.py).
 
     Why not one `docker exec` per command: each exec costs three API round trips (create, start,
-    inspect), about 60 ms here; a scenario runs a dozen such commands. Commands written to one shell
-    cost a fork and exec inside the container. Each command's end is marked on both streams with a
-    random token, followed on stdout by its exit status.
+    inspect), about 75 ms of CPU here; a scenario runs a dozen such commands. A command written to the
+    shell costs nothing more than what it runs (shell builtins: nothing). Each command's end is marked on
+    both streams with a random token, followed on stdout by its exit status. A command that did not end
+    in time is waited for (and its output dropped) before the next one runs, so its late output can
+    never be taken for the next command's.
     """
 
     def __init__(self, engine: Any, container: str, user: str, host: str):
@@ -274,6 +276,7 @@ class Shell:
         self._cond = threading.Condition()
         self._buf = {1: b"", 2: b""}
         self._ended = False
+        self._late: tuple[re.Pattern[bytes], bytes] | None = None  # the markers of a command that timed out
         self._lock = threading.Lock()  # one command at a time
         threading.Thread(target=_pump, name=f"shell-{host}-{user}", daemon=True,
                          args=(self._session, self._take, self._end)).start()
@@ -288,6 +291,19 @@ class Shell:
             self._ended = True
             self._cond.notify_all()
 
+    def _finished(self, marks: tuple[re.Pattern[bytes], bytes], timeout: float) -> re.Match[bytes] | None:
+        """Wait (holding _cond) until a command's markers are on both streams; the stdout marker's match."""
+        out_mark, err_mark = marks
+        self._cond.wait_for(lambda: self._ended or (out_mark.search(self._buf[1]) and err_mark in self._buf[2]),
+                            timeout)
+        m = out_mark.search(self._buf[1])
+        return m if m and err_mark in self._buf[2] else None
+
+    def _take_output(self, m: re.Match[bytes], err_mark: bytes) -> tuple[bytes, bytes]:
+        out, self._buf[1] = self._buf[1][: m.start()], self._buf[1][m.end():]
+        err, _, self._buf[2] = self._buf[2].partition(err_mark)
+        return out, err
+
     def run(self, command: list[str] | str, timeout: float = 10.0) -> tuple[int, str, str]:
         """Run a command (argv, or a one-line script of our own) to completion: (exit status, stdout,
         stderr). Only shell builtins run without a new process (observe.py)."""
@@ -296,25 +312,30 @@ class Shell:
         assert "\n" not in text, "one line per command"
         line = (f"{{ {text}; }} </dev/null; "
                 f"printf '\\n{token} %s\\n' $?; printf '\\n{token}\\n' >&2\n")
-        out_mark = re.compile(rb"\n" + token.encode() + rb" (\d+)\n")
-        err_mark = b"\n" + token.encode() + b"\n"
+        marks = (re.compile(rb"\n" + token.encode() + rb" (\d+)\n"), b"\n" + token.encode() + b"\n")
         with self._lock:
+            with self._cond:
+                if self._late is not None:  # what timed out before must end first (its output is dropped)
+                    late = self._finished(self._late, timeout)
+                    if late is None:
+                        raise WaitTimeout(f"an earlier command on {self.host} to finish before {text[:60]!r}",
+                                          timeout, "it is still running")
+                    self._take_output(late, self._late[1])
+                    self._late = None
             try:
                 self._session.write(line.encode())
             except OSError as e:
                 raise StepFailed(f"the orchestrator's shell on {self.host} is gone ({e})") from e
             with self._cond:
-                self._cond.wait_for(
-                    lambda: self._ended or (out_mark.search(self._buf[1]) and err_mark in self._buf[2]), timeout)
-                m = out_mark.search(self._buf[1])
-                if not (m and err_mark in self._buf[2]):
+                m = self._finished(marks, timeout)
+                if m is None:
                     seen = (self._buf[1] + self._buf[2])[-300:].decode("utf-8", "replace")
                     if self._ended:
                         raise StepFailed(f"the orchestrator's shell on {self.host} ended while running "
                                          f"{text[:80]!r}: {seen}")
+                    self._late = marks
                     raise WaitTimeout(f"{text[:80]!r} on {self.host} to finish", timeout, seen)
-                out, self._buf[1] = self._buf[1][: m.start()], self._buf[1][m.end():]
-                err, _, self._buf[2] = self._buf[2].partition(err_mark)
+                out, err = self._take_output(m, marks[1])
         return int(m.group(1)), out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
     def close(self) -> None:

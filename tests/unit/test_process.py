@@ -1,10 +1,13 @@
 """process.py: a program's output as lines (pid line hidden, partial lines, limits), waits and stdin."""
+import queue
 import re
+import threading
+import time
 
 import pytest
 
 from orchestrator.errors import WaitTimeout
-from orchestrator.process import RemoteProcess, StepFailed
+from orchestrator.process import RemoteProcess, Shell, StepFailed
 
 from .fake_engine import FakeEngine
 
@@ -73,3 +76,42 @@ def test_writing_to_a_program_that_has_exited_is_a_step_failure():
         p.write_lines(["hello"])
     with pytest.raises(StepFailed, match="is not running any more"):
         p.signal("SIGINT", lambda argv: (0, "", ""))
+
+
+class SlowShellSession:
+    """A shell (commands answered one after the other, in order) whose first command takes a while."""
+
+    def __init__(self):
+        self.frames_q: queue.Queue = queue.Queue()
+        self.commands: queue.Queue = queue.Queue()
+        self.exec_id = "shell"
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        for n in range(1, 1000):
+            line = self.commands.get()
+            token = re.search(r"printf '\\n([0-9a-f]+) %s", line).group(1)
+            if n == 1:
+                time.sleep(0.3)
+            self.frames_q.put((1, f"{'stale' if n == 1 else 'fresh'} rows\n{token} 0\n".encode()))
+            self.frames_q.put((2, f"\n{token}\n".encode()))
+
+    def write(self, data: bytes) -> None:
+        self.commands.put(data.decode())
+
+    def frames(self):
+        while (item := self.frames_q.get()) is not None:
+            yield item
+
+    def close(self) -> None:
+        self.frames_q.put(None)
+
+
+def test_a_shell_command_that_timed_out_never_lends_its_output_to_the_next():
+    session = SlowShellSession()
+    engine = type("E", (), {"exec_interactive": lambda self, *a, **k: session})()
+    shell = Shell(engine, "c1", "root", "server")
+    with pytest.raises(WaitTimeout):
+        shell.run("dump tables", timeout=0.05)
+    assert shell.run("dump tables", timeout=2) == (0, "fresh rows", "")  # the stale answer was dropped
+    shell.close()
