@@ -284,6 +284,12 @@ WAIT_REQUIRED = {"port": ("host",), "log": ("program",), "exit": ("program",)}
 DEFAULT_CLIENTS = 1
 DEFAULT_RUN_TIMEOUT = 60.0
 DEFAULT_STEP_TIMEOUT = 10.0
+#: Every number of the language has a maximum (scenarios/README.md, Limits): past it is a mistake, and a
+#: number like 1.0e+300 seconds would overflow a run's time arithmetic. Durations in seconds.
+MAX_SECONDS = 3600.0
+MAX_COUNT = 1_000_000  # count, min, max, a log wait's count: more lines than a program's capped output holds
+MAX_POINTS = 1000.0
+MAX_CLIENTS = 1000
 
 _SCENARIO_NAME = re.compile(r"[a-z0-9-]+")
 _ID = re.compile(r"[A-Za-z0-9_-]+")
@@ -291,6 +297,9 @@ _HOST_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 #: Anything shaped like a placeholder, to catch {server.addr} as well as {srever.ip}.
 _ANY_PLACEHOLDER = re.compile(r"\{([A-Za-z][A-Za-z0-9_-]*)\.([A-Za-z_]+)\}")
 _PORT = re.compile(r"[0-9]+")
+#: What a display filter, one line of Wireshark's filter bar, cannot hold: control characters (a newline, a
+#: NUL that would end it early for tshark) and Unicode's line and paragraph separators.
+_LINE_BREAK = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 _ID_RULE = "a name of letters, digits, '_' and '-'"
 _ENDPOINT_RULE = ("'ADDR:PORT', where ADDR is *, an IPv4 address or {host.ip} and PORT is * or a port number")
@@ -338,12 +347,13 @@ class _Parser:
         description = m["description"].str(example="'A TCP server and a client exchange two lines'")
         self.hosts = self._hosts(m["hosts"])
         self.dummy = {h: f"10.0.0.{i + 1}" for i, h in enumerate(self.hosts)}
-        clients = m["clients"].int(0, example="1") if "clients" in m else DEFAULT_CLIENTS
-        timeout = m["timeout"].number(0, exclusive=True, example="60") if "timeout" in m else DEFAULT_RUN_TIMEOUT
+        clients = m["clients"].int(0, MAX_CLIENTS, example="1") if "clients" in m else DEFAULT_CLIENTS
+        timeout = (m["timeout"].number(0, MAX_SECONDS, exclusive=True, example="60") if "timeout" in m
+                   else DEFAULT_RUN_TIMEOUT)
         if "defaults" in m:
             defaults = m["defaults"].mapping(("timeout",), example="{timeout: 10}")
             if "timeout" in defaults:
-                self.default_timeout = defaults["timeout"].number(0, exclusive=True, example="10")
+                self.default_timeout = defaults["timeout"].number(0, MAX_SECONDS, exclusive=True, example="10")
         steps = tuple(self._step(item, None) for item in
                       m["steps"].list(nonempty=True, example="[{start: {id: server, host: server, run: ...}}]"))
         checks = tuple(self._check(item) for item in
@@ -401,7 +411,7 @@ class _Parser:
         """A step's `timeout`, or `default` (the scenario's default timeout if not given)."""
         node = m.get("timeout")
         if node:
-            return node.number(0, exclusive=True, example="10")
+            return node.number(0, MAX_SECONDS, exclusive=True, example="10")
         return self.default_timeout if default is None else default
 
     def _placeholders(self, node: Node, text: str) -> None:
@@ -418,12 +428,18 @@ class _Parser:
         """A regular expression; placeholders are checked, then it is compiled with them expanded."""
         text = node.str(rule="a regular expression (a non-empty string)", example="'^Bye bye Client 1!$'")
         self._placeholders(node, text)
+        literally = "(to match a special character like ( [ { * + ? . or \\ literally, write \\ before it)"
         try:
             re.compile(expand(text, self.dummy, regex=True))
         except re.error as e:
             at = f" at position {self._written_position(text, e.pos)}" if e.pos is not None else ""
-            node.fail(f"invalid regular expression: {e.msg}{at} "
-                      "(to match a special character like ( [ { * + ? . or \\ literally, write \\ before it)")
+            node.fail(f"invalid regular expression: {e.msg}{at} {literally}")
+        except OverflowError as e:  # a{4294967296}: re.compile raises more than re.error
+            node.fail(f"invalid regular expression: {shown(str(e))} {literally}")
+        except RecursionError:
+            node.fail("invalid regular expression: its groups are nested too deeply for Python to compile it")
+        except Exception as e:  # whatever else re.compile may raise on some pattern: still the pattern's fault
+            node.fail(f"invalid regular expression: Python cannot compile it ({type(e).__name__}: {shown(str(e))})")
         return text
 
     def _written_position(self, text: str, pos: int) -> int:
@@ -446,9 +462,9 @@ class _Parser:
             m[present[1]].fail("count cannot be combined with min or max: use count for an exact number, "
                                "or min and/or max for a range")
         if "count" in m:
-            return Bounds(count=m["count"].int(0, example="1"))
-        lo = m["min"].int(0, example="1") if "min" in m else None
-        hi = m["max"].int(0, example="1") if "max" in m else None
+            return Bounds(count=m["count"].int(0, MAX_COUNT, example="1"))
+        lo = m["min"].int(0, MAX_COUNT, example="1") if "min" in m else None
+        hi = m["max"].int(0, MAX_COUNT, example="1") if "max" in m else None
         if lo is not None and hi is not None and lo > hi:
             m["max"].fail(f"must be at least min, which is {lo} (got {hi})")
         if lo is None and hi is None:
@@ -498,6 +514,7 @@ class _Parser:
     def _argv(self, node: Node) -> tuple[str, ...]:
         """`run`: a list of arguments (numbers become strings), or one string split like a shell would."""
         if isinstance(node.value, str):
+            self._no_nul(node, node.value)
             argv = node.shell_words(example=_RUN_EXAMPLE)
             if not argv:
                 node.must("a non-empty list of arguments", _RUN_EXAMPLE)
@@ -506,9 +523,17 @@ class _Parser:
         argv = []
         for item in node.list(nonempty=True, example=_RUN_EXAMPLE):
             arg = item.text(example="'5000'")
+            self._no_nul(item, arg)
             self._placeholders(item, arg)
             argv.append(arg)
         return tuple(argv)
+
+    @staticmethod
+    def _no_nul(node: Node, arg: str) -> None:
+        """A program argument cannot hold a NUL character: no program could be given it."""
+        if "\0" in arg:
+            node.fail(f"a program's argument cannot hold a NUL character (\\x00, at position {arg.index(chr(0))}): no "
+                      "program can be given one; remove it")
 
     def _send(self, node: Node, where: Where, group: dict[str, Start] | None) -> Send:
         m = node.mapping(("program", "lines", "line", "interval", "close", "timeout"), ("program",),
@@ -521,7 +546,7 @@ class _Parser:
             line = item.text(example="hello")
             self._placeholders(item, line)
             lines.append(line)
-        interval = m["interval"].number(0, example="0.5") if "interval" in m else 0.0
+        interval = m["interval"].number(0, MAX_SECONDS, example="0.5") if "interval" in m else 0.0
         close = m["close"].bool() if "close" in m else False
         if not lines and not close:
             m["lines"].fail("an empty list sends nothing; give at least one line, "
@@ -550,7 +575,7 @@ class _Parser:
             pattern = self._regex(m["log"])
             program = self._program(m["program"], group)
             stream = m["stream"].choice(STREAMS) if "stream" in m else "both"
-            count = m["count"].int(1, example="1") if "count" in m else 1
+            count = m["count"].int(1, MAX_COUNT, example="1") if "count" in m else 1
             return WaitLog(program=program, pattern=pattern, stream=stream, count=count, timeout=timeout,
                            where=where)
         status = self._exit_status(m["exit"], allow_any=True)
@@ -606,7 +631,7 @@ class _Parser:
             m["name"].fail(f"check name {quote(name)} is already used by the check on line {self.check_names[name]}; "
                            "give each check its own name")
         self.check_names[name] = node.line
-        points = m["points"].number(0, example="1") if "points" in m else 1.0
+        points = m["points"].number(0, MAX_POINTS, example="1") if "points" in m else 1.0
         kind = m.one_of(CHECK_KINDS, "a check", example="{exit: {program: server, status: 0}}")
         body = m[kind]
         if kind == "log":
@@ -672,6 +697,12 @@ class _Parser:
     def _capture_check(self, node: Node) -> CaptureCheck:
         m = node.mapping(("filter", "count", "min", "max"), ("filter",), example=f"{{filter: {_FILTER_EXAMPLE}}}")
         text = m["filter"].str(rule="a Wireshark display filter (a non-empty string)", example=_FILTER_EXAMPLE)
+        bad = _LINE_BREAK.search(text)
+        if bad:
+            hint = (" (a block scalar, | or >, ends with a line break: write |- or >-)"
+                    if bad.group() == "\n" and bad.start() == len(text) - 1 else "")
+            m["filter"].fail(f"a display filter is one line, without control characters: found {shown(bad.group())} at "
+                             f"position {bad.start()}{hint}")
         self._placeholders(m["filter"], text)
         self.filters.append((m["filter"], expand(text, self.dummy)))
         return CaptureCheck(filter=text, bounds=self._bounds(m))

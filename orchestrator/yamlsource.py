@@ -10,7 +10,7 @@ right. Nothing here knows what a scenario or a topology is.
   the last one silently), an empty document is refused, and syntax errors become the caller's error class
   (a :class:`~orchestrator.errors.LocatedError` subclass) with the 1-based line of the problem.
 - :class:`Node` is a value with its key path; its typed getters (``.str()``, ``.int(lo, hi)``,
-  ``.number(minimum)``, ``.bool()``, ``.list()``, ``.mapping(allowed)``, ``.choice(options)``) return plain
+  ``.number(minimum, maximum)``, ``.bool()``, ``.list()``, ``.mapping(allowed)``, ``.choice(options)``) return plain
   values or raise the located error. :class:`Map` is a mapping whose keys have been checked.
 """
 from __future__ import annotations
@@ -663,21 +663,22 @@ class Node:
             return str(v)
         self.must("a string or a number", example)
 
-    def int(self, lo: int, hi: int | None = None, *, example: str | None = None, rule: str | None = None) -> int:
-        """A whole number within [lo, hi] (booleans and strings refused), described by `rule` if given."""
+    def int(self, lo: int, hi: int, *, example: str | None = None, rule: str | None = None) -> int:
+        """A whole number within [lo, hi] (booleans and strings refused), described by `rule` if given. Every
+        number has a maximum: a number past what anything needs is a mistake, and could overflow later."""
         v = self.value
-        if isinstance(v, int) and not isinstance(v, bool) and v >= lo and (hi is None or v <= hi):
+        if isinstance(v, int) and not isinstance(v, bool) and lo <= v <= hi:
             return v
-        rule = rule or (f"a whole number from {lo} to {hi}" if hi is not None else f"a whole number of at least {lo}")
-        self.must(rule, example if example is not None else str(lo))
+        self.must(rule or f"a whole number from {lo} to {hi}", example if example is not None else str(lo))
 
-    def number(self, minimum: float = 0, *, exclusive: bool = False, example: str | None = None) -> float:
-        """A finite number >= minimum (> minimum when exclusive), as a float; booleans and strings refused."""
+    def number(self, minimum: float, maximum: float, *, exclusive: bool = False, example: str | None = None) -> float:
+        """A finite number from minimum (exclusive: greater than it) to maximum, as a float; booleans and strings
+        refused. (1.0e+300 seconds, say, would overflow the time arithmetic of a run.)"""
         v = self.value
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v):
-            if v > minimum or (v == minimum and not exclusive):
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and (isinstance(v, int) or math.isfinite(v)):
+            if (v > minimum or (v == minimum and not exclusive)) and v <= maximum:
                 return float(v)
-        bound = f"greater than {minimum:g}" if exclusive else f"of at least {minimum:g}"
+        bound = f"greater than {minimum:g} and at most {maximum:g}" if exclusive else f"from {minimum:g} to {maximum:g}"
         self.must(f"a number {bound}", example)
 
     def bool(self) -> bool:

@@ -261,7 +261,7 @@ def test_messages_for_common_mistakes():
     assert error_of(SMALL.replace("name: small", "name: Small")) == (
         "s.yaml:1: at name: must be lower-case letters, digits and dashes, e.g. 'tcp-exchange' (got 'Small')")
     assert error_of(SMALL.replace("hosts: [server]", "hosts: [server]\nclients: -1")) == (
-        "s.yaml:4: at clients: must be a whole number of at least 0, e.g. 1 (got -1)")
+        "s.yaml:4: at clients: must be a whole number from 0 to 1000, e.g. 1 (got -1)")
     assert error_of(SMALL.replace("hosts: [server]", "hosts: [server, server]")) == (
         "s.yaml:3: at hosts[1]: host 'server' is listed twice; list each host once")
 
@@ -477,3 +477,39 @@ def test_a_value_python_cannot_read_is_a_located_error(value: str, message: str)
     with pytest.raises(ScenarioError) as caught:
         parse_yaml(f"a: 1\nb: {value}\n", "f.yaml", ScenarioError)
     assert str(caught.value) == f"f.yaml:2: at b: {message}"
+
+
+@pytest.mark.parametrize("old, at_limit, past_limit, message", [
+    ("hosts: [server]", "hosts: [server]\ntimeout: 3600", "hosts: [server]\ntimeout: 3600.5",
+     "s.yaml:4: at timeout: must be a number greater than 0 and at most 3600, e.g. 60 (got 3600.5)"),
+    ("hosts: [server]", "hosts: [server]\ndefaults: {timeout: 3600}", "hosts: [server]\ndefaults: {timeout: .inf}",
+     "s.yaml:4: at defaults.timeout: must be a number greater than 0 and at most 3600, e.g. 10 (got inf)"),
+    ("6000]}", "6000], timeout: 3600}", "6000], timeout: 1.0e+300}",
+     "s.yaml:5: at steps[0].start.timeout: must be a number greater than 0 and at most 3600, e.g. 10 (got 1e+300)"),
+    ("checks:", "  - send: {program: server, line: x, interval: 3600}\nchecks:",
+     "  - send: {program: server, line: x, interval: 0x1000000000000000000000000}\nchecks:",
+     "s.yaml:6: at steps[1].send.interval: must be a number from 0 to 3600, e.g. 0.5 "
+     "(got 79228162514264337593543950336)"),
+    ("checks:", "  - wait: {program: server, log: x, count: 1000000}\nchecks:",
+     "  - wait: {program: server, log: x, count: 1000001}\nchecks:",
+     "s.yaml:6: at steps[1].wait.count: must be a whole number from 1 to 1000000, e.g. 1 (got 1000001)"),
+    ("    capture", "    points: 1000\n    capture", "    points: 1000.5\n    capture",
+     "s.yaml:8: at checks[0].points: must be a number from 0 to 1000, e.g. 1 (got 1000.5)"),
+    ("count: 0}", "max: 1000000}", "max: 10000000}",
+     "s.yaml:8: at checks[0].capture.max: must be a whole number from 0 to 1000000, e.g. 1 (got 10000000)"),
+    ("hosts: [server]", "hosts: [server]\nclients: 1000", "hosts: [server]\nclients: 1001",
+     "s.yaml:4: at clients: must be a whole number from 0 to 1000, e.g. 1 (got 1001)"),
+])
+def test_every_number_has_a_maximum(old: str, at_limit: str, past_limit: str, message: str):
+    parse(SMALL.replace(old, at_limit, 1))
+    assert error_of(SMALL.replace(old, past_limit, 1)) == message
+
+
+def test_regexes_python_cannot_compile_are_located_errors():
+    base = SMALL.replace("capture: {filter: tcp, count: 0}", "log: {program: server, match: 'REGEX'}")
+    assert error_of(base.replace("REGEX", "x{server.ip}a{1,4294967296}")) == (
+        "s.yaml:8: at checks[0].log.match: invalid regular expression: the repetition number is too large (to match "
+        "a special character like ( [ { * + ? . or \\ literally, write \\ before it)")
+    assert error_of(base.replace("REGEX", "(" * 3000 + ")" * 3000)) == (
+        "s.yaml:8: at checks[0].log.match: invalid regular expression: its groups are nested too deeply for Python "
+        "to compile it")
