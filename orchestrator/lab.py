@@ -157,7 +157,7 @@ class Lab:
         self._leased(cid)
         if self._submission_volume and name == self.hosts[0]:  # the volume is shared: fill it once, running
             self.engine.put_files(cid, SUBMISSION_DIR, self.programs)
-        self._observers[name] = self.pool.submit(Shell, self.engine, cid, "root", name)
+        self._observers[name] = self.pool.submit(Shell, self.engine, cid, "root", name, "bash")
         for side_cid in sidecars:
             self._leased(side_cid)
             self.capture = capture_mod.Capture(self.engine, side_cid, clock=self.clock, pool=self.pool)

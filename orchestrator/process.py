@@ -270,9 +270,9 @@ class Shell:
     never be taken for the next command's.
     """
 
-    def __init__(self, engine: Any, container: str, user: str, host: str):
+    def __init__(self, engine: Any, container: str, user: str, host: str, shell: str = "sh"):
         self.host = host
-        self._session = engine.exec_interactive(container, ["sh"], user=user)
+        self._session = engine.exec_interactive(container, [shell], user=user)
         self._cond = threading.Condition()
         self._buf = {1: b"", 2: b""}
         self._ended = False

@@ -194,7 +194,7 @@ class FakeEngine:
 
     def exec_interactive(self, container, command, *, user="", environment=None, workdir=None):
         self._maybe_fail("exec_interactive")
-        if command == ["sh"]:
+        if command in (["sh"], ["bash"]):
             return FakeShellSession(self, container, f"shell-{next(self._ids)}")
         argv = command[4:]  # after: sh -c WRAPPER socklab
         stop_on_input = argv[:3] == ["sh", "-c", STOP_ON_INPUT]
