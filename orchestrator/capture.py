@@ -240,8 +240,8 @@ def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict
     image: no network, no capabilities, as the analyst user."""
     container = engine.create_container(
         name=None, image=image, command=tshark_command("/tmp/socklab.pcap", "/tmp/filters.txt"), labels=labels,
-        user=ANALYST,
-        network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"], init=False,
+        user=ANALYST, network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"], init=False,
+        mem_limit=MEMORY, nano_cpus=int(CPUS * 1e9), pids_limit=PIDS,
     )
     try:
         engine.put_files(container, "/tmp", {"socklab.pcap": pcap, "filters.txt": _lines(filters)}, uid=1000)
