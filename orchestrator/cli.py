@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
+import re
 import signal
 import sys
 import threading
@@ -179,6 +181,72 @@ def _say(message: str) -> None:
     print(message, flush=True)
 
 
+# ---- argument types: a bad argument is refused by argparse (exit 2, one line) before any Docker work ----
+
+#: Folders of the kernel and devices: never a place for a run's artifacts.
+_SYSTEM_FOLDERS = (Path("/proc"), Path("/sys"), Path("/dev"))
+#: A run id as runs and the compose lab write it (20261124-101010-a1b2c3, validate-..., lab).
+_RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
+_MAX_WAIT_SECONDS = 3600.0
+
+
+def _runs_dir(text: str) -> str:
+    """--runs-dir: a folder, or a path where one can be made, outside /proc, /sys and /dev."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty (artifacts would go into the current folder); give a folder, "
+                                         "e.g. --runs-dir runs")
+    try:
+        path = Path(text).resolve()
+        for system in _SYSTEM_FOLDERS:
+            if path == system or system in path.parents:
+                raise argparse.ArgumentTypeError(f"{text!r} is in {system}, a folder of the system, not one for a "
+                                                 "run's artifacts; give another")
+        for folder in (path, *path.parents):  # the folder, or the nearest part of its path that exists
+            if folder.exists():
+                if not folder.is_dir():
+                    what = "is a file" if folder == path else f"is inside {str(folder)!r}, which is a file"
+                    raise argparse.ArgumentTypeError(f"{text!r} {what}, not a folder; give a folder")
+                break
+    except OSError as e:
+        raise argparse.ArgumentTypeError(f"cannot use {text!r}: {e.strerror or e}") from None
+    return text
+
+
+def _run_id(text: str) -> str:
+    """clean --run: a run id (never empty: that would mean every run)."""
+    if not text:
+        raise argparse.ArgumentTypeError("is empty; give a run id (e.g. 20261124-101010-a1b2c3, or lab), or leave "
+                                         "--run out to remove every dead run")
+    if not _RUN_ID.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not a run id: a run id is letters, digits, '.', '_' "
+                                         "and '-', at most 128 (e.g. 20261124-101010-a1b2c3, or lab)")
+    return text
+
+
+def _regex(text: str) -> str:
+    """wait-log --pattern: a regular expression Python compiles."""
+    try:
+        re.compile(text)
+    except re.error as e:
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not a valid regular expression: {e}") from None
+    except (OverflowError, RecursionError, ValueError) as e:  # re.compile raises more than re.error
+        raise argparse.ArgumentTypeError(f"{text[:60]!r} is not a regular expression Python can compile: "
+                                         f"{e or type(e).__name__}") from None
+    return text
+
+
+def _seconds(text: str) -> float:
+    """wait-log --timeout: seconds, a finite number greater than 0, at most an hour (nan would never time out)."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= _MAX_WAIT_SECONDS:  # also false for nan
+        raise argparse.ArgumentTypeError(f"must be a number of seconds greater than 0 and at most "
+                                         f"{_MAX_WAIT_SECONDS:g} (got {text[:60]!r})")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m orchestrator", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -194,7 +262,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("files", nargs="+", metavar="SCENARIO", help="scenario YAML files")
         p.add_argument("--topology", default=str(ROOT / "compose.yaml"), help="the lab (default: compose.yaml)")
         if name == "run":
-            p.add_argument("--runs-dir", default=str(ROOT / "runs"), help="where artifacts go (default: runs/)")
+            p.add_argument("--runs-dir", default=str(ROOT / "runs"), type=_runs_dir,
+                           help="where artifacts go (default: runs/)")
             p.add_argument("-v", "--verbose", action="store_true", help="show every phase of the run")
             p.add_argument("--programs", metavar="DIR",
                            help="run the .py files of DIR instead of the reference programs of the same names")
@@ -204,12 +273,13 @@ def build_parser() -> argparse.ArgumentParser:
                            help="do not ask tshark to check display filters (needs no Docker)")
             p.set_defaults(func=_cmd_validate)
     p = sub.add_parser("clean", help="remove what dead runs left (label socklab.run); a live run is left alone")
-    p.add_argument("--run", help="only this run id, if it is dead (default: every dead run; the compose lab too, once stopped)")
+    p.add_argument("--run", type=_run_id,
+                   help="only this run id, if it is dead (default: every dead run; the compose lab too, once stopped)")
     p.set_defaults(func=_cmd_clean)
     p = sub.add_parser("wait-log", help="wait until a container's logs show a line (used by `make up`)")
     p.add_argument("--container", required=True, help="container id or name")
-    p.add_argument("--pattern", required=True, help="regular expression")
-    p.add_argument("--timeout", type=float, default=20.0, help="seconds (default 20)")
+    p.add_argument("--pattern", required=True, type=_regex, help="regular expression")
+    p.add_argument("--timeout", type=_seconds, default=20.0, help="seconds (default 20, at most 3600)")
     p.set_defaults(func=_cmd_wait_log)
     return parser
 

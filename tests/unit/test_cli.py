@@ -1,6 +1,8 @@
 """The command line's contract without Docker: exit codes and one-line messages, never a traceback."""
 from pathlib import Path
 
+import pytest
+
 from orchestrator import cli, errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -35,3 +37,71 @@ def test_no_docker_is_exit_3(capsys, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     assert cli.main(["clean"]) == errors.EXIT_ENVIRONMENT
     assert "cannot reach a Docker Engine" in capsys.readouterr().err
+
+
+# ---- arguments refused before any Docker work (exit 2, argparse's one line; no Docker reachable here) ----
+
+
+def _refused(argv: list[str], capsys, monkeypatch) -> str:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")  # would be exit 3 if it got that far
+    assert cli.main(argv) == errors.EXIT_INVALID_INPUT
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return err.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("runs_dir, message", [
+    ("", "is empty (artifacts would go into the current folder); give a folder, e.g. --runs-dir runs"),
+    ("/proc/self/runs", "'/proc/self/runs' is in /proc, a folder of the system, not one for a run's artifacts; "
+                        "give another"),
+    ("/sys", "'/sys' is in /sys, a folder of the system, not one for a run's artifacts; give another"),
+    ("/dev/shm/runs", "'/dev/shm/runs' is in /dev, a folder of the system, not one for a run's artifacts; "
+                      "give another"),
+])
+def test_runs_dir_must_be_a_folder_for_artifacts(runs_dir, message, capsys, monkeypatch):
+    assert _refused(["run", "--runs-dir", runs_dir, str(ROOT / "scenarios/tcp.yaml")], capsys, monkeypatch) == (
+        f"python -m orchestrator run: error: argument --runs-dir: {message}")
+
+
+def test_runs_dir_that_is_a_file_is_refused(tmp_path, capsys, monkeypatch):
+    file = tmp_path / "notes.txt"
+    file.write_text("x")
+    scenario = str(ROOT / "scenarios/tcp.yaml")
+    assert _refused(["run", "--runs-dir", str(file), scenario], capsys, monkeypatch) == (
+        f"python -m orchestrator run: error: argument --runs-dir: '{file}' is a file, not a folder; give a folder")
+    assert _refused(["run", "--runs-dir", str(file / "runs"), scenario], capsys, monkeypatch) == (
+        f"python -m orchestrator run: error: argument --runs-dir: '{file / 'runs'}' is inside '{file}', which is a "
+        "file, not a folder; give a folder")
+
+
+@pytest.mark.parametrize("timeout", ["nan", "inf", "-1", "0", "3601", "soon"])
+def test_wait_log_timeout_is_a_finite_positive_number_of_seconds(timeout, capsys, monkeypatch):
+    assert _refused(["wait-log", "--container", "c", "--pattern", "x", "--timeout", timeout], capsys, monkeypatch) == (
+        "python -m orchestrator wait-log: error: argument --timeout: must be a number of seconds greater than 0 and "
+        f"at most 3600 (got '{timeout}')")
+
+
+def test_wait_log_pattern_must_compile(capsys, monkeypatch):
+    assert _refused(["wait-log", "--container", "c", "--pattern", "("], capsys, monkeypatch) == (
+        "python -m orchestrator wait-log: error: argument --pattern: '(' is not a valid regular expression: "
+        "missing ), unterminated subpattern at position 0")
+    assert _refused(["wait-log", "--container", "c", "--pattern", "a{4294967296}"], capsys, monkeypatch) == (
+        "python -m orchestrator wait-log: error: argument --pattern: 'a{4294967296}' is not a regular expression "
+        "Python can compile: the repetition number is too large")
+
+
+def test_clean_needs_a_real_run_id(capsys, monkeypatch):
+    assert _refused(["clean", "--run", ""], capsys, monkeypatch) == (
+        "python -m orchestrator clean: error: argument --run: is empty; give a run id (e.g. 20261124-101010-a1b2c3, "
+        "or lab), or leave --run out to remove every dead run")
+    for bad in ("a b", "x=y", "../x", "-" + "a" * 10, "a" * 200):
+        assert "is not a run id" in _refused(["clean", f"--run={bad}"], capsys, monkeypatch)
+    assert cli.main(["clean", "--run", "validate-20261124-101010-a1b2c3"]) == errors.EXIT_ENVIRONMENT  # a run id
+
+
+def test_validate_a_scenario_as_the_topology_says_it_is_no_compose_file(capsys):
+    tcp = str(ROOT / "scenarios/tcp.yaml")
+    assert cli.main(["validate", "--no-filters", "--topology", tcp, tcp]) == errors.EXIT_INVALID_INPUT
+    assert capsys.readouterr().err == (
+        f"error: {tcp}:1: this is not a compose file: its top level has name, description, hosts, clients, timeout, "
+        "defaults, steps, checks, where a compose file has services and networks\n")
