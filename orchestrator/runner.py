@@ -28,7 +28,8 @@ from . import capture as capture_mod
 from . import observe
 from .errors import SocklabError, WaitTimeout
 from .evidence import Evidence, ImageEvidence, Snapshot, StepResult
-from .lab import PROGRAMS_DIR, SUBMISSION_DIR, Lab, Limits  # noqa: F401  (re-exported: the CLI's and tests' names)
+from .evidence import HostLimits
+from .lab import PROGRAMS_DIR, Lab, Limits
 from .labels import run_labels
 from .process import RemoteProcess, StepFailed
 from .scenario import (Netstat, Parallel, Scenario, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort,
@@ -115,7 +116,7 @@ class Run:
         self.snapshots: dict[str, Snapshot] = {}
         self.results: list[StepResult] = []
         self.timings: dict[str, float] = {}
-        self.limits: dict = {}
+        self.limits: dict[str, HostLimits] = {}
         self.error: str | None = None
         self.folder = options.runs_dir / self.run_id
 
