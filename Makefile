@@ -60,7 +60,7 @@ bench: venv tools ## warm scenario-tcp (median of 10) against the same exchange 
 
 # ---- the lab by hand ---------------------------------------------------------------------------
 up: images tools ## start the lab: server, client and the capture (pcap in ./captures)
-	@mkdir -p captures
+	@mkdir -p captures && chmod 1777 captures  # tcpdump (root without DAC_OVERRIDE) creates the pcap there
 	$(DC) up -d
 	@$(PY) -m orchestrator wait-log --container "$$($(DC) ps -q capture)" --pattern 'listening on' --timeout 20
 	@echo; echo "The lab is up: 'make shell-server' and 'make shell-client' (two terminals), 'make watch' for packets."
@@ -78,10 +78,13 @@ shell-client: ## a shell on the client
 	$(DC) exec client bash
 
 # the capture filter of compose.yaml's capture: without the host's own chatter on the lab's bridge
-CAPTURE_FILTER := not ip6 and not host 10.77.0.1
+CAPTURE_FILTER := not ip6 and not host 10.77.0.1 and not src host 0.0.0.0
 
+# tcpdump opens the interface and drops to the analyst; tshark dissects what it passes on as the analyst too:
+# the traffic comes from programs we do not trust, and Wireshark's dissectors are never run as root here
 watch: ## the live capture in the server's network namespace, decoded by tshark (Ctrl-C to stop)
-	$(DC) exec $$([ -t 0 ] || echo -T) capture tshark -i eth0 -l -n -f '$(CAPTURE_FILTER)'
+	$(DC) exec $$([ -t 0 ] || echo -T) capture sh -c 'tcpdump -i eth0 -n -p -U -Z analyst -w - "$$1" 2>/dev/null \
+	  | exec setpriv --reuid=analyst --regid=analyst --clear-groups tshark -l -n -r -' sh '$(CAPTURE_FILTER)'
 
 logs: ## the lab's container logs
 	$(DC) logs

@@ -34,6 +34,12 @@ depends_on         both        a list of service names, or a mapping ``NAME: {co
 stop_signal        both        a signal name like ``SIGINT`` (kept for sidecars; compose only for hosts)
 stop_grace_period  both        a duration like ``10s`` or ``1m30s`` (compose only)
 volumes            both        a list of short-syntax strings ``SOURCE:TARGET[:MODE]`` (compose only)
+security_opt       both        a list of options like ``no-new-privileges:true`` (compose only)
+read_only          both        true/false (compose only)
+tmpfs              both        a path, or a list of paths (compose only)
+mem_limit          both        bytes, or a number with b, k, m or g like ``512m`` (compose only)
+pids_limit         both        a whole number of processes (compose only)
+cpus               both        a number of CPUs like ``1.0`` (compose only)
 hostname           host        an RFC 1123 label, unique; default: the service name (compose would use the
                                container id, so set it)
 networks           host        see above
@@ -46,6 +52,10 @@ cap_add, cap_drop  sidecar     lists of capability names
 
 Docker refuses hostname, networks, extra_hosts and sysctls together with ``network_mode: service:...``, so
 they are host-only; the orchestrator gives hosts no extra capabilities, so cap_add/cap_drop are sidecar-only.
+
+A run does not take its sandbox from here: the orchestrator confines hosts and the capture itself (lab.py,
+capture.CAPABILITIES and the limits beside it), whatever compose.yaml says; compose.yaml confines the lab
+that `make up` starts, and a unit test keeps its capture in step with the orchestrator's.
 
 Variable interpolation, in every string value: ``${VAR:-default}`` and ``${VAR-default}`` take the default
 (the default may itself contain ``${...}``); ``$$`` is a literal ``$``. The orchestrator ignores the
@@ -70,7 +80,8 @@ NETWORK_KEYS = ("ipam", "labels", "driver", "internal")
 HOST_ONLY = ("hostname", "networks", "extra_hosts", "sysctls")
 SIDECAR_ONLY = ("network_mode", "cap_add", "cap_drop")
 SERVICE_KEYS = ("image", "hostname", "user", "init", "command", "networks", "extra_hosts", "labels", "sysctls",
-                "network_mode", "depends_on", "cap_add", "cap_drop", "stop_signal", "stop_grace_period", "volumes")
+                "network_mode", "depends_on", "cap_add", "cap_drop", "stop_signal", "stop_grace_period", "volumes",
+                "security_opt", "read_only", "tmpfs", "mem_limit", "pids_limit", "cpus")
 DEPENDS_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 
 _SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
@@ -80,6 +91,8 @@ _VAR_WITH_DEFAULT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(:?-)(.*)", re.S)
 _SIGNAL = re.compile(r"SIG[A-Z0-9]+")
 _DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:us|ms|s|m|h))+")
 _CAPABILITY = re.compile(r"[A-Z][A-Z_]*")
+_ABSOLUTE = re.compile(r"/[^\s:]*")
+_BYTES = re.compile(r"[0-9]+[bkmgBKMG]?")
 
 
 @dataclass(frozen=True)
@@ -401,6 +414,24 @@ class _Parser:
         if "volumes" in m:
             for item in m["volumes"].list(example="['./captures:/captures']"):
                 item.str(rule="a volume in the short syntax SOURCE:TARGET[:MODE]", example="'./captures:/captures'")
+        if "security_opt" in m:
+            for item in m["security_opt"].list(example="[no-new-privileges:true]"):
+                item.str(rule="a security option like no-new-privileges:true", example="no-new-privileges:true")
+        if "read_only" in m:
+            m["read_only"].bool()
+        if "tmpfs" in m:
+            paths = m["tmpfs"].list(example="[/tmp]") if isinstance(m["tmpfs"].value, list) else [m["tmpfs"]]
+            for item in paths:
+                item.str(rule="an absolute path", pattern=_ABSOLUTE, example="/tmp")
+        if "mem_limit" in m:
+            if isinstance(m["mem_limit"].value, str):
+                m["mem_limit"].str(rule="bytes, or a number with b, k, m or g", pattern=_BYTES, example="512m")
+            else:
+                m["mem_limit"].int(1 << 20, 1 << 50, example="512m")
+        if "pids_limit" in m:
+            m["pids_limit"].int(1, 1 << 22, example="64")
+        if "cpus" in m:
+            m["cpus"].number(0, 1024, exclusive=True, example="1.0")
 
     def _depends_on(self, name: str, node: Node) -> None:
         if isinstance(node.value, dict):

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
+from orchestrator import capture
 from orchestrator.capture import capture_filter
 from orchestrator.errors import EXIT_INVALID_INPUT, TopologyError
 from orchestrator.scenario import Where
@@ -72,9 +74,10 @@ def test_the_real_compose_file_loads_into_the_expected_model():
     capture = t.sidecars["capture"]
     assert capture == Sidecar(
         name="capture", image="socklab/capture:latest", attached_to="server", user="root",
-        command=("sh", "-c", "exec tcpdump -i eth0 --immediate-mode -U -Z root "
-                             "-w /captures/lab-$(date +%Y%m%d-%H%M%S).pcap not ip6 and not host 10.77.0.1"),
-        cap_add=("NET_RAW", "NET_ADMIN", "DAC_OVERRIDE", "SETUID", "SETGID"), cap_drop=("ALL",),
+        command=("sh", "-c", "exec tcpdump -i eth0 --immediate-mode -U -Z analyst "
+                             "-w /captures/lab-$(date +%Y%m%d-%H%M%S).pcap "
+                             "not ip6 and not host 10.77.0.1 and not src host 0.0.0.0"),
+        cap_add=("NET_RAW", "SETUID", "SETGID", "CHOWN"), cap_drop=("ALL",),
         stop_signal="SIGINT", init=True, where=Where(str(path), 47, "services.capture"))
     assert (t.offset("server"), t.offset("client")) == (10, 20)
     assert t.addresses() == {"server": "10.77.0.10", "client": "10.77.0.20"}
@@ -87,6 +90,17 @@ def test_the_compose_lab_captures_with_the_orchestrators_filter():
     wanted = capture_filter(lab.gateway)
     assert lab.sidecars["capture"].command[-1].endswith(f".pcap {wanted}")
     assert f"CAPTURE_FILTER := {wanted}\n" in (ROOT / "Makefile").read_text()
+
+
+def test_the_compose_labs_capture_is_confined_as_the_orchestrators():
+    """`make up`'s capture has what a run's capture has (orchestrator/capture.py), and nothing more: only
+    the capabilities capturing needs, no new privileges, a read-only root, the same limits, tcpdump as the
+    analyst once the interface is open (issue 7: it had NET_ADMIN, DAC_OVERRIDE, no limits and -Z root)."""
+    raw = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["capture"]
+    assert tuple(raw["cap_add"]) == capture.CAPABILITIES and raw["cap_drop"] == ["ALL"]
+    assert raw["security_opt"] == ["no-new-privileges:true"] and raw["read_only"] is True
+    assert (raw["mem_limit"], raw["cpus"], raw["pids_limit"]) == (capture.MEMORY, capture.CPUS, capture.PIDS)
+    assert f"-Z {capture.ANALYST} " in raw["command"][-1]
 
 
 def test_the_small_base_loads_with_defaults(tmp_path: Path):
@@ -114,7 +128,8 @@ def test_hostname_defaults_to_the_service_name(tmp_path: Path):
 # ---- unknown keys ------------------------------------------------------------------------------------
 
 SERVICE_KEYS = ("image, hostname, user, init, command, networks, extra_hosts, labels, sysctls, network_mode, "
-                "depends_on, cap_add, cap_drop, stop_signal, stop_grace_period, volumes")
+                "depends_on, cap_add, cap_drop, stop_signal, stop_grace_period, volumes, security_opt, read_only, "
+                "tmpfs, mem_limit, pids_limit, cpus")
 
 
 def test_unknown_service_key(tmp_path: Path):
@@ -296,3 +311,18 @@ def test_long_and_invisible_names_are_clipped_and_escaped(tmp_path: Path):
     assert error_of(tmp_path, '"service:server"', f'"service:{long}"') == (
         f"P:17: at services.capture.network_mode: '{'c' * 57}...' is no service; a sidecar attaches to a host "
         "(hosts: server, client)")
+
+
+def test_the_compose_only_confinement_keys_are_checked_as_compose_would(tmp_path: Path):
+    add = "    cap_add: [NET_RAW]\n"
+    good = add + ("    security_opt: [no-new-privileges:true]\n    read_only: true\n    tmpfs: [/tmp]\n"
+                  "    mem_limit: 512m\n    pids_limit: 64\n    cpus: 1.0\n")
+    load(tmp_path, BASE.replace(add, good, 1))
+    assert error_of(tmp_path, add, add + "    mem_limit: lots\n") == (
+        "P:19: at services.capture.mem_limit: must be bytes, or a number with b, k, m or g, e.g. 512m (got 'lots')")
+    assert error_of(tmp_path, add, add + "    pids_limit: 0\n").startswith(
+        "P:19: at services.capture.pids_limit: must be a whole number from 1 to")
+    assert error_of(tmp_path, add, add + "    tmpfs: [tmp]\n") == (
+        "P:19: at services.capture.tmpfs[0]: must be an absolute path, e.g. /tmp (got 'tmp')")
+    assert error_of(tmp_path, add, add + "    read_only: yes please\n") == (
+        "P:19: at services.capture.read_only: must be true or false (got 'yes please')")
