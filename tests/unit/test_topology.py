@@ -78,7 +78,7 @@ def test_the_real_compose_file_loads_into_the_expected_model():
                              "-w /captures/lab-$(date +%Y%m%d-%H%M%S).pcap "
                              "not ip6 and not host 10.77.0.1 and not src host 0.0.0.0"),
         cap_add=("NET_RAW", "SETUID", "SETGID", "CHOWN"), cap_drop=("ALL",),
-        stop_signal="SIGINT", init=True, where=Where(str(path), 47, "services.capture"))
+        stop_signal="SIGINT", init=False, where=Where(str(path), 47, "services.capture"))
     assert (t.offset("server"), t.offset("client")) == (10, 20)
     assert t.addresses() == {"server": "10.77.0.10", "client": "10.77.0.20"}
     assert t.gateway == "10.77.0.1"
