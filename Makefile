@@ -16,7 +16,7 @@ COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; 
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
 .PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch logs test test-unit \
-        scenario-tcp scenario-udp scenarios validate bench clean clean-runs clean-images prune-images lock
+        scenario-tcp scenario-udp scenarios validate bench probe clean clean-runs clean-images prune-images lock
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ validate: venv mmdebstrap ## check every scenario file (display filters by tshar
 
 bench: venv tools ## warm scenario-tcp (median of 10) against the same exchange scripted with docker-compose
 	$(PY) bench/bench.py
+
+probe: venv mmdebstrap ## the reliability probe: hostile submissions, broken input, signals, runs under load
+	$(PY) bench/probe.py $(PROBE_ARGS)
 
 # ---- the lab by hand ---------------------------------------------------------------------------
 up: images tools ## start the lab: server, client and the capture (pcap in ./captures)
