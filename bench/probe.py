@@ -704,6 +704,8 @@ def judge_hostile(case: Hostile, played: Played, expect: Callable | None) -> Cas
         c.problems.append(f"exit {res.code}, expected 0 or 1: {summary_of(res.err)}")
     if expect and rep is not None:
         c.problems += expect(played)
+    if c.problems:
+        c.detail["stderr_tail"] = res.err[-3000:]
     return c.judge()
 
 
@@ -1232,6 +1234,8 @@ def group_cli(args, base: Path, only) -> Group:
             c.problems.append("Traceback: " + summary_of(res.err))
         if "\x1b" in res.out or "\x1b" in res.err:
             c.detail["note"] = "an escape character reached the console"
+        if c.problems:
+            c.detail["stderr_tail"] = res.err[-3000:]
         return c.judge()
 
     try:
@@ -1332,7 +1336,8 @@ def play_signal(sig: signal.Signals, moment: str, base: Path) -> tuple[Case, str
     child.signal(sig)
     res = child.wait(90)
     c.code, c.seconds = res.code, res.seconds
-    c.detail.update(reached=reached, traceback=res.traceback, exit_after_signal_s=round(child.t_end - sent_at, 3))
+    c.detail.update(reached=reached, traceback=res.traceback, exit_after_signal_s=round(child.t_end - sent_at, 3),
+                    stderr_tail=res.err[-3000:])
     if not reached:
         c.problems.append(f"the run ended before the moment was reached (exit {res.code}): "
                           f"{summary_of(res.err + res.out)}")
