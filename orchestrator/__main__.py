@@ -1,5 +1,14 @@
+"""`python -m orchestrator`: SIGTERM is an interrupt from the first moment this module runs (before the
+command line's imports, which take a while), and an interrupt while they run is exit 130 too."""
+import signal
 import sys
 
-from .cli import main
+from .interrupts import terminate_as_interrupt
 
+signal.signal(signal.SIGTERM, terminate_as_interrupt)
+try:
+    from .cli import main
+except KeyboardInterrupt:
+    print("interrupted", file=sys.stderr, flush=True)
+    sys.exit(130)
 sys.exit(main())

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import math
+import os
 import re
 import signal
 import sys
@@ -15,6 +17,7 @@ import threading
 from pathlib import Path
 
 from . import errors
+from .interrupts import terminate_as_interrupt
 from .submission import read_programs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -171,12 +174,6 @@ def _progress(console, verbose: bool):
     return show
 
 
-def _terminate_as_interrupt(signum, frame):
-    """SIGTERM behaves like SIGINT (KeyboardInterrupt), in every command and at any moment: whatever was
-    started is torn down in `finally`, and the exit code is 130."""
-    raise KeyboardInterrupt
-
-
 def _say(message: str) -> None:
     print(message, flush=True)
 
@@ -209,6 +206,14 @@ def _runs_dir(text: str) -> str:
                 break
     except OSError as e:
         raise argparse.ArgumentTypeError(f"cannot use {text!r}: {e.strerror or e}") from None
+    return text
+
+
+def _programs_dir(text: str) -> str:
+    """--programs: not empty (an empty one, say from an unset variable in a grading script, would quietly
+    grade the reference programs instead of the student's)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give the folder of the programs to run")
     return text
 
 
@@ -265,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--runs-dir", default=str(ROOT / "runs"), type=_runs_dir,
                            help="where artifacts go (default: runs/)")
             p.add_argument("-v", "--verbose", action="store_true", help="show every phase of the run")
-            p.add_argument("--programs", metavar="DIR",
+            p.add_argument("--programs", metavar="DIR", type=_programs_dir,
                            help="run the .py files of DIR instead of the reference programs of the same names")
             p.set_defaults(func=_cmd_run)
         else:
@@ -285,18 +290,43 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """The command line: every error a user can cause is one message and a fixed exit code (errors.py);
+    an interrupt, at any moment, is 130 after whatever was started has been torn down."""
     if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _terminate_as_interrupt)
-    parser = build_parser()
+        signal.signal(signal.SIGTERM, terminate_as_interrupt)
     try:
-        args = parser.parse_args(argv)
-    except SystemExit as e:  # argparse: usage errors are invalid input
-        return errors.EXIT_OK if e.code == 0 else errors.EXIT_INVALID_INPUT
-    try:
+        try:
+            args = build_parser().parse_args(argv)
+        except SystemExit as e:  # argparse: usage errors are invalid input
+            return errors.EXIT_OK if e.code == 0 else errors.EXIT_INVALID_INPUT
         return args.func(args)
     except errors.SocklabError as e:
-        print(f"error: {e}", file=sys.stderr, flush=True)
+        _complain(f"error: {e}")
         return e.exit_code
     except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr, flush=True)
+        _complain("interrupted")
         return errors.EXIT_INTERRUPTED
+    except OSError as e:
+        if e.errno not in _OUTPUT_LOST:
+            raise
+        # our own output cannot be written (a closed pipe, a full disk): say so where we still can
+        _drop_stdout()
+        _complain(f"error: cannot write the output: {e.strerror}")
+        return errors.EXIT_ENVIRONMENT
+
+
+#: errors of writing to standard output that are the output's (the reader went away, the disk is full)
+_OUTPUT_LOST = (errno.EPIPE, errno.ENOSPC, errno.EBADF, errno.EIO)
+
+
+def _complain(message: str) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        print(message, file=sys.stderr, flush=True)
+
+
+def _drop_stdout() -> None:
+    """Point standard output at /dev/null, so that the interpreter's last flush cannot fail again."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno() if sys.stdout else 1)
+        os.close(null)

@@ -22,6 +22,7 @@ The capture sidecar lives in the first host's network namespace with only what c
 """
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import random
 from collections.abc import Callable
@@ -77,10 +78,13 @@ class Lab:
 
     def __init__(self, engine: Any, topology: Topology, hosts: tuple[str, ...], run_id: str,
                  labels: dict[str, str], image: Callable[[str], str], limits: Limits,
-                 programs: dict[str, bytes], pool: Executor, clock: Callable[[], float]):
+                 programs: dict[str, bytes], pool: Executor, clock: Callable[[], float],
+                 hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext):
+        """`hold()`: a context in which interrupts wait (interrupts.Interrupts.held): each call that creates
+        a resource runs in one, so that an interrupt cannot leave the engine creating it unseen."""
         self.engine, self.topology, self.hosts, self.run_id = engine, topology, hosts, run_id
         self.labels, self._image, self.limits, self.programs = labels, image, limits, programs
-        self.pool, self.clock = pool, clock
+        self.pool, self.clock, self._hold = pool, clock, hold
         self.network = f"socklab-{run_id}"
         self.addresses: dict[str, str] = {}
         self.gateway = ""  # the run network's gateway address (held by no one: NETWORK_OPTIONS)
@@ -105,10 +109,12 @@ class Lab:
         subnet = self._create_network()
         for name in topo.hosts:
             self.addresses[name] = str(subnet.network_address + topo.offset(name))
-        if self.programs:
-            self._submission_volume = self.engine.create_tmpfs_volume(
-                f"socklab-{self.run_id}-submission", self.labels, self.limits.submission, "0755")
-        self._hosts = {name: self.pool.submit(self._create_host, name) for name in self.hosts}
+        with self._hold():
+            if self.programs:
+                self._submission_volume = self.engine.create_tmpfs_volume(
+                    f"socklab-{self.run_id}-submission", self.labels, self.limits.submission, "0755")
+            for name in self.hosts:  # (created on the pool: teardown waits for each before it looks)
+                self._hosts[name] = self.pool.submit(self._create_host, name)
         for name in self.hosts:
             self.container(name)  # raises what creating that host raised
 
@@ -120,8 +126,10 @@ class Lab:
             if any(subnet.overlaps(u) for u in used):
                 continue
             gateway = str(gateway_of(subnet))  # as Docker would choose; named, so the capture knows it
-            if self.engine.create_network(self.network, str(subnet), gateway, self.labels,
-                                          options=NETWORK_OPTIONS) is not None:
+            with self._hold():
+                created = self.engine.create_network(self.network, str(subnet), gateway, self.labels,
+                                                     options=NETWORK_OPTIONS)
+            if created is not None:
                 self.gateway = gateway
                 return subnet
         raise EnvironmentProblem(f"no free /24 left in {RUN_POOL} for a run network: "

@@ -11,11 +11,8 @@ down. The checks (checks.py) then decide, from the evidence alone.
 """
 from __future__ import annotations
 
-import contextlib
 import re
 import secrets
-import signal
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +26,7 @@ from . import observe
 from .errors import SocklabError, WaitTimeout
 from .evidence import Evidence, ImageEvidence, Snapshot, StepResult
 from .evidence import HostLimits
+from .interrupts import Interrupts
 from .lab import PROGRAMS_DIR, Lab, Limits
 from .labels import run_labels
 from .process import RemoteProcess, StepFailed
@@ -111,8 +109,10 @@ class Run:
         self._stopped: dict[str, str] = {}  # program id -> how the run ended it (Stop escalated, teardown)
         self._sources: dict[str, str] = {}  # program id -> 'submission', 'reference' or 'command'
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"run-{self.run_id}")
+        self.interrupts = Interrupts()
         self.lab = Lab(engine, topology, scenario.hosts, self.run_id, run_labels(self.run_id, scenario.name),
-                       self._image, options.limits, options.programs, self.pool, self.clock)
+                       self._image, options.limits, options.programs, self.pool, self.clock,
+                       hold=self.interrupts.held)
         self.snapshots: dict[str, Snapshot] = {}
         self.results: list[StepResult] = []
         self.timings: dict[str, float] = {}
@@ -125,6 +125,12 @@ class Run:
 
     # ---- the whole run ------------------------------------------------------------------------
     def play(self) -> Evidence:
+        """Play the scenario: the first Ctrl-C or SIGTERM ends it where it is; teardown always follows,
+        and no later one cuts it short (interrupts.py)."""
+        with self.interrupts:
+            return self._play_run()
+
+    def _play_run(self) -> Evidence:
         started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.folder.mkdir(parents=True, exist_ok=True)
         cap_evidence = capture_mod.evidence(None, {}, None, "the run ended before the capture was analysed")
@@ -140,12 +146,13 @@ class Run:
             self.error = str(e)
             self.emit(Event("phase", f"run error: {e}"))
         finally:
-            for pid, proc in self.programs.items():
-                if proc.running:
-                    self._stopped.setdefault(pid, "teardown")
-            programs = {pid: p.evidence(source=self._sources.get(pid, "command"), stopped=self._stopped.get(pid))
-                        for pid, p in self.programs.items()}
-            self._phase("teardown", self.teardown)
+            with self.interrupts.held():
+                for pid, proc in self.programs.items():
+                    if proc.running:
+                        self._stopped.setdefault(pid, "teardown")
+                programs = {pid: p.evidence(source=self._sources.get(pid, "command"),
+                                            stopped=self._stopped.get(pid)) for pid, p in self.programs.items()}
+                self._phase("teardown", self.teardown)
         self.timings["total"] = round(self.clock(), 3)
         self._write_artifacts(programs)
         return Evidence(
@@ -297,10 +304,9 @@ class Run:
 
     # ---- teardown and artifacts -----------------------------------------------------------------
     def teardown(self) -> None:
-        """Remove everything labelled with this run's id, then let go of the connections. A second
-        Ctrl-C (or a SIGTERM) while this runs is held back until it is done: a half-done teardown would
-        leave containers behind."""
-        with _signals_held():
+        """Remove everything labelled with this run's id, then let go of the connections. An interrupt
+        while this runs is held back until it is done: a half-done teardown would leave containers."""
+        with self.interrupts.held():
             self.lab.teardown()
         for proc in self.programs.values():
             proc.close()
@@ -319,24 +325,6 @@ class Run:
             (logs / f"{host}.log").write_text("".join(text + "\n" for _, text in sorted(rows)))
         for snap in self.snapshots.values():
             (self.folder / f"netstat-{snap.name}.txt").write_text(f"# {snap.host} at {snap.t:.3f} s\n{snap.raw}")
-
-
-@contextlib.contextmanager
-def _signals_held():
-    """Hold SIGINT and SIGTERM back while the block runs (main thread only), then deliver them."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    held: list[int] = []
-    previous = {sig: signal.signal(sig, lambda signum, frame: held.append(signum))
-                for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        if held:
-            raise KeyboardInterrupt
 
 
 def run(engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,

@@ -9,6 +9,7 @@ message that names the file and says what is wrong; nothing is followed, nothing
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
@@ -44,6 +45,10 @@ def read_file(path: Path, limit: int = FILE_LIMIT) -> bytes:
             target = os.readlink(path) if path.is_symlink() else "?"
             raise InvalidInput(f"{path}: is a symbolic link (to {target}); a submission's files are read as "
                                "they are, links are not followed: put the program itself there") from None
+        with contextlib.suppress(OSError):  # e.g. a socket (ENXIO): say what it is
+            kind = os.lstat(path).st_mode
+            if not stat.S_ISREG(kind):
+                raise InvalidInput(f"{path}: is {_kind(kind)}, not a program file") from None
         raise InvalidInput(f"{path}: cannot be read: {e.strerror}") from None
     try:
         info = os.fstat(fd)

@@ -327,3 +327,41 @@ def test_stop_does_not_kill_a_program_that_ended_when_its_status_is_late(tmp_pat
     engine = SlowExitStatusEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp})
     ev = play(engine, scenario(STOP), tmp_path)
     assert [r.status for r in ev.steps] == ["ok", "ok", "ok"], [r.message for r in ev.steps]
+
+
+def test_a_second_interrupt_as_the_teardown_begins_does_not_cut_it_short(engine, tmp_path):
+    """The probe's case: Ctrl-C, then an impatient second one (or SIGTERM) right as the teardown starts."""
+    import os
+    import signal as signals
+
+    def impatient(event):
+        if event.kind == "step-start" and event.text.startswith("steps[2]"):
+            os.kill(os.getpid(), signals.SIGINT)
+        if event.kind == "phase" and event.text == "teardown":
+            os.kill(os.getpid(), signals.SIGTERM)
+
+    with pytest.raises(KeyboardInterrupt):
+        play(engine, scenario(), tmp_path, events=impatient)
+    assert len(engine.removed_labels) == 1 and engine.containers == {}
+
+
+def test_an_interrupt_while_the_network_is_being_created_waits_for_it(tmp_path):
+    """Docker finishes creating a network whose request was interrupted, after teardown has looked for
+    it (the probe's case): so the call that creates it is never cut short; the interrupt comes after."""
+    import os
+    import signal as signals
+
+    class InterruptedNetworkEngine(FakeEngine):
+        calls: list[str] = []
+
+        def create_network(self, *args, **kwargs):
+            self.calls.append("creating")
+            os.kill(os.getpid(), signals.SIGINT)  # Ctrl-C while the engine creates it
+            created = super().create_network(*args, **kwargs)
+            self.calls.append("created")
+            return created
+
+    engine = InterruptedNetworkEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp})
+    with pytest.raises(KeyboardInterrupt):
+        play(engine, scenario(), tmp_path)
+    assert engine.calls == ["creating", "created"] and engine.removed_labels

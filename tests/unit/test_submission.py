@@ -93,3 +93,13 @@ def test_the_folder_itself_must_be_a_folder_of_programs(tmp_path):
     (tmp_path / "empty").mkdir()
     assert refusal(tmp_path / "empty") == (f"--programs {tmp_path}/empty: expected a folder with .py files "
                                            "(e.g. server_tcp.py)")
+
+
+def test_a_socket_named_like_a_program_is_refused(folder):
+    import socket
+    sock = socket.socket(socket.AF_UNIX)
+    sock.bind(str(folder / "server_udp.py"))
+    try:
+        assert refusal(folder) == f"{folder}/server_udp.py: is a socket, not a program file"
+    finally:
+        sock.close()
