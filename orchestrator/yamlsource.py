@@ -9,6 +9,11 @@ right. Nothing here knows what a scenario or a topology is.
   the data is what ``yaml.safe_load`` would give, except that a duplicate mapping key is refused (PyYAML keeps
   the last one silently), an empty document is refused, and syntax errors become the caller's error class
   (a :class:`~orchestrator.errors.LocatedError` subclass) with the 1-based line of the problem.
+- Hostile input gets a located error too, never a hang, a crash or a traceback: only a regular file of at most
+  MAX_FILE_BYTES is read (opened without blocking); nesting past MAX_DEPTH, more than MAX_VALUES values or
+  MAX_TEXT characters once aliases are expanded (an alias bomb), and scalars Python cannot read (an int of
+  5,000 digits) are refused where they are. Messages clip what they quote to SHOWN_CHARS and escape what cannot
+  be seen (``'time\\u200bout'``).
 - :class:`Node` is a value with its key path; its typed getters (``.str()``, ``.int(lo, hi)``,
   ``.number(minimum, maximum)``, ``.bool()``, ``.list()``, ``.mapping(allowed)``, ``.choice(options)``) return plain
   values or raise the located error. :class:`Map` is a mapping whose keys have been checked.
@@ -243,7 +248,7 @@ class Document:
 
 
 #: The largest YAML file read (scenarios and compose.yaml alike): real ones are a few KiB, and PyYAML (pure
-#: Python, for the lines of every key) reads about 1 MB a second, so a larger file is refused before it is read.
+#: Python, for the line of every key) takes up to a second over 1 MiB: a larger file is refused before it is read.
 MAX_FILE_BYTES = 1024 * 1024
 
 
@@ -378,9 +383,6 @@ def _runaway_quote(text: str, problem: yaml.Mark) -> str:
     return ""
 
 
-
-
-
 def _reader_error(e: yaml.reader.ReaderError, text: str, path: str, error: ErrorClass) -> LocatedError:
     char = e.character if isinstance(e.character, int) else ord(e.character)
     line = text.count("\n", 0, e.position) + 1
@@ -418,7 +420,8 @@ def _limit_message(limit: str, alias: str | None = None) -> str:
     if alias is None:
         return f"{wrong}: {past}; {need}"
     if limit == "depth":
-        return f"with what the alias *{shown(alias)} refers to, lists and mappings nest more than {MAX_DEPTH} deep; {need}"
+        return (f"with what the alias *{shown(alias)} refers to, lists and mappings nest more than {MAX_DEPTH} "
+                f"deep; {need}")
     return (f"the alias *{shown(alias)} expands to {past} (an alias counts as a copy of what it refers to: aliases "
             f"of aliases multiply); {need}")
 
