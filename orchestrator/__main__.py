@@ -3,12 +3,15 @@ command line's imports, which take a while), and an interrupt while they run is 
 import signal
 import sys
 
-from .interrupts import terminate_as_interrupt
+from .interrupts import exit_interrupted, terminate_as_interrupt
 
 signal.signal(signal.SIGTERM, terminate_as_interrupt)
 try:
-    from .cli import main
+    from .cli import EXIT_INTERRUPTED, main
 except KeyboardInterrupt:
     print("interrupted", file=sys.stderr, flush=True)
-    sys.exit(130)
-sys.exit(main())
+    exit_interrupted()
+code = main()
+if code == EXIT_INTERRUPTED:
+    exit_interrupted()
+sys.exit(code)
