@@ -50,6 +50,9 @@ from pathlib import Path
 from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.hostile.cases import Listener, gateway_probe  # noqa: E402  (the same cases as the tests)
+from tests.hostile.cases import cases as hostile_cases  # noqa: E402
 PY = sys.executable
 TRACEBACK = "Traceback (most recent call last)"
 NO_DOCKER = "unix:///nonexistent/socklab-probe.sock"  # refusals must come before any Docker work
@@ -269,50 +272,6 @@ def selected(cases: list, only: re.Pattern | None, key=lambda c: c) -> list:
 
 # ---------------------------------------------------------------------------------------------------------------
 # group 1: hostile submissions
-
-class Listener:
-    """A TCP listener of the probe's own on every address of this machine, counting what it is offered
-    (the gateway probe must reach nothing of the host)."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("0.0.0.0", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, peer = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted.append(peer)
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
-def hostile_table() -> dict[str, str]:
-    """folder -> scenario, from tests/hostile/README.md's table ('udp' is scenarios/udp.yaml)."""
-    table = {}
-    for line in (ROOT / "tests" / "hostile" / "README.md").read_text().splitlines():
-        cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 3 and (ROOT / "tests" / "hostile" / cells[0]).is_dir():
-            scenario = cells[1] if "/" in cells[1] else f"scenarios/{cells[1]}.yaml"
-            table[cells[0]] = scenario
-    for folder in sorted((ROOT / "tests" / "hostile").iterdir()):
-        if folder.is_dir() and folder.name not in table:
-            table[folder.name] = "scenarios/tcp.yaml" if any(folder.glob("*tcp*.py")) else "scenarios/udp.yaml"
-    return table
-
 
 # Extra hostile programs, written here: each is the reference program with a hostile prelude in front.
 EXTRA: dict[str, tuple[str, str, str, str]] = {
@@ -715,13 +674,10 @@ def group_hostile(args, base: Path, only) -> Group:
     try:
         expects = expectations(listener)
         cases: list[Hostile] = []
-        for name, scenario in hostile_table().items():
+        for name, scenario in hostile_cases().items():
             folder = ROOT / "tests" / "hostile" / name
             if name == "gateway":  # told the port of the probe's own listener
-                folder = base / "gateway"
-                shutil.copytree(ROOT / "tests" / "hostile" / "gateway", folder)
-                program = folder / "client_tcp.py"
-                program.write_text(program.read_text().replace("PORT = 0 ", f"PORT = {listener.port} "))
+                folder = gateway_probe(base, listener.port)
             cases.append(Hostile(name, f"tests/hostile/{name}", folder, scenario, notes=NOTES.get(name)))
         for name in EXTRA:
             if args.quick and name not in QUICK_EXTRA:

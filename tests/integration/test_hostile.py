@@ -8,28 +8,21 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.hostile.cases import HOSTILE, Listener, cases, gateway_probe
+
 from .conftest import ROOT, labelled
 
 pytestmark = pytest.mark.docker
 
-HOSTILE = ROOT / "tests" / "hostile"
-CASES = {
-    "disk-filler": "scenarios/udp.yaml", "flood-3000": "scenarios/udp.yaml", "udp-flood": "scenarios/udp.yaml",
-    "port-scan": "scenarios/tcp.yaml", "gateway": "scenarios/tcp.yaml", "tamper": "scenarios/tcp.yaml",
-    "fork-bomb": "scenarios/udp.yaml", "memory-hog": "scenarios/udp.yaml", "escapes": "scenarios/tcp.yaml",
-    "output-flood": "scenarios/udp.yaml", "ignores-sigterm": "tests/scenarios/stop.yaml",
-}
+CASES = cases()
 
 
 @dataclass
@@ -53,36 +46,6 @@ class Played:
         return found
 
 
-class Listener:
-    """A TCP listener of the test's own on every address of this machine (the lab's gateway address
-    included, were the host to hold it), counting the connections it is offered."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("0.0.0.0", 0))
-        self.sock.listen(8)
-        self.sock.settimeout(0.2)
-        self.port = self.sock.getsockname()[1]
-        self.accepted: list[tuple[str, int]] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
-
-    def _serve(self):
-        while not self._stop.is_set():
-            try:
-                conn, peer = self.sock.accept()
-            except OSError:
-                continue
-            self.accepted.append(peer)
-            conn.close()
-
-    def close(self):
-        self._stop.set()
-        self._thread.join()
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
 def listener():
     listening = Listener()
@@ -94,10 +57,7 @@ def listener():
 def played(tmp_path_factory, listener) -> dict[str, Played]:
     """Every case, played once for the module, three at a time."""
     base = tmp_path_factory.mktemp("hostile")
-    gateway = base / "gateway"  # the gateway probe, told the port of this test's listener
-    shutil.copytree(HOSTILE / "gateway", gateway)
-    program = gateway / "client_tcp.py"
-    program.write_text(program.read_text().replace("PORT = 0 ", f"PORT = {listener.port} "))
+    gateway = gateway_probe(base, listener.port)  # told the port of this test's listener
 
     def play(case: str) -> tuple[str, Played]:
         folder = gateway if case == "gateway" else HOSTILE / case
