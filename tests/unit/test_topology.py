@@ -326,3 +326,19 @@ def test_the_compose_only_confinement_keys_are_checked_as_compose_would(tmp_path
         "P:19: at services.capture.tmpfs[0]: must be an absolute path, e.g. /tmp (got 'tmp')")
     assert error_of(tmp_path, add, add + "    read_only: yes please\n") == (
         "P:19: at services.capture.read_only: must be true or false (got 'yes please')")
+
+
+def test_compose_yaml_is_read_with_the_same_limits(tmp_path: Path):
+    import os
+
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(TopologyError, match="this is a named pipe \\(FIFO\\), not a regular file"):
+        load_topology(fifo)
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as f:
+        f.truncate(2 * 1024 * 1024)
+    with pytest.raises(TopologyError, match="the file is too large: 2,097,152 bytes \\(2.0 MiB\\)"):
+        load_topology(big)
+    with pytest.raises(TopologyError, match="x-a\\[0\\]\\[0\\].*nested too deeply"):
+        load(tmp_path, "x-a: " + "[" * 100 + "]" * 100 + "\n" + BASE)
