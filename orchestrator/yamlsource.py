@@ -160,7 +160,8 @@ def describe(value: Any) -> str:
     if value is None:
         return "nothing (null)"
     if isinstance(value, (int, float)):
-        return repr(value)
+        text = repr(value)  # a whole number may have 4,300 digits
+        return text if len(text) <= SHOWN_CHARS else f"{text[:SHOWN_CHARS - 3]}... ({len(text):,} digits)"
     if isinstance(value, list):
         return "a list" if value else "an empty list"
     if isinstance(value, dict):

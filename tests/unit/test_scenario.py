@@ -418,6 +418,12 @@ def test_long_keys_and_values_are_clipped_in_messages():
         f"s.yaml:5: at steps[0].start.host: unknown host 'x' (hosts: server, {'h' * 57}...)")
 
 
+def test_long_numbers_are_clipped_in_messages():
+    assert error_of(SMALL.replace("count: 0", "count: " + "9" * 4000)) == (
+        f"s.yaml:8: at checks[0].capture.count: must be a whole number from 0 to 1000000, e.g. 1 (got {'9' * 57}... "
+        "(4,000 digits))")
+
+
 def test_invisible_characters_are_shown_escaped():
     assert error_of(SMALL.replace("id: server", "id: ser\u200bver")) == (
         "s.yaml:5: at steps[0].start.id: must be a name of letters, digits, '_' and '-', e.g. server "
