@@ -1509,6 +1509,10 @@ def git_head() -> str:
 
 
 def main() -> int:
+    # The runs it starts must take SIGINT as a person's Ctrl-C does. Started in the background by a
+    # non-interactive shell, the probe inherits SIGINT ignored, its runs would too (Python keeps an
+    # inherited SIG_IGN), and every "interrupted" run would play on: give them the default.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="fewer cases (about 4 minutes instead of 15)")

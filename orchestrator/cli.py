@@ -21,7 +21,6 @@ from .interrupts import terminate_as_interrupt
 from .submission import read_programs
 
 ROOT = Path(__file__).resolve().parent.parent
-EXIT_INTERRUPTED = errors.EXIT_INTERRUPTED
 
 
 def _cmd_images(args: argparse.Namespace) -> int:

@@ -14,9 +14,7 @@ Signal handlers exist only in the main thread; elsewhere these are no-ops.
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -27,18 +25,6 @@ SIGNALS = (signal.SIGINT, signal.SIGTERM)
 def terminate_as_interrupt(signum: int, frame: Any) -> None:
     """A SIGTERM handler: the same as Ctrl-C."""
     raise KeyboardInterrupt
-
-
-def exit_interrupted(code: int = 130) -> None:
-    """End the process with exit code 130 after an interrupt it has handled (teardown done, message said).
-
-    Not sys.exit: CPython 3.11 counts a KeyboardInterrupt that escaped an exec() of source text (dataclasses
-    does that while modules are imported) as unhandled even when an outer `except` caught it, and then
-    ends the process by SIGINT at exit (status -2, not 130; seen by the probe at 0.11 s and 0.15 s)."""
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
-    os._exit(code)
 
 
 class Interrupts:
