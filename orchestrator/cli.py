@@ -11,13 +11,11 @@ import errno
 import math
 import os
 import re
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from . import errors
-from .interrupts import terminate_as_interrupt
+from . import interrupts
 from .submission import read_programs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -292,13 +290,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """The command line: every error a user can cause is one message and a fixed exit code (errors.py);
     an interrupt, at any moment, is 130 after whatever was started has been torn down."""
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, terminate_as_interrupt)
+    interrupts.install()
     try:
         try:
             args = build_parser().parse_args(argv)
         except SystemExit as e:  # argparse: usage errors are invalid input
             return errors.EXIT_OK if e.code == 0 else errors.EXIT_INVALID_INPUT
+        interrupts.check()  # one that came while the modules were imported, and was swallowed
         return args.func(args)
     except errors.SocklabError as e:
         _complain(f"error: {e}")

@@ -1,30 +1,50 @@
 """Ctrl-C and SIGTERM: one interrupt, then a teardown that nothing cuts short.
 
 The rules, in one place:
-- SIGTERM behaves like SIGINT: a KeyboardInterrupt (`terminate_as_interrupt`, installed by the command
-  line as early as it can be), so whatever was started is torn down in `finally`, and the exit code is 130.
+- SIGTERM behaves like SIGINT: a KeyboardInterrupt (`interrupt`, installed by `python -m orchestrator` and
+  the command line as early as they can), so whatever was started is torn down in `finally`, and the exit
+  code is 130.
+- An interrupt is noted as well as raised, and `check()` raises it again where it is safe to: Python runs a
+  signal handler wherever the main thread is, which may be inside a `__del__` or a finalizer, whose
+  exceptions it prints and ignores ("Exception ignored in ..."); such a swallowed interrupt let a run play
+  on to its end (the probe: once in about 75 start-ups).
 - During a run (`Interrupts`), the first SIGINT or SIGTERM raises KeyboardInterrupt where the run is,
   unless it is inside `held()`: creating a resource (the engine finishes creating a network whose request
   was interrupted, after teardown has looked for it) or tearing down. There it waits for the block's end.
   Once one interrupt has been raised, later ones are only noted: the teardown that follows cannot be cut
   short by a second Ctrl-C.
 
-Signal handlers exist only in the main thread; elsewhere these are no-ops.
+Signal handlers exist only in the main thread; elsewhere these are no-ops. (No `typing` here: this module
+is imported at the very start, where every millisecond of importing is a moment an interrupt may come.)
 """
 from __future__ import annotations
 
 import contextlib
 import signal
 import threading
-from collections.abc import Iterator
-from typing import Any
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
+_noted = False  # an interrupt came (outside a run's Interrupts), raised or swallowed
 
 
-def terminate_as_interrupt(signum: int, frame: Any) -> None:
-    """A SIGTERM handler: the same as Ctrl-C."""
+def interrupt(signum: int, frame: object) -> None:
+    """The handler of SIGINT and SIGTERM: Ctrl-C, noted for check()."""
+    global _noted
+    _noted = True
     raise KeyboardInterrupt
+
+
+def install() -> None:
+    """SIGINT and SIGTERM both interrupt (main thread only)."""
+    if threading.current_thread() is threading.main_thread():
+        for sig in SIGNALS:
+            signal.signal(sig, interrupt)
+
+
+def check() -> None:
+    """Raise again an interrupt that came and was swallowed (see the module)."""
+    if _noted:
+        raise KeyboardInterrupt
 
 
 class Interrupts:
@@ -33,11 +53,13 @@ class Interrupts:
     def __init__(self) -> None:
         self.raised = False  # an interrupt has been raised: later ones are only noted
         self.noted = 0  # interrupts received
+        self.finishing = False  # the run is tearing down: an interrupt raised before is on its way
         self._holding = 0
         self._pending = False
-        self._previous: dict[int, Any] = {}
+        self._previous: dict = {}
 
     def __enter__(self) -> Interrupts:
+        check()  # one that came before the run, and was swallowed
         if threading.current_thread() is threading.main_thread():
             self._previous = {sig: signal.signal(sig, self._handle) for sig in SIGNALS}
         return self
@@ -47,7 +69,7 @@ class Interrupts:
             signal.signal(sig, handler)
         self._previous = {}
 
-    def _handle(self, signum: int, frame: Any) -> None:
+    def _handle(self, signum: int, frame: object) -> None:
         self.noted += 1
         if self.raised:
             return
@@ -57,8 +79,13 @@ class Interrupts:
         self.raised = True
         raise KeyboardInterrupt
 
+    def check(self) -> None:
+        """At a safe point of the run: raise again an interrupt that was raised and swallowed."""
+        if self.raised and not self.finishing:
+            raise KeyboardInterrupt
+
     @contextlib.contextmanager
-    def held(self) -> Iterator[None]:
+    def held(self):
         """Hold interrupts back while the block runs; one that came meanwhile is raised at its end."""
         self._holding += 1
         try:

@@ -147,6 +147,7 @@ class Run:
             self.emit(Event("phase", f"run error: {e}"))
         finally:
             with self.interrupts.held():
+                self.interrupts.finishing = True
                 for pid, proc in self.programs.items():
                     if proc.running:
                         self._stopped.setdefault(pid, "teardown")
@@ -167,6 +168,7 @@ class Run:
         return self.lab.addresses
 
     def _phase(self, name: str, fn: Callable[[], Any]) -> Any:
+        self.interrupts.check()
         self.emit(Event("phase", name))
         started = time.monotonic()
         try:
@@ -200,6 +202,7 @@ class Run:
 
     def _play(self, step: Step, key: str) -> StepResult:
         description = describe(step)
+        self.interrupts.check()
         self.emit(Event("step-start", f"{key}: {description}"))
         started = self.clock()
         try:

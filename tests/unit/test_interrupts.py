@@ -46,3 +46,21 @@ def test_the_handlers_before_the_run_are_put_back():
     with Interrupts():
         assert signal.getsignal(signal.SIGTERM) is not before
     assert signal.getsignal(signal.SIGTERM) is before
+
+
+class RaisesInDel:
+    """An object whose finalizer is where the signal lands: Python ignores what a __del__ raises."""
+
+    def __del__(self):
+        interrupt()
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_an_interrupt_swallowed_by_a_finalizer_is_raised_again_at_the_next_safe_point():
+    with Interrupts() as interrupts:
+        RaisesInDel()  # freed at once: the KeyboardInterrupt is ignored ("Exception ignored in ...")
+        assert interrupts.raised  # the handler ran, and yet here we are: it was swallowed
+        with pytest.raises(KeyboardInterrupt):
+            interrupts.check()  # e.g. before the next step
+        interrupts.finishing = True
+        interrupts.check()  # tearing down: the interrupt is already being acted on
