@@ -1515,7 +1515,7 @@ def main() -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", help="fewer cases (about 4 minutes instead of 15)")
+    parser.add_argument("--quick", action="store_true", help="fewer cases (about 2 minutes instead of 4 to 5)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures and every case as JSON here")
     parser.add_argument("--groups", default="1,2,3,4,5", help="which groups to run (default: 1,2,3,4,5)")
     parser.add_argument("--only", metavar="REGEX", help="only the cases whose id matches (e.g. to reproduce one)")
