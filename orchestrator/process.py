@@ -1,12 +1,13 @@
 """A program running in a lab container: started by `docker exec` with stdin attached, its output read
 as timestamped lines by a thread, so that waiting for a line or for its exit is waiting on an event.
 
-The program is started through a small `sh -c` wrapper (WRAPPER): its first line on stderr names the
-program's pid (needed to signal it inside the container) and is not part of its output. The wrapper
-also makes the program, and whatever it starts, the kernel's first choice should the host run out of
-memory (oom_score_adj 1000: anyone may raise their own) and lower its CPU priority (nice 10) below
-the orchestrator's observer in the same container, so that a program that hogs memory or the CPU
-harms itself first, not what watches it.
+The program is started through a small `sh -c` wrapper: its first line on stderr names the program's
+pid (needed to signal it inside the container) and is not part of its output. For a program under test
+(demote=True) the wrapper also makes it, and whatever it starts, the kernel's first choice should the host
+run out of memory (oom_score_adj 1000: anyone may raise their own) and lowers its CPU priority (nice 10)
+below the orchestrator's observer in the same container, so that a program that hogs memory or the CPU
+harms itself first, not what watches it. The wrapper starts no process: it `exec`s (a host whose process
+limit a program has filled can still start the next one).
 """
 from __future__ import annotations
 
@@ -77,7 +78,8 @@ class RemoteProcess:
         self._truncated = False
         self._stdin_closed = False
         self.started = clock()
-        self._session = engine.exec_interactive(container, ["sh", "-c", _DEMOTED if demote else _WRAPPER, "socklab", *argv], user=user,
+        wrapper = _DEMOTED if demote else _WRAPPER
+        self._session = engine.exec_interactive(container, ["sh", "-c", wrapper, "socklab", *argv], user=user,
                                                 environment=environment, workdir=workdir)
         threading.Thread(target=_pump, name=f"read-{id}", daemon=True,
                          args=(self._session, lambda n, data: self._take(_STREAMS.get(n, "stdout"), data),
