@@ -188,10 +188,10 @@ class CaptureCheck:
 
 @dataclass(frozen=True)
 class ExitCheck:
-    """A program's exit status."""
+    """A program's exit status; None (written `any`): that it ended by itself before the run's end."""
 
     program: str
-    status: int
+    status: int | None
 
 
 @dataclass(frozen=True)
@@ -200,6 +200,9 @@ class Check:
     points: float
     spec: Union[LogCheck, SocketCheck, CaptureCheck, ExitCheck]
     where: Where
+    #: the id of the program whose behaviour the check judges: in grading, the check is judged in the run
+    #: where that program is the student's and every other one the lab's reference (README, Grading)
+    judges: str = ""
 
 
 # ---- the scenario --------------------------------------------------------------------------------
@@ -231,8 +234,23 @@ class Scenario:
         walk(self.steps)
         return found
 
+    def needs(self) -> dict[str, tuple[str, ...]]:
+        """The program files the scenario runs (a start step's `NAME.py`), each with the ids of the programs
+        that run it: what a submission must hold to be graded on this scenario."""
+        found: dict[str, list[str]] = {}
+        for pid, start in self.programs().items():
+            if program_file(start.argv) is not None:
+                found.setdefault(start.argv[0], []).append(pid)
+        return {name: tuple(ids) for name, ids in found.items()}
+
     def capture_filters(self) -> tuple[str, ...]:
         return tuple(c.spec.filter for c in self.checks if isinstance(c.spec, CaptureCheck))
+
+
+def program_file(argv: tuple[str, ...] | list[str]) -> str | None:
+    """The program file a start step runs ('server_tcp.py': a name in the programs folder, run with python3),
+    or None for a command of the image (an absolute path)."""
+    return argv[0] if "/" not in argv[0] and argv[0].endswith(".py") else None
 
 
 # ---- placeholders --------------------------------------------------------------------------------
@@ -624,7 +642,7 @@ class _Parser:
     # -- checks --
 
     def _check(self, node: Node) -> Check:
-        m = node.mapping(("name", "points") + CHECK_KINDS, ("name",),
+        m = node.mapping(("name", "points", "judges") + CHECK_KINDS, ("name",),
                          example="{name: server exits cleanly, exit: {program: server, status: 0}}")
         name = m["name"].str(example="'server exits cleanly'")
         if name in self.check_names:
@@ -643,8 +661,23 @@ class _Parser:
         else:
             em = body.mapping(("program", "status"), ("program", "status"), example="{program: server, status: 0}")
             spec = ExitCheck(program=self._program(em["program"], None, in_checks=True),
-                             status=self._exit_status(em["status"], allow_any=False))
-        return Check(name=name, points=points, spec=spec, where=node.where)
+                             status=self._exit_status(em["status"], allow_any=True))
+        return Check(name=name, points=points, spec=spec, where=node.where, judges=self._judges(m, kind, spec))
+
+    def _judges(self, m: Map, kind: str, spec: LogCheck | SocketCheck | CaptureCheck | ExitCheck) -> str:
+        """`judges`: the program whose behaviour the check judges. A check on one program's output or exit
+        judges that program unless it says otherwise; a check on a host's output, the sockets or the packets
+        must say (what a socket or a packet shows may be either side's doing)."""
+        if "judges" in m:
+            return self._program(m["judges"], None, in_checks=True)
+        subject = getattr(spec, "program", None)
+        if subject:
+            return subject
+        what = {"log": "a log check on a host", "socket": "a socket check", "capture": "a capture check"}[kind]
+        programs = ", ".join(self.started) or "none"
+        m.node.fail(f"{what} must say which program's behaviour it judges, e.g. judges: "
+                    f"{next(iter(self.started), 'server')} (programs: {programs}); in grading it is judged in "
+                    "the run where that program is the student's")
 
     def _log_check(self, node: Node) -> LogCheck:
         m = node.mapping(("program", "host", "match", "sequence", "stream", "count", "min", "max"),

@@ -671,3 +671,16 @@ def test_exit_codes(verdict, code):
 def test_unknown_verdict():
     with pytest.raises(ValueError, match=re.escape("unknown verdict 'maybe'")):
         checks.exit_code_for("maybe")
+
+
+def test_an_exit_check_with_any_status_passes_when_the_program_ended_by_itself():
+    spec = ExitCheck("client", None)
+    crashed = with_program(tcp_evidence(), "client", exit_status=1)
+    assert checks.evaluate_check(one_check(spec), crashed, one_check(spec).checks[0]).passed
+    running = with_program(tcp_evidence(), "client", exit_status=None)
+    outcome = checks.evaluate_check(one_check(spec), running, one_check(spec).checks[0])
+    assert not outcome.passed and outcome.evidence.startswith("Expected it to end by itself; client was still running")
+    killed = with_program(tcp_evidence(), "client", exit_status=137,
+                          stopped="SIGKILL: it did not end within 1 s of SIGTERM")
+    outcome = checks.evaluate_check(one_check(spec), killed, one_check(spec).checks[0])
+    assert not outcome.passed and "stopped with SIGKILL" in outcome.evidence

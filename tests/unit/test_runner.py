@@ -35,6 +35,7 @@ steps:
   - wait: {program: server, exit: 0}
 checks:
   - name: a SYN
+    judges: client
     capture: {filter: "tcp.flags.syn==1 && ip.src=={client.ip}", count: 1}
 """
 

@@ -83,43 +83,47 @@ def test_tcp_scenario_loads_into_the_expected_model():
     s = load_scenario(path, TOPOLOGY, fake_tshark)
     assert (s.name, s.hosts, s.clients, s.timeout) == ("tcp-exchange", ("server", "client"), 1, 60.0)
     assert s.description.startswith("The assignment's Figure 3")
-    assert len(s.steps) == 12 and len(s.checks) == 16
-    assert s.steps[0] == Start("server", "server", ("server_tcp.py", "0.0.0.0", "5000"), 10.0,
+    assert len(s.steps) == 12 and len(s.checks) == 19
+    assert s.steps[0] == Start("server", "server", ("server_tcp.py", "0.0.0.0", "5000"), 5.0,
                                Where(path, 15, "steps[0].start"))
-    assert s.steps[1] == WaitPort("server", "tcp", 5000, 10.0, Where(path, 16, "steps[1].wait"))
-    assert s.steps[3] == Send("client", ("hello", "olá"), 0.0, False, 10.0, Where(path, 18, "steps[3].send"))
-    assert s.steps[4] == WaitLog("client", "chars: olá", "both", 1, 10.0, Where(path, 19, "steps[4].wait"))
-    assert s.steps[5] == Netstat("server", "connected", 10.0, Where(path, 20, "steps[5].netstat"))
-    assert s.steps[6] == Signal("client", "SIGINT", 10.0, Where(path, 21, "steps[6].signal"))
-    assert s.steps[7] == WaitExit("client", None, 10.0, Where(path, 22, "steps[7].wait"))
-    assert s.steps[11] == WaitExit("server", 0, 10.0, Where(path, 26, "steps[11].wait"))
+    assert s.steps[1] == WaitPort("server", "tcp", 5000, 5.0, Where(path, 16, "steps[1].wait"))
+    assert s.steps[3] == Send("client", ("hello", "olá"), 0.0, False, 5.0, Where(path, 18, "steps[3].send"))
+    assert s.steps[4] == WaitLog("client", "chars: olá", "both", 1, 5.0, Where(path, 19, "steps[4].wait"))
+    assert s.steps[5] == Netstat("server", "connected", 5.0, Where(path, 20, "steps[5].netstat"))
+    assert s.steps[6] == Signal("client", "SIGINT", 5.0, Where(path, 21, "steps[6].signal"))
+    assert s.steps[7] == WaitExit("client", None, 5.0, Where(path, 22, "steps[7].wait"))
+    assert s.steps[11] == WaitExit("server", 0, 5.0, Where(path, 26, "steps[11].wait"))
     assert set(s.programs()) == {"server", "client"}
+    assert s.needs() == {"server_tcp.py": ("server",), "client_tcp.py": ("client",)}
 
     first, sequence = s.checks[0], s.checks[1]
     assert first.name == "server announces where it listens" and first.points == 1.0
     assert first.spec == LogCheck("server", None, r"^Socket is listening in address 0\.0\.0\.0 and port 5000 \.\.\.$",
                                   (), "both", Bounds(count=1))
-    assert first.where == Where(path, 29, "checks[0]")
-    assert sequence.points == 2.0 and sequence.where.line == 31
+    assert first.where == Where(path, 34, "checks[0]") and first.judges == "server"
+    assert sequence.points == 2.0 and sequence.where.line == 36
     assert sequence.spec.sequence[0] == r"^Connected to Client 1, calling from: {client.ip}:\d+$"
     assert len(sequence.spec.sequence) == 3 and sequence.spec.pattern is None
-    assert s.checks[5].spec == ExitCheck("server", 0)
-    assert s.checks[7].spec == SocketCheck("connected", "tcp", "{server.ip}:5000", "{client.ip}:*", "ESTABLISHED",
+    # every check judges one program: the reply's count is the server's, though the client shows it
+    assert s.checks[2].spec.program == "client" and s.checks[2].judges == "server"
+    assert s.checks[4].spec == ExitCheck("server", 0)
+    assert s.checks[6].spec == SocketCheck("connected", "tcp", "{server.ip}:5000", "{client.ip}:*", "ESTABLISHED",
                                            Bounds(count=1))
-    assert s.checks[15].spec == CaptureCheck("tcp.flags.reset==1 && tcp.port==5000", Bounds(count=0))
-    assert len(s.capture_filters()) == 7
+    assert [c.judges for c in s.checks].count("server") == 12 and [c.judges for c in s.checks].count("client") == 7
+    assert s.checks[18].spec == CaptureCheck("tcp.flags.reset==1 && ip.src=={client.ip}", Bounds(count=0))
+    assert len(s.capture_filters()) == 9
 
 
 def test_udp_scenario_loads_into_the_expected_model():
     path = str(ROOT / "scenarios" / "udp.yaml")
     s = load_scenario(path, TOPOLOGY, fake_tshark)
     assert (s.name, s.clients, len(s.steps), len(s.checks)) == ("udp-exchange", 2, 11, 12)
-    assert s.steps[1] == WaitPort("server", "udp", 6000, 10.0, Where(path, 15, "steps[1].wait"))
+    assert s.steps[1] == WaitPort("server", "udp", 6000, 5.0, Where(path, 15, "steps[1].wait"))
     assert s.steps[6].argv == ("client_udp.py", "server", "6000", "olá mundo")
-    quiet = s.checks[2].spec
-    assert quiet == LogCheck(None, "client", ".", (), "both", Bounds(count=0))
-    no_connection = s.checks[7].spec
+    assert s.needs() == {"server_udp.py": ("server",), "client_udp.py": ("first", "second")}
+    no_connection = s.checks[4].spec
     assert no_connection == SocketCheck("bound", "udp", None, None, "ESTABLISHED", Bounds(count=0))
+    assert s.checks[4].judges == "server" and s.checks[11].judges == "first"
 
 
 def test_the_filter_checker_is_asked_once_with_every_filter_expanded():
@@ -162,6 +166,7 @@ steps:
 checks:
   - name: nothing
     capture: {filter: tcp, count: 0}
+    judges: server
 """
 
 
