@@ -302,3 +302,26 @@ def test_a_submission_with_a_link_to_a_host_file_is_refused_before_anything_runs
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
     assert proc.stderr.startswith(f"error: {student}/server_tcp.py: is a symbolic link (to /etc/hostname)")
     assert not Path(runs[1]).exists()
+
+
+def test_an_exec_session_survives_the_garbage_collector():
+    """docker-py's socket wrapper holds the HTTP response: once it was dropped, the collector closed the
+    connection under an exec session (EBADF) whenever it ran: keep it. Forced here with gc.collect()."""
+    import gc
+
+    from orchestrator.engine import Engine
+    from orchestrator.process import Shell
+
+    engine = Engine()
+    cid = engine.create_container(name=None, image="socklab/node:latest", command=["sleep", "30"],
+                                  labels={"socklab.run": f"test-gc-{uuid.uuid4().hex[:8]}"}, network_mode="none")
+    try:
+        engine.start(cid)
+        shell = Shell(engine, cid, "root", "gc", "bash")
+        for _ in range(3):
+            gc.collect()
+            assert shell.run(["echo", "alive"], timeout=10)[:2] == (0, "alive\n")
+        shell.close()
+    finally:
+        engine.remove_container(cid)
+        engine.close()
