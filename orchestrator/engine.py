@@ -346,7 +346,12 @@ class ExecSession:
 
     def __init__(self, exec_id: str, sock: Any):
         self.exec_id = exec_id
-        self._sock = getattr(sock, "_sock", sock)  # the raw socket under the HTTP response
+        # docker-py's wrapper holds the HTTP response that owns the connection: should the response be
+        # garbage-collected, urllib3 closes its connection, our socket, at a moment the collector chooses
+        # (seen: an observer "gone" with EBADF in a run whose program printed a lot). Keep it while we
+        # use the raw socket beneath it.
+        self._wrapper = sock
+        self._sock = getattr(sock, "_sock", sock)
 
     def write(self, data: bytes) -> None:
         self._sock.sendall(data)

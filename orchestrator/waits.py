@@ -25,13 +25,19 @@ class Condition(Protocol):
 
 def wait_for(condition: Condition, timeout: float, *, clock: Callable[[], float] = time.monotonic,
              pause: Callable[[float], None] = time.sleep) -> str:
-    """Poll `condition` until it holds; returns what was seen then. Raises WaitTimeout."""
-    deadline = clock() + timeout
+    """Poll `condition` until it holds; returns what was seen then. Raises WaitTimeout, at once if the
+    condition has a `hopeless()` that says why it can no longer come true (e.g. the server exited)."""
+    began = clock()
+    deadline = began + timeout
     interval = 0.005
     while True:
         done, seen = condition.check()
         if done:
             return seen
+        why = getattr(condition, "hopeless", lambda: None)()
+        if why:
+            raise WaitTimeout(condition.describe(), timeout, f"{why}; {seen}" if seen else why,
+                              gave_up_after=clock() - began)
         if clock() >= deadline:
             raise WaitTimeout(condition.describe(), timeout, seen)
         pause(min(interval, max(0.0, deadline - clock())))
@@ -72,6 +78,8 @@ class PortBound:
     host: str
     proto: str
     port: int
+    #: why the port can no longer be bound (every program on the host has exited), or None
+    hopeless: Callable[[], str | None] = lambda: None
 
     def describe(self) -> str:
         what = "a TCP socket listening" if self.proto == "tcp" else "a UDP socket bound"
