@@ -110,7 +110,7 @@ def test_a_udp_flood_fails_its_capture_checks_with_the_reason_not_the_run(played
     cap = run.report["capture"]
     assert cap["packets"] == cap["tcpdump_captured"] == 10_000 and not cap["whole"], cap
     assert cap["overflow"].startswith("the programs sent at least 10,000 packets"), cap
-    tcp = run.check("no TCP at all")
+    tcp = run.check("the clients use no TCP")
     assert not tcp["passed"] and tcp["evidence"].startswith("The capture is incomplete: the programs sent"), tcp
     assert run.printed("The capture is incomplete: the programs sent at least 10,000 packets")
 

@@ -47,7 +47,7 @@ def test_every_capture_check_of_tcp_yaml_passes_on_the_recorded_pcap(recorded):
     ev = evidence_for(engine, image, scenario, meta)
     assert ev.capture.whole and ev.capture.packets == meta["packets"]
     outcomes = [o for o in checks.evaluate(scenario, ev) if o.kind == "capture"]
-    assert len(outcomes) == 7 and all(o.passed for o in outcomes), [o.evidence for o in outcomes if not o.passed]
+    assert len(outcomes) == 9 and all(o.passed for o in outcomes), [o.evidence for o in outcomes if not o.passed]
 
 
 def test_a_wrong_expectation_fails_with_the_matching_frames_as_evidence(recorded):

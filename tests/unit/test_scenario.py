@@ -110,7 +110,7 @@ def test_tcp_scenario_loads_into_the_expected_model():
     assert s.checks[6].spec == SocketCheck("connected", "tcp", "{server.ip}:5000", "{client.ip}:*", "ESTABLISHED",
                                            Bounds(count=1))
     assert [c.judges for c in s.checks].count("server") == 12 and [c.judges for c in s.checks].count("client") == 7
-    assert s.checks[18].spec == CaptureCheck("tcp.flags.reset==1 && ip.src=={client.ip}", Bounds(count=0))
+    assert s.checks[18].spec == CaptureCheck("tcp.flags.reset==1 && ip.src=={client.ip} && tcp.dstport==5000", Bounds(count=0))
     assert len(s.capture_filters()) == 9
 
 
