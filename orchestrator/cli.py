@@ -145,6 +145,134 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return max(codes, key=_SEVERITY.index)
 
 
+def _images(engine) -> dict:
+    from . import images
+    from .evidence import ImageEvidence
+
+    built = images.ensure(engine, ["node", "capture"], progress=_say)
+    return {name: ImageEvidence(name, b.ref, b.image_id, b.packages_sha256) for name, b in built.items()}
+
+
+def _cmd_grade(args: argparse.Namespace) -> int:
+    """grade DIR / check DIR: every student (or one submission) on the suite; see grading.py."""
+    import datetime
+    import shutil
+
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+    from rich.table import Table
+    from rich.text import Text
+
+    from . import gradebook, grading, runner
+    from .engine import Engine
+    from .report import safe
+    from .submission import discover, read_submission
+    from .suite import load_suite
+    from .topology import load_topology
+
+    console = Console(highlight=False)
+    single = args.command == "check"
+    submissions = [read_submission(args.submissions)] if single else discover(args.submissions)
+    if args.only:
+        wanted = set(args.only)
+        unknown = sorted(wanted - {s.name for s in submissions})
+        if unknown:
+            raise errors.InvalidInput(f"--only {', '.join(unknown)}: no such student in {args.submissions} "
+                                      f"(students: {', '.join(s.name for s in submissions)})")
+        submissions = [s for s in submissions if s.name in wanted]
+    topology = load_topology(args.topology)
+    suite = load_suite(args.suite, topology)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    out = Path(args.out) if args.out else Path("grades") / (
+        ("check-" if single else "") + started.astimezone().strftime("%Y%m%d-%H%M%S"))
+    cache = out.resolve().parent / ".socklab-cache"
+    session = f"grade-{started.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    jobs = args.jobs
+    with contextlib.closing(Engine(pool_size=max(10, jobs * 12))) as engine:
+        image_evidence = _images(engine)
+        limits = runner.Limits()
+        settings = grading.Settings(topology=topology, suite=suite, images=image_evidence, out=cache,
+                                    fingerprint=grading.fingerprint(topology, image_evidence, limits),
+                                    session=session, limits=limits)
+        total = sum(len(grading.plan(s, settings)) for s in submissions)
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=console, transient=True) as bar:
+            task = bar.add_task("grading", total=total)
+
+            def on_part(part, result):
+                state = "reused" if result is not None and result.reused else (
+                    "stopped" if result is None else result.verdict)
+                bar.update(task, advance=1, description=f"{safe(part.label)[:60]} ({state})")
+
+            grades = grading.Grader(engine, settings, jobs, force=args.force, on_part=on_part).grade(submissions)
+        engine_version = engine.version()
+    final = grading.Settings(topology=topology, suite=suite, images=image_evidence, out=out,
+                             fingerprint=settings.fingerprint, session=session, limits=limits)
+    for grade in grades:  # each student's plays, from the cache into this grading's folder
+        src, dst = grading.student_folder(settings, grade.submission.name), grading.student_folder(final,
+                                                                                                   grade.submission.name)
+        if src.exists():
+            shutil.copytree(src, dst, dirs_exist_ok=True, copy_function=_link_or_copy)
+    gradebook.write_all(grades, final, _manifest(args, suite, topology, image_evidence, submissions, session,
+                                                 started, engine_version, limits))
+    table = Table(box=None, header_style="bold")
+    for column in ("student", "score", "status"):
+        table.add_column(column)
+    for g in grades:
+        status = Text("graded", style="green") if g.status == "graded" else Text("error", style="bold magenta")
+        table.add_row(Text(safe(g.submission.name)), Text(f"{g.total}/{g.maximum}"), status)
+    if single:
+        console.print(Text(gradebook.summary(grades[0], final)))
+    console.print(table)
+    console.print(Text.assemble(("Grades ", "bold"), str(out / gradebook.CSV_NAME)))
+    return errors.EXIT_OK if all(g.status == "graded" for g in grades) else errors.EXIT_CHECKS_FAILED
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    import shutil
+
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
+
+
+def _manifest(args, suite, topology, images, submissions, session, started, engine_version, limits) -> dict:
+    """What the grades were made on (gradebook.py)."""
+    import dataclasses
+    import datetime
+    import hashlib
+    import subprocess
+
+    from . import __version__, grading
+
+    def git(*cmd: str) -> str | None:
+        try:
+            proc = subprocess.run(["git", "-C", str(ROOT), *cmd], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return proc.stdout.strip() if proc.returncode == 0 else None
+
+    status = git("status", "--porcelain", "--untracked-files=no")
+    return {
+        "session": session, "started_at": started.isoformat(timespec="seconds"),
+        "finished_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "orchestrator": {"version": __version__, "git_commit": git("rev-parse", "HEAD"),
+                         "git_dirty": None if status is None else bool(status),
+                         "source_sha256": grading.source_digest()},
+        "engine": engine_version,
+        "images": {n: {"ref": im.ref, "id": im.id, "packages_sha256": im.packages_sha256} for n, im in images.items()},
+        "topology": {"path": topology.path, "sha256": hashlib.sha256(Path(topology.path).read_bytes()).hexdigest()},
+        "suite": {"path": suite.path, "name": suite.name, "sha256": suite.sha256,
+                  "scenarios": [{"path": e.scenario.path, "name": e.scenario.name, "sha256": e.sha256,
+                                 "weight": e.weight, "needs": list(e.scenario.needs())} for e in suite.entries]},
+        "options": {"jobs": args.jobs, "force": args.force, "only": args.only,
+                    "limits": dataclasses.asdict(limits)},
+        "submissions": {s.name: {"path": s.path, "digest": s.digest(), "files": s.hashes(), "problems": s.problems,
+                                 "error": s.error, "notes": list(s.notes)} for s in submissions},
+    }
+
+
 #: exit codes from least to most severe: several scenarios in one command exit with the worst
 _SEVERITY = [errors.EXIT_OK, errors.EXIT_CHECKS_FAILED, errors.EXIT_ENVIRONMENT, errors.EXIT_INVALID_INPUT]
 
@@ -207,6 +335,17 @@ def _runs_dir(text: str) -> str:
     return text
 
 
+def _default_jobs() -> int:
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+def _jobs(text: str) -> int:
+    """-j: a whole number of plays at once, 1 to 64."""
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64 (got {text!r})")
+    return int(text)
+
+
 def _programs_dir(text: str) -> str:
     """--programs: not empty (an empty one, say from an unset variable in a grading script, would quietly
     grade the reference programs instead of the student's)."""
@@ -251,7 +390,8 @@ def _seconds(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m orchestrator", description=__doc__)
+    prog = "socklab" if Path(sys.argv[0]).name == "socklab" else "python -m orchestrator"  # as it was started
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("images", help="build the lab's images if their inputs changed (no registry needed)")
     p.add_argument("names", nargs="*", metavar="NAME", help="images to build (default: all)")
@@ -275,6 +415,24 @@ def build_parser() -> argparse.ArgumentParser:
             p.add_argument("--no-filters", action="store_true",
                            help="do not ask tshark to check display filters (needs no Docker)")
             p.set_defaults(func=_cmd_validate)
+    for name, helptext in (("grade", "grade a class: every student's programs on a suite (README, Grading)"),
+                           ("check", "grade one submission on the suite, as grading would (a student's check)")):
+        p = sub.add_parser(name, help=helptext)
+        p.add_argument("submissions", metavar="DIR", help="the class folder (one entry per student: a folder or a "
+                       ".zip)" if name == "grade" else "the folder of one submission's programs")
+        p.add_argument("--suite", default=str(ROOT / "scenarios" / "suite.yaml"),
+                       help="the scenarios and their weights (default: scenarios/suite.yaml)")
+        p.add_argument("--topology", default=str(ROOT / "compose.yaml"), help="the lab (default: compose.yaml)")
+        p.add_argument("-j", "--jobs", type=_jobs, default=_default_jobs(),
+                       help=f"plays at once (default {_default_jobs()}: this machine's cores)")
+        p.add_argument("--out", help="where the grades go (default: grades/<date-time>/; results are re-used "
+                       "from the cache beside it, grades/.socklab-cache)")
+        p.add_argument("--force", action="store_true", help="play everything again, re-using no result")
+        if name == "grade":
+            p.add_argument("--only", nargs="+", metavar="NAME", help="only these students")
+        else:
+            p.set_defaults(only=None)
+        p.set_defaults(func=_cmd_grade)
     p = sub.add_parser("clean", help="remove what dead runs left (label socklab.run); a live run is left alone")
     p.add_argument("--run", type=_run_id,
                    help="only this run id, if it is dead (default: every dead run; the compose lab too, once stopped)")
@@ -285,6 +443,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=_seconds, default=20.0, help="seconds (default 20, at most 3600)")
     p.set_defaults(func=_cmd_wait_log)
     return parser
+
+
+def entry() -> None:
+    """The console script `socklab` (pyproject.toml)."""
+    interrupts.exit_with(main())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -40,12 +40,14 @@ def _doing(what: str) -> Iterator[None]:
 class Engine:
     """A connection to one Docker Engine (one client per process; pass it around)."""
 
-    def __init__(self, base_url: str | None = None, timeout: int = 120):
+    def __init__(self, base_url: str | None = None, timeout: int = 120, pool_size: int = 10):
+        """`pool_size`: connections kept to the engine; runs in parallel need several each (a grading sizes
+        it to its parallelism, as Kathara does)."""
         try:
             if base_url:
-                self._client = docker.DockerClient(base_url=base_url, timeout=timeout)
+                self._client = docker.DockerClient(base_url=base_url, timeout=timeout, max_pool_size=pool_size)
             else:
-                self._client = docker.from_env(timeout=timeout)
+                self._client = docker.from_env(timeout=timeout, max_pool_size=pool_size)
             self._client.ping()
         except docker.errors.DockerException as e:
             raise EnvironmentProblem(
@@ -56,6 +58,12 @@ class Engine:
 
     def close(self) -> None:
         self._client.close()
+
+    def version(self) -> dict[str, str]:
+        """The engine's version, API version, OS, architecture and kernel (a grading's manifest records it)."""
+        with _doing("asking the engine's version"):
+            v = self.api.version()
+        return {k: str(v.get(k, "")) for k in ("Version", "ApiVersion", "Os", "Arch", "KernelVersion")}
 
     # ---- images -------------------------------------------------------------------------------
     def image(self, ref: str) -> ImageInfo | None:

@@ -41,6 +41,10 @@ class TopologyError(LocatedError):
     """compose.yaml uses something outside the documented subset, or is inconsistent."""
 
 
+class SuiteError(LocatedError):
+    """A suite file (the scenarios a class is graded on, and their weights) is invalid."""
+
+
 class EnvironmentProblem(SocklabError):
     """The machine is not ready: no Docker daemon, images missing and not buildable, ..."""
 

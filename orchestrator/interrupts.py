@@ -41,6 +41,22 @@ def install() -> None:
             signal.signal(sig, interrupt)
 
 
+def exit_with(code: int) -> None:
+    """End the process with `code`. After an interrupt (130) not by sys.exit: CPython 3.11 counts a
+    KeyboardInterrupt that escaped an exec() of source text (dataclasses does that while modules are
+    imported) as unhandled even when an outer `except` caught it, and then ends the process by SIGINT at
+    exit (status -2, not 130)."""
+    import os
+    import sys
+
+    if code == 130:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def check() -> None:
     """Raise again an interrupt that came and was swallowed (see the module)."""
     if _noted:
@@ -48,9 +64,13 @@ def check() -> None:
 
 
 class Interrupts:
-    """SIGINT and SIGTERM while a run plays (see the module): a context manager, with held() inside it."""
+    """SIGINT and SIGTERM while a run plays (see the module): a context manager, with held() inside it.
+    `cancel`: an event another thread may set to interrupt the run (grading runs play on worker threads,
+    where no signal handler can be: the grading's main thread takes Ctrl-C and sets it); the run sees it at
+    its next safe point (check)."""
 
-    def __init__(self) -> None:
+    def __init__(self, cancel: threading.Event | None = None) -> None:
+        self.cancel = cancel
         self.raised = False  # an interrupt has been raised: later ones are only noted
         self.noted = 0  # interrupts received
         self.finishing = False  # the run is tearing down: an interrupt raised before is on its way
@@ -80,8 +100,12 @@ class Interrupts:
         raise KeyboardInterrupt
 
     def check(self) -> None:
-        """At a safe point of the run: raise again an interrupt that was raised and swallowed."""
-        if self.raised and not self.finishing:
+        """At a safe point of the run: raise again an interrupt that was raised and swallowed, or one another
+        thread asked for (cancel)."""
+        if self.finishing:
+            return
+        if self.raised or (self.cancel is not None and self.cancel.is_set()):
+            self.raised = True
             raise KeyboardInterrupt
 
     @contextlib.contextmanager

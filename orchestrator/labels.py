@@ -21,18 +21,19 @@ from dataclasses import dataclass, field
 RUN_LABEL = "socklab.run"
 SCENARIO_LABEL = "socklab.scenario"
 PURPOSE_LABEL = "socklab.purpose"
+SESSION_LABEL = "socklab.session"  # the grading session a run belongs to
 #: A run being set up has created resources but started nothing for at most this long (seconds).
 SETUP_GRACE = 120.0
 _LIVE_STATES = ("running", "restarting", "paused", "removing")
 
 
-def run_labels(run_id: str, scenario: str | None = None, purpose: str | None = None) -> dict[str, str]:
+def run_labels(run_id: str, scenario: str | None = None, purpose: str | None = None,
+               session: str | None = None) -> dict[str, str]:
     """The labels of every resource of one run."""
     labels = {RUN_LABEL: run_id}
-    if scenario is not None:
-        labels[SCENARIO_LABEL] = scenario
-    if purpose is not None:
-        labels[PURPOSE_LABEL] = purpose
+    for label, value in ((SCENARIO_LABEL, scenario), (PURPOSE_LABEL, purpose), (SESSION_LABEL, session)):
+        if value is not None:
+            labels[label] = value
     return labels
 
 

@@ -37,7 +37,7 @@ VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magent
 # ---- the report ----------------------------------------------------------------------------------
 
 
-def _num(x: float) -> float | int:
+def num(x: float) -> float | int:
     """Points as people write them: 2 rather than 2.0, and no float dust (0.1+0.2)."""
     x = round(float(x), 6)
     return int(x) if x.is_integer() else x
@@ -51,9 +51,9 @@ def build(scenario: Scenario, evidence: Evidence, outcomes: Sequence[Outcome], *
         "run_id": evidence.run_id,
         "scenario": {"name": scenario.name, "path": scenario.path, "description": scenario.description},
         "verdict": checks.verdict(evidence, outcomes),
-        "score": {"awarded": _num(sum(o.awarded for o in outcomes)),
-                  "total": _num(sum(o.points for o in outcomes))},
-        "checks": [{"name": o.name, "kind": o.kind, "points": _num(o.points), "awarded": _num(o.awarded),
+        "score": {"awarded": num(sum(o.awarded for o in outcomes)),
+                  "total": num(sum(o.points for o in outcomes))},
+        "checks": [{"name": o.name, "kind": o.kind, "points": num(o.points), "awarded": num(o.awarded),
                     "passed": o.passed, "evidence": o.evidence, "where": o.where} for o in outcomes],
         "steps": [dataclasses.asdict(s) for s in evidence.steps],
         "programs": {pid: {"host": p.host, "argv": list(p.argv), "source": p.source, "exit_status": p.exit_status,

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -50,9 +51,15 @@ class RunOptions:
     settle_limit: float = 3.0
     capture_timeout: float = 15.0
     run_id: str | None = None
-    #: files (name -> content) put over the reference programs on every host before the first step:
-    #: a submission's programs are run exactly where and how the reference ones are
+    #: files (name -> content) run instead of the reference programs of the same names: a submission's
+    #: programs are run exactly how the reference ones are
     programs: dict[str, bytes] = field(default_factory=dict)
+    #: where the run's artifacts go (default: runs_dir/<run id>)
+    folder: Path | None = None
+    #: the grading session the run belongs to: every resource carries it as a label too
+    session: str | None = None
+    #: set from another thread to end the run where it is (it tears down, then raises KeyboardInterrupt)
+    cancel: threading.Event | None = None
 
 
 @dataclass(frozen=True)
@@ -109,8 +116,9 @@ class Run:
         self._stopped: dict[str, str] = {}  # program id -> how the run ended it (Stop escalated, teardown)
         self._sources: dict[str, str] = {}  # program id -> 'submission', 'reference' or 'command'
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"run-{self.run_id}")
-        self.interrupts = Interrupts()
-        self.lab = Lab(engine, topology, scenario.hosts, self.run_id, run_labels(self.run_id, scenario.name),
+        self.interrupts = Interrupts(options.cancel)
+        self.lab = Lab(engine, topology, scenario.hosts, self.run_id,
+                       run_labels(self.run_id, scenario.name, session=options.session),
                        self._image, options.limits, options.programs, self.pool, self.clock,
                        hold=self.interrupts.held)
         self.snapshots: dict[str, Snapshot] = {}
@@ -118,7 +126,7 @@ class Run:
         self.timings: dict[str, float] = {}
         self.limits: dict[str, HostLimits] = {}
         self.error: str | None = None
-        self.folder = options.runs_dir / self.run_id
+        self.folder = options.folder or options.runs_dir / self.run_id
 
     def clock(self) -> float:
         return time.monotonic() - self.t0

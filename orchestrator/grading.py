@@ -1,0 +1,303 @@
+"""Grading a class: every student's programs played on a suite, fairly, in parallel, and resumably.
+
+The rule (README, Grading), so that every point can be defended to a student:
+- A scenario is played once for each assignment program it runs (Scenario.needs): in that play, that one
+  program is the student's and every other program is the lab's reference one. Each check judges one
+  program (Check.judges) and is judged in that program's play only. So a broken client never costs its
+  student the points of their server, nor the other way round.
+- A program the student did not hand in (or handed in unusable: two candidates, not text) is never replaced:
+  the checks that judge it fail with that reason, and its play does not happen.
+- A play that goes wrong by no fault of the programs (the engine, the capture) makes the student's grade
+  'error', with the reason, rather than a grade they did not earn: the instructor re-grades them.
+
+A play is a `Part`; its result is stored in its folder with a key over all its inputs (the program's and the
+helper modules' bytes, the scenario's, the topology's, the images, the orchestrator's own source and
+limits), so a grading that is run again re-uses every result whose inputs did not change, and one that was
+interrupted resumes where it stopped.
+"""
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import checks, report, runner
+from .errors import SocklabError
+from .evidence import ImageEvidence
+from .interrupts import Interrupts
+from .scenario import program_file
+from .submission import Submission
+from .suite import ASSIGNMENT, Entry, Suite
+from .topology import Topology
+
+PART_FILE = "part.json"
+_SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def folder_name(text: str) -> str:
+    """A student's or a scenario's name as a folder name: kept when it is plain, else made plain and told
+    apart by a short hash (two names that only differ in what was replaced stay two folders)."""
+    plain = _SAFE.sub("-", text).strip("-.") or "x"
+    return plain if plain == text else f"{plain}-{hashlib.sha256(text.encode()).hexdigest()[:6]}"
+
+
+def source_digest() -> str:
+    """A digest of the orchestrator's own source: a result is re-used only by the same code."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True)
+class Part:
+    """One play of a scenario for one student: `program` is theirs, every other program the lab's."""
+
+    student: str
+    entry: Entry
+    program: str  # the assignment file that is the student's in this play, e.g. server_tcp.py
+    files: dict[str, bytes]  # what replaces the reference programs: that file and the helper modules
+    key: str  # sha256 over every input of the play
+    folder: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.student}: {self.entry.scenario.name} with their {self.program}"
+
+
+@dataclass
+class PartResult:
+    """What a play gave: the outcomes of the checks it judges (as report.json writes them)."""
+
+    key: str
+    verdict: str  # the run's own verdict: pass, fail or error
+    error: str | None  # why the run could not be judged (verdict error), else None
+    checks: list[dict[str, Any]]  # the outcomes of the checks this play judges
+    seconds: float
+    reused: bool = False
+
+
+@dataclass
+class ScenarioGrade:
+    entry: Entry
+    checks: list[dict[str, Any]]  # every check of the scenario, in its order: name, points, awarded, passed,
+    #                               evidence, where, judges (the program file), source (whose program ran)
+    errors: list[str] = field(default_factory=list)  # plays that could not be judged
+
+    @property
+    def awarded(self) -> float:
+        return sum(c["awarded"] for c in self.checks)
+
+    @property
+    def total(self) -> float:
+        return sum(c["points"] for c in self.checks)
+
+
+@dataclass
+class StudentGrade:
+    submission: Submission
+    scenarios: list[ScenarioGrade]
+
+    @property
+    def errors(self) -> list[str]:
+        return [e for s in self.scenarios for e in s.errors]
+
+    @property
+    def status(self) -> str:
+        return "error" if self.errors else "graded"
+
+    @property
+    def total(self) -> float:
+        return report.num(sum(s.entry.weight * s.awarded for s in self.scenarios))
+
+    @property
+    def maximum(self) -> float:
+        return report.num(sum(s.entry.weight * s.total for s in self.scenarios))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """What every play of a grading shares."""
+
+    topology: Topology
+    suite: Suite
+    images: dict[str, ImageEvidence]
+    out: Path
+    fingerprint: str  # the orchestrator's source, the topology and images, the limits
+    session: str
+    limits: runner.Limits = field(default_factory=runner.Limits)
+
+
+def fingerprint(topology: Topology, images: dict[str, ImageEvidence], limits: runner.Limits) -> str:
+    """What every play's key shares: the code, the lab, its images and the limits of the sandbox."""
+    parts = {"source": source_digest(), "topology": hashlib.sha256(Path(topology.path).read_bytes()).hexdigest(),
+             "images": {n: (im.id, im.packages_sha256) for n, im in sorted(images.items())},
+             "limits": repr(limits)}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def student_folder(settings: Settings, student: str) -> Path:
+    return settings.out / "students" / folder_name(student)
+
+
+def plan(submission: Submission, settings: Settings) -> list[Part]:
+    """The plays of one student: one per scenario of the suite and program file it needs that they handed in."""
+    helpers = {name: data for name, data in submission.files.items() if name not in ASSIGNMENT}
+    parts = []
+    for entry in settings.suite.entries:
+        for program in entry.scenario.needs():
+            if program not in submission.files:
+                continue
+            files = {program: submission.files[program], **helpers}
+            key = hashlib.sha256(json.dumps({
+                "fingerprint": settings.fingerprint, "scenario": entry.sha256, "program": program,
+                "files": {n: hashlib.sha256(d).hexdigest() for n, d in sorted(files.items())},
+            }, sort_keys=True).encode()).hexdigest()
+            folder = (student_folder(settings, submission.name) / folder_name(entry.scenario.name)
+                      / folder_name(program.removesuffix(".py")))
+            parts.append(Part(submission.name, entry, program, files, key, folder))
+    return parts
+
+
+def judged_file(entry: Entry, check_judges: str) -> str:
+    """The program file a check judges (the file its judged program runs)."""
+    start = entry.scenario.programs()[check_judges]
+    return program_file(start.argv) or start.argv[0]
+
+
+def cached(part: Part) -> PartResult | None:
+    """The stored result of a play whose inputs have not changed since, if any."""
+    try:
+        data = json.loads((part.folder / PART_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+    if data.get("key") != part.key or data.get("verdict") == "error":
+        return None  # (a play the lab could not carry out is always tried again)
+    return PartResult(part.key, data["verdict"], data.get("error"), data["checks"], data.get("seconds", 0.0),
+                      reused=True)
+
+
+def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event) -> PartResult | None:
+    """Play one part and store its result; None if the grading was cancelled meanwhile."""
+    started = time.monotonic()
+    scenario = part.entry.scenario
+    part.folder.mkdir(parents=True, exist_ok=True)
+    options = runner.RunOptions(runs_dir=part.folder.parent, images=settings.images, limits=settings.limits,
+                                programs=part.files, folder=part.folder, session=settings.session, cancel=cancel)
+    try:
+        evidence = runner.run(engine, settings.topology, scenario, options)
+    except KeyboardInterrupt:
+        return None
+    outcomes = checks.evaluate(scenario, evidence)
+    rep = report.build(scenario, evidence, outcomes, artifacts=str(part.folder))
+    report.write_json(rep, part.folder / "report.json")
+    report.write_junit(rep, part.folder / "junit.xml")
+    played_with = f"your {part.program} with the lab's " + (", ".join(
+        sorted({p.argv[2] for p in evidence.programs.values() if p.source == "reference" and len(p.argv) > 2}))
+        or "nothing else")
+    mine = [dict(c, judges=part.program, source=played_with) for c, check in zip(rep["checks"], scenario.checks)
+            if judged_file(part.entry, check.judges) == part.program]
+    sources = {pid: p.source for pid, p in evidence.programs.items()}
+    error = report.run_problem(rep) if rep["verdict"] == "error" else None
+    result = PartResult(part.key, rep["verdict"], error, mine, round(time.monotonic() - started, 3))
+    (part.folder / PART_FILE).write_text(json.dumps({
+        "key": part.key, "student": part.student, "scenario": scenario.name, "program": part.program,
+        "verdict": result.verdict, "error": error, "checks": mine, "seconds": result.seconds,
+        "programs": sources, "run_id": evidence.run_id,
+    }, indent=2, ensure_ascii=False) + "\n")
+    return result
+
+
+def not_submitted(entry: Entry, check, reason: str) -> dict[str, Any]:
+    points = report.num(check.points)
+    return {"name": check.name, "kind": type(check.spec).__name__.removesuffix("Check").lower(), "points": points,
+            "awarded": 0, "passed": False, "evidence": reason, "where": str(check.where),
+            "judges": judged_file(entry, check.judges), "source": "not run"}
+
+
+def assemble(submission: Submission, parts: list[Part], results: dict[str, PartResult],
+             settings: Settings) -> StudentGrade:
+    """A student's grade from the results of their plays (a check's outcome comes from its program's play)."""
+    by_play = {(p.entry.scenario.path, p.program): results.get(p.key) for p in parts}
+    grades = []
+    for entry in settings.suite.entries:
+        outcomes, errors = [], []
+        for check in entry.scenario.checks:
+            program = judged_file(entry, check.judges)
+            if submission.error:
+                outcomes.append(not_submitted(entry, check, f"nothing of the submission could be used: "
+                                                            f"{submission.error}"))
+                continue
+            if program not in submission.files:
+                reason = submission.problems.get(program, f"{program} not submitted")
+                outcomes.append(not_submitted(entry, check, reason))
+                continue
+            result = by_play.get((entry.scenario.path, program))
+            found = next((c for c in (result.checks if result else []) if c["name"] == check.name), None)
+            if result is None or found is None:
+                outcomes.append(not_submitted(entry, check, "not played (the grading was stopped first)"))
+                continue
+            outcomes.append(found)
+            if result.error and result.error not in errors:
+                errors.append(result.error)
+        grades.append(ScenarioGrade(entry, outcomes, [f"{entry.scenario.name}: {e}" for e in errors]))
+    return StudentGrade(submission, grades)
+
+
+class Grader:
+    """Plays the parts of many students on one engine, `jobs` at a time (see the module)."""
+
+    def __init__(self, engine: Any, settings: Settings, jobs: int, force: bool = False,
+                 on_part: Callable[[Part, PartResult | None], None] = lambda part, result: None):
+        self.engine, self.settings, self.jobs, self.force = engine, settings, max(1, jobs), force
+        self.on_part = on_part
+        self.cancel = threading.Event()
+
+    def grade(self, submissions: list[Submission]) -> list[StudentGrade]:
+        """Every student's grade. Ctrl-C (or SIGTERM) stops it: the plays under way tear down, those done are
+        kept for the next grading to re-use, and KeyboardInterrupt goes on up."""
+        plans = {s.name: plan(s, self.settings) for s in submissions}
+        results: dict[str, PartResult] = {}
+        todo = []
+        for parts in plans.values():
+            for part in parts:
+                found = None if self.force else cached(part)
+                if found is not None:
+                    results[part.key] = found
+                    self.on_part(part, found)
+                else:
+                    todo.append(part)
+        with Interrupts() as interrupts:
+            pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grade")
+            futures = {pool.submit(play, part, self.engine, self.settings, self.cancel): part for part in todo}
+            try:
+                pending = set(futures)
+                while pending:  # short waits, so that Ctrl-C is taken at once
+                    done, pending = concurrent.futures.wait(pending, timeout=0.2)
+                    for future in done:
+                        part = futures[future]
+                        result = self._result(part, future)
+                        if result is not None:
+                            results[part.key] = result
+                        self.on_part(part, result)
+            except KeyboardInterrupt:
+                with interrupts.held():
+                    self.cancel.set()
+                    pool.shutdown(wait=True, cancel_futures=True)  # the plays under way tear down
+                raise
+            pool.shutdown(wait=True)
+        return [assemble(s, plans[s.name], results, self.settings) for s in submissions]
+
+    @staticmethod
+    def _result(part: Part, future: concurrent.futures.Future) -> PartResult | None:
+        try:
+            return future.result()
+        except SocklabError as e:  # the engine failed this play: the student is not graded, with the reason
+            return PartResult(part.key, "error", str(e), [], 0.0)
