@@ -16,7 +16,7 @@ COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; 
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
 .PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch logs test test-unit \
-        scenario-tcp scenario-udp scenarios validate bench probe clean clean-runs clean-images prune-images lock
+        scenario-tcp scenario-udp scenarios validate bench probe grade check clean clean-runs clean-images prune-images lock
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,16 +44,30 @@ images: venv mmdebstrap ## build the images if their inputs changed (Debian pack
 
 # ---- scenarios: the assignment played and checked by the orchestrator -------------------------
 # (the orchestrator builds any image that is missing itself, so these need only the venv and tools)
+# PROGRAMS=DIR: a submission's programs instead of the reference ones (make scenario-tcp PROGRAMS=mine)
+RUN_PROGRAMS = $(if $(PROGRAMS),--programs "$(PROGRAMS)")
+
 scenario-tcp: venv mmdebstrap ## play the assignment's TCP exchange (Figure 3) across containers and check it
-	$(PY) -m orchestrator run scenarios/tcp.yaml
+	$(PY) -m orchestrator run scenarios/tcp.yaml $(RUN_PROGRAMS)
 
 scenario-udp: venv mmdebstrap ## play the UDP exchange (Figure 4) and check it
-	$(PY) -m orchestrator run scenarios/udp.yaml
+	$(PY) -m orchestrator run scenarios/udp.yaml $(RUN_PROGRAMS)
+
+scenario-%: venv mmdebstrap ## play scenarios/NAME.yaml (make scenario-tcp-clients PROGRAMS=DIR)
+	$(PY) -m orchestrator run scenarios/$*.yaml $(RUN_PROGRAMS)
+
+grade: venv mmdebstrap ## grade a class: make grade SUBMISSIONS=DIR [JOBS=N] (README, Grading)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (a folder with one entry per student)"; exit 2; }
+	$(PY) -m orchestrator grade "$(SUBMISSIONS)" $(if $(JOBS),-j $(JOBS))
+
+check: venv mmdebstrap ## a student's check: make check PROGRAMS=DIR plays the suite on one submission, as grading would
+	@test -n "$(PROGRAMS)" || { echo "usage: make check PROGRAMS=DIR (a folder with your programs)"; exit 2; }
+	$(PY) -m orchestrator check "$(PROGRAMS)"
 
 scenarios: venv mmdebstrap ## play every scenario in scenarios/
 	$(PY) -m orchestrator run scenarios/*.yaml
 
-validate: venv mmdebstrap ## check every scenario file (display filters by tshark) without running anything
+validate: venv mmdebstrap ## check every scenario file and the suite (display filters by tshark) without running anything
 	$(PY) -m orchestrator validate scenarios/*.yaml
 
 bench: venv tools ## warm scenario-tcp (median of 10) against the same exchange scripted with docker-compose

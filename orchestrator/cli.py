@@ -107,9 +107,24 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 return capture.check_filters(engine, built.ref, filters, label)
 
             checker = check_filters
-        _, scenarios = _load_all(args.files, args.topology, checker)
-    for sc in scenarios:
-        _say(f"{sc.path}: ok ({sc.name}: {len(sc.steps)} steps, {len(sc.checks)} checks)")
+        from .suite import is_suite, load_suite
+        from .topology import load_topology
+
+        topology = load_topology(args.topology)
+        said = []
+        for path in args.files:  # a suite is checked with every scenario it lists
+            if is_suite(path):
+                suite = load_suite(path, topology, checker)
+                said.append(f"{path}: ok (suite {suite.name}: " + ", ".join(
+                    f"{e.scenario.name} x{e.weight:g} needs {' '.join(e.scenario.needs())}" for e in suite.entries)
+                    + f"; at most {suite.maximum():g} points)")
+            else:
+                from .scenario import load_scenario
+
+                sc = load_scenario(path, topology, checker)
+                said.append(f"{sc.path}: ok ({sc.name}: {len(sc.steps)} steps, {len(sc.checks)} checks)")
+    for line in said:
+        _say(line)
     return errors.EXIT_OK
 
 
