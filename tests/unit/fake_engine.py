@@ -205,7 +205,9 @@ class FakeEngine:
         proc = FakeProcess(self, container, argv, pid)
         self.processes[pid] = proc
         program = argv[2] if argv[:2] == ["python3", "-u"] else argv[0]
-        behaviour = self.behaviours[program]
+        # a submission's program (run from its folder) may behave otherwise than the reference: "student:NAME"
+        student = workdir == "/opt/socklab/submission" and f"student:{program}" in self.behaviours
+        behaviour = self.behaviours[f"student:{program}" if student else program]
         session = (StopOnInputSession if stop_on_input else FakeSession)(proc, f"exec-{pid}")
         session.user, session.workdir, session.command = user, workdir, list(command)
         self.sessions[session.exec_id] = session

@@ -1,0 +1,199 @@
+"""Grading a class against the fake engine: the plays planned, each check judged in the play of the program it
+judges (a broken client never costs the server), missing programs, the cache, and what is written."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from orchestrator import gradebook, grading
+from orchestrator.errors import SuiteError
+from orchestrator.evidence import ImageEvidence
+from orchestrator.submission import Submission
+from orchestrator.suite import load_suite
+from orchestrator.topology import load_topology
+
+from .fake_engine import FakeEngine
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPOLOGY = load_topology(ROOT / "compose.yaml")
+IMAGES = {"node": ImageEvidence("node", "socklab/node:abc", "sha256:1", "p1"),
+          "capture": ImageEvidence("capture", "socklab/capture:def", "sha256:2", "p2")}
+
+SCENARIO = """
+name: echo
+description: a TCP server counting what a client sends, against the fake engine
+hosts: [server, client]
+defaults: {timeout: 0.5}
+steps:
+  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}
+  - wait: {port: 5000, host: server}
+  - start: {id: client, host: client, run: [client_tcp.py, server, "5000"]}
+  - send: {program: client, lines: [hello]}
+  - wait: {program: client, log: "chars: hello"}
+  - signal: {program: client, signal: SIGINT}
+  - wait: {program: client, exit: any}
+  - signal: {program: server, signal: SIGINT}
+  - wait: {program: server, exit: any}
+checks:
+  - name: the server listens
+    log: {program: server, match: listening, count: 1}
+  - name: the answer counts characters
+    points: 2
+    judges: server
+    log: {program: client, match: 'I received 5 chars: hello$', count: 1}
+  - name: the client says it waits
+    log: {program: client, match: '^Waiting', count: 1}
+  - name: a SYN
+    judges: client
+    capture: {filter: "tcp.flags.syn==1", count: 1}
+"""
+
+
+def server_tcp(proc, count=len):
+    proc.out("Socket is listening")
+    proc.bind("tcp", 5000)
+    proc.wait_signal()
+    return 0
+
+
+def client_tcp(proc, count=len):
+    proc.out("Waiting for connection response")
+    while True:
+        kind, value = proc.next()
+        if kind != "line":
+            return 130
+        proc.out(f"Server message: I received {count(value.encode()) if count is not len else len(value)} "
+                 f"chars: {value}")
+
+
+def mute_client(proc):  # a broken client: prints nothing, ends on Ctrl-C
+    proc.wait_signal()
+    return 130
+
+
+@pytest.fixture
+def suite(tmp_path):
+    (tmp_path / "echo.yaml").write_text(SCENARIO)
+    (tmp_path / "suite.yaml").write_text("name: test\ndescription: one scenario\nscenarios:\n"
+                                         "  - {scenario: echo.yaml, weight: 2}\n")
+    return load_suite(tmp_path / "suite.yaml", TOPOLOGY)
+
+
+def settings_for(suite, out: Path) -> grading.Settings:
+    return grading.Settings(topology=TOPOLOGY, suite=suite, images=IMAGES, out=out, fingerprint="f", session="s")
+
+
+def student(name: str, *programs: str, problems=None) -> Submission:
+    return Submission(name=name, path=f"/class/{name}", files={p: f"# {name}'s {p}\n".encode() for p in programs},
+                      problems=problems or {})
+
+
+def engine_for(**student_behaviours) -> FakeEngine:
+    behaviours = {"server_tcp.py": server_tcp, "client_tcp.py": client_tcp,
+                  **{f"student:{k}.py": v for k, v in student_behaviours.items()}}
+    return FakeEngine(behaviours, tshark_output="total\t10\ncount\t1\t1\n")
+
+
+def grade(engine, suite, out, *subs, **kw):
+    """Grade with the fake engine, one play at a time (the fake plays one run at a time; plays in parallel
+    are the integration tests')."""
+    return grading.Grader(engine, settings_for(suite, out), jobs=1, **kw).grade(list(subs))
+
+
+def checks_of(g: grading.StudentGrade) -> dict[str, dict]:
+    return {c["name"]: c for c in g.scenarios[0].checks}
+
+
+def test_one_play_per_program_the_scenario_needs_and_the_student_handed_in(suite, tmp_path):
+    parts = grading.plan(student("ana", "server_tcp.py", "client_tcp.py", "helper.py"), settings_for(suite, tmp_path))
+    assert [p.program for p in parts] == ["server_tcp.py", "client_tcp.py"]
+    assert set(parts[0].files) == {"server_tcp.py", "helper.py"}  # the other program is the lab's
+    assert parts[0].key != parts[1].key and parts[0].folder != parts[1].folder
+    assert [p.program for p in grading.plan(student("bo", "client_tcp.py"), settings_for(suite, tmp_path))] == [
+        "client_tcp.py"]
+
+
+def test_a_broken_client_costs_its_own_checks_and_never_the_servers(suite, tmp_path):
+    [g] = grade(engine_for(client_tcp=mute_client), suite, tmp_path, student("ana", "server_tcp.py", "client_tcp.py"))
+    checks = checks_of(g)
+    # the server's checks were judged with the lab's client: full marks
+    assert checks["the server listens"]["passed"] and checks["the answer counts characters"]["passed"]
+    assert checks["the answer counts characters"]["judges"] == "server_tcp.py"
+    # the client's were judged with the lab's server: its own failure
+    assert not checks["the client says it waits"]["passed"]
+    assert checks["a SYN"]["passed"] and checks["a SYN"]["judges"] == "client_tcp.py"
+    assert g.status == "graded" and g.total == 2 * 4 and g.maximum == 2 * 5  # weight 2
+
+
+def test_a_missing_program_fails_exactly_its_checks_and_is_never_replaced(suite, tmp_path):
+    engine = engine_for()
+    [g] = grade(engine, suite, tmp_path, student("bo", "server_tcp.py", problems={
+        "client_tcp.py": "client_tcp.py not submitted"}))
+    checks = checks_of(g)
+    assert checks["the server listens"]["passed"] and checks["the answer counts characters"]["passed"]
+    for name in ("the client says it waits", "a SYN"):
+        assert not checks[name]["passed"] and checks[name]["evidence"] == "client_tcp.py not submitted"
+    assert g.total == 2 * 3
+    # only the server's play happened: no client_tcp.py was run from the submission's folder
+    from_submission = [s.command[6] for s in engine.sessions.values()
+                       if s.workdir == "/opt/socklab/submission"]
+    assert from_submission == ["server_tcp.py"]
+
+
+def test_a_second_grading_re_uses_every_play_whose_inputs_did_not_change(suite, tmp_path):
+    ana = student("ana", "server_tcp.py", "client_tcp.py")
+    first = engine_for()
+    [g1] = grade(first, suite, tmp_path, ana)
+    second = engine_for()
+    [g2] = grade(second, suite, tmp_path, ana)
+    assert second.containers == {} and not second.sessions  # nothing played again
+    assert checks_of(g1) == checks_of(g2) and g1.total == g2.total
+    changed = student("ana", "server_tcp.py", "client_tcp.py")
+    changed.files["client_tcp.py"] = b"# changed\n"
+    third = engine_for()
+    grade(third, suite, tmp_path, changed)
+    from_submission = [s.command[6] for s in third.sessions.values() if s.workdir == "/opt/socklab/submission"]
+    assert from_submission == ["client_tcp.py"]  # the client's play again; the server's re-used
+
+
+def test_what_a_grading_writes(suite, tmp_path):
+    grades = grade(engine_for(client_tcp=mute_client), suite, tmp_path / "cache",
+                   student("ana", "server_tcp.py", "client_tcp.py"),
+                   student("bo", "server_tcp.py", problems={"client_tcp.py": "client_tcp.py not submitted"}))
+    settings = settings_for(suite, tmp_path / "out")
+    gradebook.write_all(grades, settings, {"session": "s"})
+    rows = list(csv.reader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
+    assert rows[0] == ["student", "total", "maximum", "echo", "status", "notes"]
+    assert rows[1] == ["ana", "8", "10", "8", "graded", ""]
+    assert rows[2] == ["bo", "6", "10", "6", "graded", "client_tcp.py not submitted"]
+    results = json.loads((tmp_path / "out" / "students" / "bo" / "results.json").read_text())
+    assert (results["score"], results["max_score"], len(results["tests"])) == (6, 10, 4)
+    assert results["tests"][2] == {"name": "echo: the client says it waits", "score": 0, "max_score": 2,
+                                   "status": "failed", "output": "client_tcp.py not submitted",
+                                   "visibility": "visible"}
+    suite_xml = ET.fromstring((tmp_path / "out" / "students" / "ana" / "junit.xml").read_text())
+    assert suite_xml.find("testsuite").get("failures") == "1"
+    text = (tmp_path / "out" / "students" / "bo" / "summary.txt").read_text()
+    assert text.startswith("bo: 6 of 10 points (test)") and "✗ client_tcp.py not submitted" in text
+    assert json.loads((tmp_path / "out" / "manifest.json").read_text()) == {"session": "s"}
+
+
+def test_a_suite_holds_only_what_students_hand_in(tmp_path):
+    (tmp_path / "names.yaml").write_text((ROOT / "scenarios" / "names.yaml").read_text())
+    (tmp_path / "suite.yaml").write_text("name: t\ndescription: d\nscenarios:\n  - {scenario: names.yaml}\n")
+    with pytest.raises(SuiteError, match="runs hostinfo.py, which the assignment does not ask for"):
+        load_suite(tmp_path / "suite.yaml", TOPOLOGY)
+    (tmp_path / "suite.yaml").write_text("name: t\ndescription: d\nscenarios:\n  - {scenario: nothing.yaml}\n")
+    with pytest.raises(SuiteError, match="no scenario file nothing.yaml beside the suite"):
+        load_suite(tmp_path / "suite.yaml", TOPOLOGY)
+
+
+def test_folder_names_stay_apart():
+    assert grading.folder_name("ana") == "ana"
+    assert grading.folder_name("Ana María") != grading.folder_name("Ana-María")
+    assert "/" not in grading.folder_name("../etc") and not grading.folder_name("../etc").startswith(".")
