@@ -16,7 +16,7 @@ COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; 
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
 .PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch logs test test-unit \
-        scenario-tcp scenario-udp scenarios validate bench probe grade check clean clean-runs clean-images prune-images lock
+        scenario-tcp scenario-udp scenarios validate bench probe grade check soak clean clean-runs clean-images prune-images lock
 
 help: ## this list
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -110,6 +110,9 @@ logs: ## the lab's container logs
 # ---- tests -------------------------------------------------------------------------------------
 test: images tools ## everything: unit tests, images (testinfra), the lab end to end
 	$(PY) -m pytest
+
+soak: images tools ## long repeats: the thread-scheduling case graded 20 times, identical grades each time
+	SOCKLAB_SOAK_REPEATS=20 $(PY) -m pytest tests/integration/test_grading.py -k threads_printing
 
 test-unit: venv ## only the tests that need no Docker
 	$(PY) -m pytest tests/unit

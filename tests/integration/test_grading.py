@@ -61,3 +61,33 @@ def test_a_grading_stopped_with_ctrl_c_tears_down_and_the_next_one_resumes(tmp_p
     assert set(manifest["submissions"]) == {"ana", "bob"} and manifest["engine"]["Version"]
     assert (tmp_path / "grades" / "second" / "students" / "ana" / "tcp-exchange" / "server_tcp" / "capture.pcap").is_file()
     assert session_leftovers() == []
+
+
+FAIR = ROOT / "tests" / "fairness"
+
+
+def class_of(tmp_path: Path, name: str, source: Path) -> Path:
+    """A class of one student: the programs of `source`, the lab's reference ones for the rest."""
+    student = tmp_path / "class" / name
+    student.mkdir(parents=True)
+    for program in ("server_tcp.py", "client_tcp.py", "server_udp.py", "client_udp.py"):
+        shutil.copy(source / program if (source / program).exists() else ROOT / "programs" / program,
+                    student / program)
+    return student.parent
+
+
+def test_threads_printing_at_once_never_cost_points(tmp_path):
+    """The same submission gets the same points every time, whatever the threads' scheduling: its goodbyes
+    share lines in most plays. SOCKLAB_SOAK_REPEATS (make soak: 20) gradings, -j 2, each from scratch."""
+    import os
+
+    klass = class_of(tmp_path, "threaded-print", FAIR / "threaded-print")
+    repeats = int(os.environ.get("SOCKLAB_SOAK_REPEATS", "2"))
+    rows = []
+    for i in range(repeats):
+        proc = grade(str(klass), "--out", str(tmp_path / "grades" / str(i)), "-j", "2", "--force", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        rows.append(read_csv(tmp_path / "grades" / str(i) / "grades.csv"))
+    assert all(r == rows[0] for r in rows), rows
+    assert rows[0][0]["total"] == rows[0][0]["maximum"] == "64"
+    assert session_leftovers() == []
