@@ -1,4 +1,5 @@
-"""`make bench`: warm `make scenario-tcp` against the same exchange scripted with docker-compose v1.
+"""`make bench`: warm `make scenario-tcp` against the same exchange scripted with docker-compose v1, and
+grading's throughput over the sample class.
 
 Prints the median wall time of N runs of each (after one warm-up run each), and their ratio.
 Targets (issue 3): the orchestrator's median <= 1.2 s, and <= 0.3x the compose script.
@@ -51,6 +52,10 @@ def timed(cmd: list[str], runs: int) -> tuple[list[float], list[float]]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("-n", "--runs", type=int, default=10)
+    parser.add_argument("--class-dir", default=str(ROOT / "examples" / "submissions"),
+                        help="the class graded for the throughput (default: the sample class)")
+    parser.add_argument("-j", "--jobs", type=int, default=os.cpu_count() or 1, help="plays at once when grading")
+    parser.add_argument("--no-grading", action="store_true", help="leave out grading's throughput")
     args = parser.parse_args()
     python = str(ROOT / ".venv" / "bin" / "python")
     runs_dir = tempfile.mkdtemp(prefix="socklab-bench-")
@@ -86,7 +91,28 @@ def main() -> int:
         print(f"ratio to the docker-compose script: {ratio:.2f}x (target <= 0.3x: {'met' if ratio <= 0.3 else 'NOT met'})")
     else:
         print("docker-compose (v1) is not installed: no baseline to compare with")
+    if not args.no_grading:
+        grading_throughput(python, args.class_dir, args.jobs)
     return 0
+
+
+def grading_throughput(python: str, class_dir: str, jobs: int) -> None:
+    """Grading's throughput (issue 8): the plays of a class per minute, and the machine's CPU per play, with
+    every play made anew (--force)."""
+    import csv
+
+    out = tempfile.mkdtemp(prefix="socklab-bench-grades-")
+    try:
+        cmd = [python, "-m", "orchestrator", "grade", class_dir, "--out", f"{out}/g", "-j", str(jobs), "--force"]
+        wall, cpu = run_once(cmd)
+        plays = len(list(Path(out).glob(".socklab-cache/**/part.json")))
+        students = len(list(csv.DictReader(open(f"{out}/g/grades.csv"))))
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+    print(f"
+grading {class_dir} (-j {jobs}): {students} students, {plays} plays in {wall:.1f} s: "
+          f"{plays / wall * 60:.0f} plays per minute, {cpu / plays:.2f} machine CPU-s per play")
+    print(f"target: >= 90 plays per minute: {'met' if plays / wall * 60 >= 90 else 'NOT met'}")
 
 
 if __name__ == "__main__":
