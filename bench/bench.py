@@ -109,8 +109,7 @@ def grading_throughput(python: str, class_dir: str, jobs: int) -> None:
         students = len(list(csv.DictReader(open(f"{out}/g/grades.csv"))))
     finally:
         shutil.rmtree(out, ignore_errors=True)
-    print(f"
-grading {class_dir} (-j {jobs}): {students} students, {plays} plays in {wall:.1f} s: "
+    print(f"\ngrading {class_dir} (-j {jobs}): {students} students, {plays} plays in {wall:.1f} s: "
           f"{plays / wall * 60:.0f} plays per minute, {cpu / plays:.2f} machine CPU-s per play")
     print(f"target: >= 90 plays per minute: {'met' if plays / wall * 60 >= 90 else 'NOT met'}")
 
