@@ -70,8 +70,11 @@ def capture_filter(gateway: str) -> str:
 #: `docker exec` into the capture container (each costs ~75 ms of CPU here). tcpdump runs in the
 #: foreground because an `&` job of a non-interactive shell would ignore SIGINT; the reader signals it
 #: as the analyst, the user tcpdump has become (root has no CAP_KILL here), and keeps none of the
-#: exec's output open (tcpdump may end first, at PACKET_LIMIT).
-STOP_ON_INPUT = ('exec 3<&0; { read -r _ <&3; exec setpriv --reuid=analyst --regid=analyst --clear-groups '
+#: exec's output open (tcpdump may end first, at PACKET_LIMIT). It first removes the pcap of a previous play
+#: in the same lab: tcpdump, root without DAC_OVERRIDE, may not open the analyst's file, but root owns the
+#: (sticky) folder and may remove it.
+STOP_ON_INPUT = (f'rm -f {PCAP_IN_CONTAINER}; '  # a lab serving several plays: the last one's (the analyst's)
+                 'exec 3<&0; { read -r _ <&3; exec setpriv --reuid=analyst --regid=analyst --clear-groups '
                  'kill -INT $$; } >/dev/null 2>&1 & exec "$@" </dev/null 3<&-')
 #: An empty pcap (global header only): lets tshark check filters without a capture.
 EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")

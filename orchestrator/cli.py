@@ -219,7 +219,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
                     "stopped" if result is None else result.verdict)
                 bar.update(task, advance=1, description=f"{safe(part.label)[:60]} ({state})")
 
-            grades = grading.Grader(engine, settings, jobs, force=args.force, on_part=on_part).grade(submissions)
+            grader = grading.Grader(engine, settings, jobs, force=args.force, fresh_labs=args.fresh_labs,
+                                    on_part=on_part)
+            grades = grader.grade(submissions)
         engine_version = engine.version()
     final = grading.Settings(topology=topology, suite=suite, images=image_evidence, out=out,
                              fingerprint=settings.fingerprint, session=session, limits=limits)
@@ -228,8 +230,9 @@ def _cmd_grade(args: argparse.Namespace) -> int:
                                                                                                    grade.submission.name)
         if src.exists():
             shutil.copytree(src, dst, dirs_exist_ok=True, copy_function=_link_or_copy)
-    gradebook.write_all(grades, final, _manifest(args, suite, topology, image_evidence, submissions, session,
-                                                 started, engine_version, limits))
+    manifest = _manifest(args, suite, topology, image_evidence, submissions, session, started, engine_version, limits)
+    manifest["labs_replaced"] = grader.replaced  # labs that could not be reset clean between two plays
+    gradebook.write_all(grades, final, manifest)
     table = Table(box=None, header_style="bold")
     for column in ("student", "score", "status"):
         table.add_column(column)
@@ -281,7 +284,7 @@ def _manifest(args, suite, topology, images, submissions, session, started, engi
         "suite": {"path": suite.path, "name": suite.name, "sha256": suite.sha256,
                   "scenarios": [{"path": e.scenario.path, "name": e.scenario.name, "sha256": e.sha256,
                                  "weight": e.weight, "needs": list(e.scenario.needs())} for e in suite.entries]},
-        "options": {"jobs": args.jobs, "force": args.force, "only": args.only,
+        "options": {"jobs": args.jobs, "force": args.force, "only": args.only, "fresh_labs": args.fresh_labs,
                     "limits": dataclasses.asdict(limits)},
         "submissions": {s.name: {"path": s.path, "digest": s.digest(), "files": s.hashes(), "problems": s.problems,
                                  "error": s.error, "notes": list(s.notes)} for s in submissions},
@@ -443,6 +446,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--out", help="where the grades go (default: grades/<date-time>/; results are re-used "
                        "from the cache beside it, grades/.socklab-cache)")
         p.add_argument("--force", action="store_true", help="play everything again, re-using no result")
+        p.add_argument("--fresh-labs", action="store_true",
+                       help="a lab of its own for every play (default: a student's plays share one, reset between)")
         if name == "grade":
             p.add_argument("--only", nargs="+", metavar="NAME", help="only these students")
         else:

@@ -65,6 +65,18 @@ class HostLimits:
     memory_limit_hits: int | None = None  # times the memory use reached the limit (reclaimed, or not)
     oom_kills: int | None = None  # processes the kernel killed because the memory limit was reached
 
+    def since(self, before: "HostLimits") -> "HostLimits":
+        """What the counters counted since `before` (a lab that serves several plays counts from each
+        play's start; the memory peak is the lab's, since it cannot be reset from inside)."""
+        def delta(now: int | None, then: int | None) -> int | None:
+            return None if now is None else now - (then or 0)
+
+        return HostLimits(host=self.host, pids_max=self.pids_max,
+                          forks_refused=delta(self.forks_refused, before.forks_refused),
+                          memory_max=self.memory_max, memory_peak=self.memory_peak,
+                          memory_limit_hits=delta(self.memory_limit_hits, before.memory_limit_hits),
+                          oom_kills=delta(self.oom_kills, before.oom_kills))
+
     def stopped(self) -> list[str]:
         """What the limits stopped, in words (empty: nothing)."""
         said = []

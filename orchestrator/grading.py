@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import itertools
 import json
+import queue
 import re
 import threading
 import time
@@ -32,6 +34,8 @@ from . import checks, report, runner
 from .errors import SocklabError
 from .evidence import ImageEvidence
 from .interrupts import Interrupts
+from .lab import Lab
+from .labels import run_labels
 from .scenario import program_file
 from .submission import Submission
 from .suite import ASSIGNMENT, Entry, Suite
@@ -184,13 +188,16 @@ def cached(part: Part) -> PartResult | None:
                       reused=True)
 
 
-def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event) -> PartResult | None:
-    """Play one part and store its result; None if the grading was cancelled meanwhile."""
+def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, lab: Lab | None = None
+         ) -> PartResult | None:
+    """Play one part (on `lab`, reset for it, or on a lab of its own) and store its result; None if the
+    grading was cancelled meanwhile."""
     started = time.monotonic()
     scenario = part.entry.scenario
     part.folder.mkdir(parents=True, exist_ok=True)
     options = runner.RunOptions(runs_dir=part.folder.parent, images=settings.images, limits=settings.limits,
-                                programs=part.files, folder=part.folder, session=settings.session, cancel=cancel)
+                                programs=part.files, folder=part.folder, session=settings.session, cancel=cancel,
+                                lab=lab)
     try:
         evidence = runner.run(engine, settings.topology, scenario, options)
     except KeyboardInterrupt:
@@ -242,7 +249,11 @@ def assemble(submission: Submission, parts: list[Part], results: dict[str, PartR
             result = by_play.get((entry.scenario.path, program))
             found = next((c for c in (result.checks if result else []) if c["name"] == check.name), None)
             if result is None or found is None:
-                outcomes.append(not_submitted(entry, check, "not played (the grading was stopped first)"))
+                why = (f"not judged: the lab could not play it ({result.error})" if result is not None and result.error
+                       else "not played (the grading was stopped first)")
+                outcomes.append(not_submitted(entry, check, why))
+                if result is not None and result.error and result.error not in errors:
+                    errors.append(result.error)
                 continue
             outcomes.append(found)
             if result.error and result.error not in errors:
@@ -252,21 +263,30 @@ def assemble(submission: Submission, parts: list[Part], results: dict[str, PartR
 
 
 class Grader:
-    """Plays the parts of many students on one engine, `jobs` at a time (see the module)."""
+    """Plays the parts of many students on one engine, `jobs` at a time (see the module).
 
-    def __init__(self, engine: Any, settings: Settings, jobs: int, force: bool = False,
+    A student's plays are played one after the other on one lab, reset between them (lab.Lab.reset: the
+    last play's processes killed, what they wrote removed, the next play's files put in, no socket left);
+    a lab that cannot be made clean is replaced by a fresh one, so that every play starts from what a
+    lab of its own would be. That saves the creation and removal of three containers per play, most of a
+    play's cost here (README, Performance). `fresh_labs=True` gives each play a lab of its own instead."""
+
+    def __init__(self, engine: Any, settings: Settings, jobs: int, force: bool = False, fresh_labs: bool = False,
                  on_part: Callable[[Part, PartResult | None], None] = lambda part, result: None):
         self.engine, self.settings, self.jobs, self.force = engine, settings, max(1, jobs), force
-        self.on_part = on_part
+        self.fresh_labs, self.on_part = fresh_labs, on_part
         self.cancel = threading.Event()
+        self.replaced: list[str] = []  # why labs were replaced rather than reset (for the manifest)
+        self._labs = itertools.count(1)
 
     def grade(self, submissions: list[Submission]) -> list[StudentGrade]:
         """Every student's grade. Ctrl-C (or SIGTERM) stops it: the plays under way tear down, those done are
         kept for the next grading to re-use, and KeyboardInterrupt goes on up."""
         plans = {s.name: plan(s, self.settings) for s in submissions}
         results: dict[str, PartResult] = {}
-        todo = []
+        groups: list[list[Part]] = []
         for parts in plans.values():
+            todo = []
             for part in parts:
                 found = None if self.force else cached(part)
                 if found is not None:
@@ -274,30 +294,93 @@ class Grader:
                     self.on_part(part, found)
                 else:
                     todo.append(part)
+            if todo:
+                groups.append(todo)
+        groups = _spread(groups, self.jobs)
+        events: queue.Queue = queue.Queue()
         with Interrupts() as interrupts:
             pool = concurrent.futures.ThreadPoolExecutor(max_workers=self.jobs, thread_name_prefix="grade")
-            futures = {pool.submit(play, part, self.engine, self.settings, self.cancel): part for part in todo}
+            pending = {pool.submit(self._play_group, group, events) for group in groups}
             try:
-                pending = set(futures)
                 while pending:  # short waits, so that Ctrl-C is taken at once
                     done, pending = concurrent.futures.wait(pending, timeout=0.2)
+                    self._drain(events, results)
                     for future in done:
-                        part = futures[future]
-                        result = self._result(part, future)
-                        if result is not None:
-                            results[part.key] = result
-                        self.on_part(part, result)
+                        future.result()  # a worker's own failure is a bug: it must not pass unseen
             except KeyboardInterrupt:
                 with interrupts.held():
                     self.cancel.set()
                     pool.shutdown(wait=True, cancel_futures=True)  # the plays under way tear down
+                    self._drain(events, results)
                 raise
             pool.shutdown(wait=True)
+            self._drain(events, results)
         return [assemble(s, plans[s.name], results, self.settings) for s in submissions]
 
-    @staticmethod
-    def _result(part: Part, future: concurrent.futures.Future) -> PartResult | None:
+    def _drain(self, events: queue.Queue, results: dict[str, PartResult]) -> None:
+        while True:
+            try:
+                part, result = events.get_nowait()
+            except queue.Empty:
+                return
+            if result is not None:
+                results[part.key] = result
+            self.on_part(part, result)
+
+    def _play_group(self, parts: list[Part], events: queue.Queue) -> None:
+        """One worker's plays, in order, on one lab (see the class)."""
+        lab = None
         try:
-            return future.result()
-        except SocklabError as e:  # the engine failed this play: the student is not graded, with the reason
-            return PartResult(part.key, "error", str(e), [], 0.0)
+            for part in parts:
+                if self.cancel.is_set():
+                    return
+                try:
+                    lab = None if self.fresh_labs else self._clean_lab(lab, part)
+                    result = play(part, self.engine, self.settings, self.cancel, lab)
+                except SocklabError as e:  # the engine failed this play: the student is not graded, with why
+                    result = PartResult(part.key, "error", str(e), [], 0.0)
+                    if lab is not None:
+                        lab.teardown()
+                        lab = None
+                events.put((part, result))
+                if result is None:
+                    return
+        finally:
+            if lab is not None:
+                lab.teardown()
+
+    def _clean_lab(self, lab: Lab | None, part: Part) -> Lab:
+        """`lab` reset for `part`, or a fresh lab if there is none or it cannot be made clean."""
+        if lab is not None:
+            why = lab.reset(part.files)
+            if why is None:
+                return lab
+            self.replaced.append(f"{part.label}: {why}")
+            lab.teardown()
+        lab_id = f"{self.settings.session}-lab{next(self._labs)}"
+        lab = Lab.reusable_lab(self.engine, self.settings.topology, lab_id,
+                               run_labels(lab_id, purpose="grading", session=self.settings.session),
+                               lambda ref: runner.exact_image(self.settings.images, ref), self.settings.limits)
+        try:
+            lab.create()
+            why = lab.reset(part.files)
+            if why is not None:
+                raise SocklabError(f"a fresh lab is not clean: {why}")
+        except BaseException:
+            lab.teardown()
+            raise
+        return lab
+
+
+def _spread(groups: list[list[Part]], jobs: int) -> list[list[Part]]:
+    """Students' groups of plays, the largest cut in two while there are fewer groups than workers (one
+    student checked with -j 2 still plays two at once)."""
+    groups = [g for g in groups if g]
+    while len(groups) < jobs:
+        largest = max(groups, key=len, default=[])
+        if len(largest) < 2:
+            break
+        groups.remove(largest)
+        half = len(largest) // 2
+        groups += [largest[:half], largest[half:]]
+    return groups

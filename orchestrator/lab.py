@@ -56,6 +56,8 @@ LEASE_COMMAND = ["cat"]
 #: The network's bridge gets no address on the host: the lab cannot reach the host through it.
 NETWORK_OPTIONS = {"com.docker.network.bridge.inhibit_ipv4": "true"}
 NO_NEW_PRIVILEGES = "no-new-privileges"
+#: Docker's embedded DNS listens inside every container's namespace: its sockets are no play's
+DOCKER_DNS = "127.0.0.11:"
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,9 @@ class Lab:
         self._observers: dict[str, Future[Shell]] = {}  # host -> the root shell that observes and signals
         self._leases: list[Any] = []
         self._submission_volume: str | None = None
+        self.reusable = False  # set by reusable(): the lab serves several plays (reset() between them)
+        self._own_pool = False
+        self._baseline: dict[str, HostLimits] = {}  # the limits' counters when the play began
 
     # ---- creating it ------------------------------------------------------------------------------
     def create(self) -> None:
@@ -110,7 +115,7 @@ class Lab:
         for name in topo.hosts:
             self.addresses[name] = str(subnet.network_address + topo.offset(name))
         with self._hold():
-            if self.programs:
+            if self.programs or self.reusable:
                 self._submission_volume = self.engine.create_tmpfs_volume(
                     f"socklab-{self.run_id}-submission", self.labels, self.limits.submission, "0755")
             for name in self.hosts:  # (created on the pool: teardown waits for each before it looks)
@@ -220,8 +225,59 @@ class Lab:
                 continue
             code, out, _ = future.result().run(observe.dump_script(observe.CGROUP_FILES), timeout)
             if code == 0:
-                found[host] = observe.parse_limits(host, observe.parse_dump(out))
+                counted = observe.parse_limits(host, observe.parse_dump(out))
+                found[host] = counted.since(self._baseline[host]) if host in self._baseline else counted
         return found
+
+    # ---- serving several plays (grading) ---------------------------------------------------------
+    @classmethod
+    def reusable_lab(cls, engine: Any, topology: Topology, run_id: str, labels: dict[str, str],
+                     image: Callable[[str], str], limits: Limits) -> "Lab":
+        """A lab of every host of the topology that serves several plays one after the other (grading a
+        student's programs): created once, `reset` before each play, torn down by its owner."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        lab = cls(engine, topology, tuple(topology.hosts), run_id, labels, image, limits, {},
+                  ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"lab-{run_id}"), lambda: 0.0)
+        lab.reusable, lab._own_pool = True, True
+        return lab
+
+    def use_clock(self, clock: Callable[[], float]) -> None:
+        """Times from now on are the play's (each play counts from its own start)."""
+        self.clock = clock
+        if self.capture:
+            self.capture._clock = clock
+
+    def reset(self, programs: dict[str, bytes], timeout: float = 20.0) -> str | None:
+        """Make the lab what a fresh one would be for the next play, or say why it cannot be (then it must be
+        replaced): every program of the previous play and what it started killed (shell builtins: a fork
+        bomb may be running), what they wrote removed, no socket left but Docker's DNS (a server's
+        TIME_WAIT would change the next play: a bind refused, an extra row in a netstat), the next play's
+        files in the submission's volume, and the limits' counters taken as the new baseline."""
+        uid = self.limits.home_uid
+        for host in self.hosts:
+            observer = self.observer(host)
+            code, out, err = observer.run(observe.kill_user_script(uid), timeout)
+            if code != 0 or out.strip():
+                return f"the programs of the last play on {host} would not all end ({(out + err).strip()[:200]})"
+            user = self.topology.hosts[host].user or ""
+            places = ["/tmp", "/dev/shm"] + ([f"/home/{user}"] if user and user != "root" else [])
+            if host == self.hosts[0] and self._submission_volume:
+                places.append(SUBMISSION_DIR)
+            code, out, err = observer.run(["find", *places, "-mindepth", "1", "-delete"], timeout)
+            if code != 0:
+                return f"what the last play wrote on {host} could not be removed: {(out + err).strip()[:200]}"
+            left = [r for r in self.sockets(host, timeout=timeout) if not r.local.startswith(DOCKER_DNS)]
+            if left:
+                return f"sockets of the last play are left on {host}: " + "; ".join(r.raw for r in left[:3])
+        if self.capture and self.capture.process and self.capture.process.running:
+            return "the last play's capture is still running"
+        self.programs = dict(programs)
+        if self.programs:
+            self.engine.put_files(self.container(self.hosts[0]), SUBMISSION_DIR, self.programs)
+        self._baseline = {}
+        self._baseline = self.limits_counted(timeout)
+        return None
 
     # ---- removing it ------------------------------------------------------------------------------
     def teardown(self) -> None:
@@ -235,3 +291,5 @@ class Lab:
             lease.close()
         if self.capture:
             self.capture.close()
+        if self._own_pool:
+            self.pool.shutdown(wait=False, cancel_futures=True)

@@ -64,6 +64,17 @@ def socket_script(protos: Iterable[str] = SOCKET_TABLES) -> str:
     return dump_script(SOCKET_TABLES[p] for p in protos)
 
 
+def kill_user_script(uid: int, rounds: int = 50) -> str:
+    """A bash snippet (builtins only: no fork, no command substitution) that SIGKILLs every process of
+    `uid`, round after round while any is left (a fork bomb refills what a round frees), then prints the
+    pids still alive (nothing: all gone)."""
+    find = (f"left=(); for d in /proc/[0-9]*; do u=; while read -r k v _; do [[ $k == Uid: ]] && {{ u=$v; "
+            f"break; }}; done 2>/dev/null < $d/status; [[ $u == {uid} ]] && left+=(${{d#/proc/}}); done")
+    return (f"for ((r = 0; r < {rounds}; r++)); do {find}; (( ${{#left[@]}} )) || break; "
+            "kill -9 ${left[@]} 2>/dev/null; done; " + find + "; (( ${#left[@]} )) && "
+            "printf '%s\\n' \"${left[@]}\"; true")
+
+
 def signal_command(signal_name: str, pid: int) -> list[str]:
     """The builtin kill: `kill -s INT 123`."""
     return ["kill", "-s", signal_name.removeprefix("SIG"), str(pid)]

@@ -60,6 +60,9 @@ class RunOptions:
     session: str | None = None
     #: set from another thread to end the run where it is (it tears down, then raises KeyboardInterrupt)
     cancel: threading.Event | None = None
+    #: a lab that is already up and reset (lab.Lab.reusable_lab, grading): the run plays on it and leaves it
+    #: standing for its owner; None: the run makes its own and removes it
+    lab: Lab | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,15 @@ class Event:
     kind: str
     text: str
     result: StepResult | None = None
+
+
+def exact_image(images: dict[str, ImageEvidence], ref: str) -> str:
+    """The exact image of a run for a reference such as socklab/node:latest (by repository)."""
+    repo = ref.rsplit(":", 1)[0]
+    for img in images.values():
+        if img.ref.rsplit(":", 1)[0] == repo:
+            return img.ref
+    return ref
 
 
 def new_run_id() -> str:
@@ -117,10 +129,14 @@ class Run:
         self._sources: dict[str, str] = {}  # program id -> 'submission', 'reference' or 'command'
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"run-{self.run_id}")
         self.interrupts = Interrupts(options.cancel)
-        self.lab = Lab(engine, topology, scenario.hosts, self.run_id,
-                       run_labels(self.run_id, scenario.name, session=options.session),
-                       self._image, options.limits, options.programs, self.pool, self.clock,
-                       hold=self.interrupts.held)
+        if options.lab is not None:
+            self.lab, self._own_lab = options.lab, False
+            self.lab.use_clock(self.clock)
+        else:
+            self.lab, self._own_lab = Lab(engine, topology, scenario.hosts, self.run_id,
+                                          run_labels(self.run_id, scenario.name, session=options.session),
+                                          self._image, options.limits, options.programs, self.pool, self.clock,
+                                          hold=self.interrupts.held), True
         self.snapshots: dict[str, Snapshot] = {}
         self.results: list[StepResult] = []
         self.timings: dict[str, float] = {}
@@ -143,7 +159,8 @@ class Run:
         self.folder.mkdir(parents=True, exist_ok=True)
         cap_evidence = capture_mod.evidence(None, {}, None, "the run ended before the capture was analysed")
         try:
-            self._phase("lab", self.lab.create)
+            if self._own_lab:
+                self._phase("lab", self.lab.create)
             filters = sorted({expand(f, self.addresses) for f in self.scenario.capture_filters()})
             self._phase("capture-start", lambda: self.lab.capture.start(
                 self._left(self.options.capture_timeout), filters, self.lab.gateway))
@@ -188,12 +205,7 @@ class Run:
         return max(0.0, min(wanted, self.deadline - time.monotonic()))
 
     def _image(self, ref: str) -> str:
-        """The exact image of this run for a reference such as socklab/node:latest (by repository)."""
-        repo = ref.rsplit(":", 1)[0]
-        for img in self.options.images.values():
-            if img.ref.rsplit(":", 1)[0] == repo:
-                return img.ref
-        return ref
+        return exact_image(self.options.images, ref)
 
     # ---- the steps ------------------------------------------------------------------------------
     def _play_steps(self) -> None:
@@ -323,7 +335,10 @@ class Run:
         """Remove everything labelled with this run's id, then let go of the connections. An interrupt
         while this runs is held back until it is done: a half-done teardown would leave containers."""
         with self.interrupts.held():
-            self.lab.teardown()
+            if self._own_lab:
+                self.lab.teardown()
+            elif self.lab.capture and self.lab.capture.process and self.lab.capture.process.running:
+                self.lab.capture.process.close_stdin()  # (a play that ended early: its capture stops too)
         for proc in self.programs.values():
             proc.close()
         self.pool.shutdown(wait=False, cancel_futures=True)

@@ -197,3 +197,41 @@ def test_folder_names_stay_apart():
     assert grading.folder_name("ana") == "ana"
     assert grading.folder_name("Ana María") != grading.folder_name("Ana-María")
     assert "/" not in grading.folder_name("../etc") and not grading.folder_name("../etc").startswith(".")
+
+
+def created_labs(engine: FakeEngine) -> int:
+    return len(engine.leases) // 3  # each lab: server, client and the capture, each leased once
+
+
+def test_a_students_plays_share_one_lab_reset_between_them_with_the_same_outcomes(suite, tmp_path):
+    ana = student("ana", "server_tcp.py", "client_tcp.py")
+    reused = engine_for(client_tcp=mute_client)
+    [g1] = grade(reused, suite, tmp_path / "a", ana)
+    fresh = engine_for(client_tcp=mute_client)
+    [g2] = grade(fresh, suite, tmp_path / "b", ana, fresh_labs=True)
+    assert created_labs(reused) == 1 and created_labs(fresh) == 2  # two plays: one lab, or one each
+    strip = {"evidence", "where"}  # (run ids and times differ; the verdicts may not)
+    assert [{k: v for k, v in c.items() if k not in strip} for c in g1.scenarios[0].checks] == \
+           [{k: v for k, v in c.items() if k not in strip} for c in g2.scenarios[0].checks]
+    assert g1.total == g2.total
+
+
+def test_a_lab_that_cannot_be_made_clean_is_replaced(suite, tmp_path, monkeypatch):
+    from orchestrator.lab import Lab
+
+    real_reset = Lab.reset
+    calls = []
+
+    def dirty_after_a_play(self, programs, timeout=20.0):
+        calls.append(1)
+        if len(calls) == 2:  # the second reset: the first play left something
+            return "sockets of the last play are left on server: tcp 0 0 0.0.0.0:5000 TIME_WAIT"
+        return real_reset(self, programs, timeout)
+
+    monkeypatch.setattr(Lab, "reset", dirty_after_a_play)
+    engine = engine_for()
+    grader = grading.Grader(engine, settings_for(suite, tmp_path), jobs=1)
+    [g] = grader.grade([student("ana", "server_tcp.py", "client_tcp.py")])
+    assert created_labs(engine) == 2 and g.status == "graded"
+    assert grader.replaced == ["ana: echo with their client_tcp.py: sockets of the last play are left on server: "
+                               "tcp 0 0 0.0.0.0:5000 TIME_WAIT"]
