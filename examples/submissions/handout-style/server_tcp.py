@@ -1,0 +1,40 @@
+import socket
+import sys
+from _thread import *
+
+ServerSocket = socket.socket()
+host = sys.argv[1]
+port = int(sys.argv[2])
+ThreadCount = 0
+try:
+    ServerSocket.bind((host, port))
+except socket.error as e:
+    print(str(e))
+
+print('Socket is listening in address ' + host + ' and port ' + str(port) + ' ...')
+ServerSocket.listen(5)
+
+
+def multi_threaded_client(connection, number):
+    connection.send(str.encode('Server is working:'))
+    while True:
+        data = connection.recv(2048)
+        if not data:
+            break
+        message = data.decode('utf-8')
+        response = 'Server message: I received ' + str(len(message)) + ' chars: ' + message
+        connection.sendall(str.encode(response))
+    print('Bye bye Client ' + str(number) + '!')
+    connection.close()
+
+
+try:
+    while True:
+        Client, address = ServerSocket.accept()
+        ThreadCount += 1
+        print('Connected to Client ' + str(ThreadCount) + ', calling from: ' + address[0] + ':' + str(address[1]))
+        start_new_thread(multi_threaded_client, (Client, ThreadCount))
+        print('Thread Number: ' + str(ThreadCount))
+except KeyboardInterrupt:
+    print('Caught keyboard interrupt, exiting')
+ServerSocket.close()
