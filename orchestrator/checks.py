@@ -311,6 +311,7 @@ class _Output:
     lines: tuple[_Numbered, ...]
     programs: tuple[ProgramEvidence, ...]
     host_mode: bool
+    later: tuple[_Numbered, ...] = ()  # lines left out because they came after the check's snapshot
 
     def tail(self, after: int = 0) -> list[str]:
         """The last TAIL_LINES lines (those after line `after` only), with a heading."""
@@ -324,6 +325,16 @@ class _Output:
         head = (f"The last {len(shown)} of {len(rest)} lines {scope}:" if len(shown) < len(rest)
                 else f"The {plural(len(rest), 'line')} {scope}:")
         return [head, *_show(shown, self.host_mode)]
+
+    def before(self, snap: Snapshot) -> "_Output":
+        """Only the lines that came before `snap` was taken (their numbers kept); the subject says so,
+        and how many later lines were left out."""
+        kept = tuple(x for x in self.lines if x.line.t <= snap.t)
+        later = len(self.lines) - len(kept)
+        subject = (f"{self.subject} before snapshot '{snap.name}' was taken ({snap.t:.1f} s"
+                   + (f"; {plural(later, 'later line')} not counted)" if later else ")"))
+        return _Output(subject, kept, self.programs, self.host_mode,
+                       tuple(x for x in self.lines if x.line.t > snap.t))
 
     def states(self) -> list[str]:
         """How each program ended, and whether its output was cut."""
@@ -370,6 +381,13 @@ def _log(scenario: Scenario, evidence: Evidence, spec: LogCheck) -> tuple[bool, 
     out = _output(scenario, evidence, spec)
     if isinstance(out, str):
         return False, out
+    if spec.before is not None:
+        snap = evidence.snapshots.get(spec.before)
+        if snap is None:
+            return False, (f"This check counts only what was said before snapshot '{spec.before}', and that "
+                           "snapshot was not taken: " + why_not_done(
+                               scenario, evidence, lambda s: isinstance(s, Netstat) and s.name == spec.before))
+        out = out.before(snap)
     if spec.pattern is not None:
         return _log_match(evidence, spec.pattern, spec.bounds, out)
     return _log_sequence(evidence, spec.sequence, out)
@@ -396,6 +414,10 @@ def _log_match(evidence: Evidence, raw: str, bounds: Bounds, out: _Output) -> tu
         body = ["The matching lines:", *_show_some(hits, out.host_mode)]
     else:
         body = out.tail()
+        late = [x for x in out.later if rx.search(x.line.text)]
+        if late:
+            body += [f"Matching, but only after the snapshot (not counted): {plural(len(late), 'line')}",
+                     *_show_some(late, out.host_mode)]
     return False, "\n".join([head, *out.states(), *body])
 
 

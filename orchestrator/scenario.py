@@ -154,7 +154,9 @@ class LogCheck:
     """Lines of output matching regexes (placeholders allowed), of one program or of every program on a host.
 
     With `pattern`: the number of matching lines must be within `bounds`.
-    With `sequence`: each regex must match a line, in this order (other lines may come between)."""
+    With `sequence`: each regex must match a line, in this order (other lines may come between).
+    With `before`: only the lines that came before the named netstat snapshot was taken count (what the
+    programs said while the scenario held them in that state, e.g. three clients connected at once)."""
 
     program: str | None
     host: str | None
@@ -162,6 +164,7 @@ class LogCheck:
     sequence: tuple[str, ...]
     stream: str
     bounds: Bounds
+    before: str | None = None
 
 
 @dataclass(frozen=True)
@@ -680,7 +683,7 @@ class _Parser:
                     "the run where that program is the student's")
 
     def _log_check(self, node: Node) -> LogCheck:
-        m = node.mapping(("program", "host", "match", "sequence", "stream", "count", "min", "max"),
+        m = node.mapping(("program", "host", "match", "sequence", "stream", "before", "count", "min", "max"),
                          example="{program: server, match: '^Bye', count: 1}")
         who = m.one_of(("program", "host"), "a log check", example="program: server")
         program = self._program(m["program"], None, in_checks=True) if who == "program" else None
@@ -697,24 +700,29 @@ class _Parser:
                     m[key].fail(f"{key} goes with match, not with sequence (a sequence passes when each of "
                                 "its regexes matches a line, in order)")
         stream = m["stream"].choice(STREAMS) if "stream" in m else "both"
+        before = self._snapshot_name(m["before"]) if "before" in m else None
         return LogCheck(program=program, host=host, pattern=pattern, sequence=sequence, stream=stream,
-                        bounds=self._bounds(m))
+                        bounds=self._bounds(m), before=before)
 
     def _socket_check(self, node: Node) -> SocketCheck:
         m = node.mapping(("snapshot", "proto", "local", "remote", "state", "count", "min", "max"), ("snapshot",),
                          example="{snapshot: connected, proto: tcp, local: '{server.ip}:5000', state: LISTEN}")
-        snap = m["snapshot"]
-        snapshot = snap.str(rule="the name of a netstat snapshot", example="connected")
-        if snapshot not in self.snapshots:
-            taken = names(self.snapshots) or "none; take one with a netstat step"
-            snap.fail(f"no netstat step takes a snapshot named {quote(snapshot)}"
-                      f"{did_you_mean(snapshot, self.snapshots)} (snapshots: {taken})")
+        snapshot = self._snapshot_name(m["snapshot"])
         proto = m["proto"].choice(PROTOS) if "proto" in m else None
         local = self._endpoint(m["local"]) if "local" in m else None
         remote = self._endpoint(m["remote"]) if "remote" in m else None
         state = m["state"].choice(STATES) if "state" in m else None
         return SocketCheck(snapshot=snapshot, proto=proto, local=local, remote=remote, state=state,
                            bounds=self._bounds(m))
+
+    def _snapshot_name(self, node: Node) -> str:
+        """The name of a snapshot some netstat step takes."""
+        snapshot = node.str(rule="the name of a netstat snapshot", example="connected")
+        if snapshot not in self.snapshots:
+            taken = names(self.snapshots) or "none; take one with a netstat step"
+            node.fail(f"no netstat step takes a snapshot named {quote(snapshot)}"
+                      f"{did_you_mean(snapshot, self.snapshots)} (snapshots: {taken})")
+        return snapshot
 
     def _endpoint(self, node: Node) -> str:
         """'ADDR:PORT' as netstat shows it: ADDR is *, an IPv4 address or {host.ip}; PORT is * or a number."""

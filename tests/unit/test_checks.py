@@ -46,8 +46,8 @@ def tcp_steps() -> tuple:
     )
 
 
-def log(program=None, *, host=None, match=None, sequence=(), stream="both", **bounds) -> LogCheck:
-    return LogCheck(program, host, match, tuple(sequence), stream, Bounds(**bounds))
+def log(program=None, *, host=None, match=None, sequence=(), stream="both", before=None, **bounds) -> LogCheck:
+    return LogCheck(program, host, match, tuple(sequence), stream, Bounds(**bounds), before)
 
 
 def sock(snapshot, *, proto=None, local=None, remote=None, state=None, **bounds) -> SocketCheck:
@@ -405,6 +405,36 @@ def test_host_check_merges_the_programs_of_the_host_by_time():
         Start("probe", "client", ("hostinfo.py", "server"), 10, at(27, "steps[12].start")),))
     text = checks.evaluate(scenario, ev)[0].evidence
     assert "    1: [client] Waiting for connection response\n    2: [probe] probe says hi" in text
+
+
+def test_before_counts_only_the_lines_before_the_snapshot():
+    # 'connected' is taken at 1.10 s: the two answers came before it, the goodbye after
+    assert only(log("client", match="Server message: I received", count=2, before="connected")).passed
+    o = only(log("server", match="^Bye bye Client 1!$", count=1, before="connected"))
+    assert not o.passed
+    assert o.evidence.startswith("Expected exactly 1 line of server's stdout and stderr before snapshot "
+                                 "'connected' was taken (1.1 s; 2 later lines not counted) matching "
+                                 "/^Bye bye Client 1!$/; found 0.")
+    # the line that came too late is shown, with its number in the whole output
+    assert "Matching, but only after the snapshot (not counted): 1 line\n    4: Bye bye Client 1!" in o.evidence
+    # the same check without `before` passes
+    assert only(log("server", match="^Bye bye Client 1!$", count=1)).passed
+
+
+def test_before_with_a_sequence_and_on_a_host():
+    seq = (r"^Connected to Client 1", r"^Thread Number: 1$", r"^Bye bye Client 1!$")
+    assert not only(log("server", sequence=seq, before="connected")).passed
+    assert only(log("server", sequence=seq, before="after-close")).passed
+    assert only(log(host="server", match="^Thread Number: 1$", count=1, before="connected")).passed
+
+
+def test_before_a_snapshot_that_was_not_taken():
+    ev = failed_at(5, "netstat: command not found", drop_snapshots=("connected", "after-close"))
+    o = only(log("client", match="Server message", count=2, before="connected"), ev)
+    assert not o.passed
+    assert o.evidence == ("This check counts only what was said before snapshot 'connected', and that snapshot "
+                          "was not taken: steps[5] (line 20, netstat on server as 'connected') failed: "
+                          "netstat: command not found")
 
 
 def test_invalid_regex_fails_with_the_reason():

@@ -22,15 +22,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from orchestrator.errors import EXIT_INVALID_INPUT, LocatedError, ScenarioError, TopologyError
+from orchestrator.errors import EXIT_INVALID_INPUT, LocatedError, ScenarioError, SuiteError, TopologyError
 from orchestrator.scenario import Scenario, load_scenario
+from orchestrator.suite import Suite, is_suite, load_suite
 from orchestrator.topology import Topology, load_topology
 
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "socklab-hypothesis")  # its caches: not in the repository
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = load_topology(ROOT / "compose.yaml")
-SCENARIOS = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "scenarios").glob("*.yaml"))}
+SCENARIOS = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "scenarios").glob("*.yaml"))
+             if not is_suite(p)}
+SUITE = (ROOT / "scenarios" / "suite.yaml").read_text(encoding="utf-8")
 COMPOSE = (ROOT / "compose.yaml").read_text(encoding="utf-8")
 
 #: Per example: the time Hypothesis allows (the largest examples take ~0.2 s here) and the memory (peak of
@@ -65,7 +68,7 @@ def load_bounded(path: Path, content: bytes, loader=None, error=ScenarioError):
         peak = tracemalloc.get_traced_memory()[1]
         tracemalloc.stop()
     assert peak < MAX_PEAK_BYTES, f"{peak:,} bytes allocated at the peak"
-    assert isinstance(result, (Scenario, Topology, error))
+    assert isinstance(result, (Scenario, Topology, Suite, error))
     return result
 
 
@@ -189,8 +192,35 @@ def test_mutations_of_compose_yaml(scratch, text):
 
 
 def test_the_real_scenarios_still_load(scratch):
+    assert len(SCENARIOS) >= 5
     for text in SCENARIOS.values():
         assert isinstance(load_bounded(scratch, text.encode()), Scenario)
+
+
+@pytest.fixture(scope="module")
+def suite_scratch(tmp_path_factory) -> Path:
+    """A suite file beside copies of the real scenarios (a suite names its scenarios relative to itself)."""
+    folder = tmp_path_factory.mktemp("suite")
+    for name, text in SCENARIOS.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder / "suite.yaml"
+
+
+def load_suite_bounded(path: Path, content: bytes):
+    return load_bounded(path, content, loader=lambda p: load_suite(p, TOPOLOGY, fake_tshark),
+                        error=(SuiteError, ScenarioError))
+
+
+@settings(FUZZ, max_examples=80)
+@given(text=st.builds(lambda base, extra, at, cut: (base[:at % (len(base) + 1)] + extra
+                                                    + base[(at + cut) % (len(base) + 1):]),
+                      st.just(SUITE), yamlish, st.integers(0, 10_000), st.integers(0, 40)))
+def test_mutations_of_the_suite(suite_scratch, text):
+    load_suite_bounded(suite_scratch, text.encode("utf-8", "surrogatepass"))
+
+
+def test_the_real_suite_still_loads(suite_scratch):
+    assert isinstance(load_suite_bounded(suite_scratch, SUITE.encode()), Suite)
 
 
 # ---- validate, as a user runs it -------------------------------------------------------------------
