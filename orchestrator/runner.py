@@ -352,8 +352,9 @@ class Run:
                 by_host.setdefault(prog.host, []).append((ln.t, f"{ln.t:9.3f} {prog.id} {ln.stream}: {ln.text}"))
             end = "still running at the end (killed)" if prog.exit_status is None else f"exit {prog.exit_status}"
             by_host.setdefault(prog.host, []).append((prog.ended or 1e9, f"{(prog.ended or 0):9.3f} {prog.id} {end}"))
-        for host, rows in by_host.items():
-            (logs / f"{host}.log").write_text("".join(text + "\n" for _, text in sorted(rows)))
+        for host, rows in by_host.items():  # by time; lines of one time (one chunk of output) as they came
+            order = sorted(range(len(rows)), key=lambda i: (rows[i][0], i))
+            (logs / f"{host}.log").write_text("".join(rows[i][1] + "\n" for i in order))
         for snap in self.snapshots.values():
             (self.folder / f"netstat-{snap.name}.txt").write_text(f"# {snap.host} at {snap.t:.3f} s\n{snap.raw}")
 

@@ -386,3 +386,16 @@ def test_an_interrupt_while_the_network_is_being_created_waits_for_it(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         play(engine, scenario(), tmp_path)
     assert engine.calls == ["creating", "created"] and engine.removed_labels
+
+
+def test_the_host_logs_keep_lines_of_one_time_in_the_order_they_came(tmp_path):
+    """Lines read in one chunk of output share their time: the log keeps their order (it sorted them by text)."""
+    from orchestrator.evidence import Line, ProgramEvidence
+
+    run = runner.Run.__new__(runner.Run)
+    run.folder, run.scenario, run.snapshots = tmp_path, scenario(), {}
+    lines = tuple(Line(1.5, "stdout", text) for text in ("Thread Number: 2", "Connected to Client 3", "Bye"))
+    run._write_artifacts({"server": ProgramEvidence("server", "server", ("server_tcp.py",), lines, 0, 0.1, 2.0)})
+    assert (tmp_path / "logs" / "server.log").read_text().splitlines() == [
+        "    1.500 server stdout: Thread Number: 2", "    1.500 server stdout: Connected to Client 3",
+        "    1.500 server stdout: Bye", "    2.000 server exit 0"]
