@@ -228,8 +228,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     for grade in grades:  # each student's plays, from the cache into this grading's folder
         src, dst = grading.student_folder(settings, grade.submission.name), grading.student_folder(final,
                                                                                                    grade.submission.name)
-        if src.exists():
-            shutil.copytree(src, dst, dirs_exist_ok=True, copy_function=_link_or_copy)
+        if src.exists():  # copies, not links: a later play of the cache rewrites its files in place
+            shutil.copytree(src, dst, dirs_exist_ok=True)
     manifest = _manifest(args, suite, topology, image_evidence, submissions, session, started, engine_version, limits)
     manifest["labs_replaced"] = grader.replaced  # labs that could not be reset clean between two plays
     gradebook.write_all(grades, final, manifest)
@@ -244,15 +244,6 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     console.print(table)
     console.print(Text.assemble(("Grades ", "bold"), str(out / gradebook.CSV_NAME)))
     return errors.EXIT_OK if all(g.status == "graded" for g in grades) else errors.EXIT_CHECKS_FAILED
-
-
-def _link_or_copy(src: str, dst: str) -> None:
-    import shutil
-
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
 
 
 def _manifest(args, suite, topology, images, submissions, session, started, engine_version, limits) -> dict:
