@@ -69,6 +69,8 @@ def summary(grade: StudentGrade, settings: Settings) -> str:
         lines.append(f"{s.entry.scenario.name}: {_points(s.awarded)}/{_points(s.total)}{weight}")
         for err in s.errors:
             lines.append(f"  ! not graded: {err}")
+        for what in s.stopped:
+            lines.append(f"  ! stopped by the lab: {safe(what)}")
         for c in s.checks:
             lines.append(f"  {_mark(c)} {safe(c['name'])} ({c['awarded']}/{c['points']}, judges your {c['judges']})")
             if not c["passed"]:
@@ -89,6 +91,9 @@ def gradescope(grade: StudentGrade, settings: Settings) -> dict[str, Any]:
                               "output": f"{settings.suite.name}: {grade.total}/{grade.maximum}"}
     if grade.errors:
         result["output"] += " (not graded: " + "; ".join(grade.errors) + ")"
+    stopped = [f"{s.entry.scenario.name}: {what}" for s in grade.scenarios for what in s.stopped]
+    if stopped:
+        result["output"] += "\nStopped by the lab:\n" + "\n".join(f"- {what}" for what in stopped)
     return result
 
 

@@ -86,6 +86,7 @@ class PartResult:
     checks: list[dict[str, Any]]  # the outcomes of the checks this play judges
     seconds: float
     reused: bool = False
+    stopped: list[str] = field(default_factory=list)  # what the sandbox's limits stopped in the play, in words
 
 
 @dataclass
@@ -94,6 +95,7 @@ class ScenarioGrade:
     checks: list[dict[str, Any]]  # every check of the scenario, in its order: name, points, awarded, passed,
     #                               evidence, where, judges (the program file), source (whose program ran)
     errors: list[str] = field(default_factory=list)  # plays that could not be judged
+    stopped: list[str] = field(default_factory=list)  # what the sandbox's limits stopped, per play, in words
 
     @property
     def awarded(self) -> float:
@@ -185,7 +187,7 @@ def cached(part: Part) -> PartResult | None:
     if data.get("key") != part.key or data.get("verdict") == "error":
         return None  # (a play the lab could not carry out is always tried again)
     return PartResult(part.key, data["verdict"], data.get("error"), data["checks"], data.get("seconds", 0.0),
-                      reused=True)
+                      reused=True, stopped=list(data.get("stopped_by_limits", [])))
 
 
 def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, lab: Lab | None = None
@@ -213,11 +215,12 @@ def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, l
             if judged_file(part.entry, check.judges) == part.program]
     sources = {pid: p.source for pid, p in evidence.programs.items()}
     error = report.run_problem(rep) if rep["verdict"] == "error" else None
-    result = PartResult(part.key, rep["verdict"], error, mine, round(time.monotonic() - started, 3))
+    result = PartResult(part.key, rep["verdict"], error, mine, round(time.monotonic() - started, 3),
+                        stopped=list(rep.get("stopped_by_limits") or []))
     (part.folder / PART_FILE).write_text(json.dumps({
         "key": part.key, "student": part.student, "scenario": scenario.name, "program": part.program,
         "verdict": result.verdict, "error": error, "checks": mine, "seconds": result.seconds,
-        "programs": sources, "run_id": evidence.run_id,
+        "programs": sources, "run_id": evidence.run_id, "stopped_by_limits": result.stopped,
     }, indent=2, ensure_ascii=False) + "\n")
     return result
 
@@ -258,7 +261,9 @@ def assemble(submission: Submission, parts: list[Part], results: dict[str, PartR
             outcomes.append(found)
             if result.error and result.error not in errors:
                 errors.append(result.error)
-        grades.append(ScenarioGrade(entry, outcomes, [f"{entry.scenario.name}: {e}" for e in errors]))
+        stopped = [f"{what} (in the play of your {p.program})" for p in parts if p.entry is entry and results.get(p.key)
+                   for what in results[p.key].stopped]
+        grades.append(ScenarioGrade(entry, outcomes, [f"{entry.scenario.name}: {e}" for e in errors], stopped))
     return StudentGrade(submission, grades)
 
 

@@ -235,3 +235,20 @@ def test_a_lab_that_cannot_be_made_clean_is_replaced(suite, tmp_path, monkeypatc
     assert created_labs(engine) == 2 and g.status == "graded"
     assert grader.replaced == ["ana: echo with their client_tcp.py: sockets of the last play are left on server: "
                                "tcp 0 0 0.0.0.0:5000 TIME_WAIT"]
+
+
+def test_the_summary_says_what_the_labs_limits_stopped(suite, tmp_path):
+    [g] = grade(engine_for(), suite, tmp_path, student("ana", "server_tcp.py", "client_tcp.py"))
+    assert g.scenarios[0].stopped == []  # the fake engine's limits stop nothing
+    part = next(p for p in grading.plan(g.submission, settings_for(suite, tmp_path)) if p.program == "server_tcp.py")
+    stored = json.loads((part.folder / grading.PART_FILE).read_text())
+    assert stored["stopped_by_limits"] == []
+    hog = "on server (where server ran): the memory limit (256 MiB) was reached and the kernel killed 1 process"
+    stored["stopped_by_limits"] = [hog]  # as a play of a memory hog stores it
+    (part.folder / grading.PART_FILE).write_text(json.dumps(stored))
+    [again] = grade(engine_for(), suite, tmp_path, student("ana", "server_tcp.py", "client_tcp.py"))
+    assert again.scenarios[0].stopped == [f"{hog} (in the play of your server_tcp.py)"]
+    text = gradebook.summary(again, settings_for(suite, tmp_path))
+    assert f"  ! stopped by the lab: {hog} (in the play of your server_tcp.py)" in text
+    assert gradebook.gradescope(again, settings_for(suite, tmp_path))["output"].endswith(
+        f"\nStopped by the lab:\n- echo: {hog} (in the play of your server_tcp.py)")
