@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -21,8 +21,10 @@ SOCKLAB = [sys.executable, "-m", "orchestrator"]
 
 
 def session_leftovers() -> list[str]:
-    ids = docker("ps", "-aq", "--filter", "label=socklab.session").stdout.split()
-    return ids + docker("network", "ls", "-q", "--filter", "label=socklab.session").stdout.split()
+    """Whatever a grading session created and left: containers, networks, volumes."""
+    return [*docker("ps", "-aq", "--filter", "label=socklab.session").stdout.split(),
+            *docker("network", "ls", "-q", "--filter", "label=socklab.session").stdout.split(),
+            *docker("volume", "ls", "-q", "--filter", "label=socklab.session").stdout.split()]
 
 
 def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess:
@@ -90,4 +92,81 @@ def test_threads_printing_at_once_never_cost_points(tmp_path):
         rows.append(read_csv(tmp_path / "grades" / str(i) / "grades.csv"))
     assert all(r == rows[0] for r in rows), rows
     assert rows[0][0]["total"] == rows[0][0]["maximum"] == "64"
+    assert session_leftovers() == []
+
+
+# ---- the sample class (examples/README.md) -------------------------------------------------------------
+
+SAMPLE = ROOT / "examples" / "submissions"
+
+#: Each student's points per scenario (tcp-exchange, udp-exchange, tcp-clients, closed-port) and total, out of
+#: 23, 14, 16, 11 and 64: what each mistake costs and nothing more (examples/README.md says why, student by
+#: student); the hostile students lose only what their program's own behaviour costs.
+PINNED = {
+    "binds-localhost": (10, 10, 3, 11, 34),
+    "bytes-not-chars": (21, 14, 16, 11, 62),
+    "correct": (23, 14, 16, 11, 64),
+    "crash-on-first-message": (18, 14, 8, 11, 51),
+    "daemon": (23, 14, 16, 11, 64),
+    "disk-filler": (23, 14, 16, 11, 64),
+    "echo-server": (15, 14, 7, 11, 47),
+    "fork-bomb": (23, 14, 16, 11, 64),
+    "handout-style": (23, 14, 16, 11, 64),
+    "hangs-ignoring-signals": (21, 13, 16, 11, 61),
+    "memory-hog": (23, 14, 16, 11, 64),
+    "missing-program": (23, 8, 16, 7, 54),
+    "no-threads": (23, 14, 12, 11, 60),
+    "output-flood": (22, 14, 16, 11, 63),
+    "wrong-log-line": (21, 14, 15, 11, 61),
+    "zipped-student": (23, 14, 16, 11, 64),
+}
+SCENARIOS = ("tcp-exchange", "udp-exchange", "tcp-clients", "closed-port")
+
+
+def digests(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def test_the_sample_class_gets_its_pinned_grades_every_time(tmp_path):
+    """The whole sample class, graded with a lab per student (reset between its plays), then again from
+    scratch with a lab per play, then three students alone: the same grades.csv each time, the pinned points,
+    the first grading's files untouched by the later ones, nothing left behind. About 6 minutes."""
+    grades = tmp_path / "grades"
+    first = grade(str(SAMPLE), "--out", str(grades / "first"), "-j", "2", cwd=tmp_path)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert session_leftovers() == []
+    rows = read_csv(grades / "first" / "grades.csv")
+    got = {r["student"]: (*(int(r[s]) for s in SCENARIOS), int(r["total"])) for r in rows}
+    assert got == PINNED
+    assert {r["maximum"] for r in rows} == {"64"} and {r["status"] for r in rows} == {"graded"}
+    assert {r["student"]: r["notes"] for r in rows if r["notes"]} == {"missing-program": "client_udp.py not submitted"}
+
+    def summary(student: str) -> str:
+        return (grades / "first" / "students" / student / "summary.txt").read_text()
+
+    # what a student reads: the reason of each loss, and what the lab's limits stopped
+    assert "✗ client_udp.py not submitted" in summary("missing-program")
+    assert "note: found Sockets_Lab_Marta/Server_TCP.py as server_tcp.py" in summary("zipped-student")
+    assert "the memory limit (256 MiB) was reached and the kernel killed 1 process" in summary("memory-hog")
+    assert re.search(r"the process limit \(\d+\) refused \d+ new processes", summary("fork-bomb"))
+    assert "its output went past the limit" in summary("output-flood")
+    assert "✗ one thread per client, all three served at once" in summary("no-threads")
+    assert "Matching, but only after the snapshot (not counted)" in summary("no-threads")
+    kept = digests(grades / "first")
+
+    # again, from scratch, each play in a lab of its own: the same grades
+    second = grade(str(SAMPLE), "--out", str(grades / "second"), "-j", "2", "--force", "--fresh-labs", cwd=tmp_path)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert (grades / "second" / "grades.csv").read_text() == (grades / "first" / "grades.csv").read_text()
+    assert digests(grades / "first") == kept  # the later plays did not rewrite the first grading's files
+    assert session_leftovers() == []
+
+    # three students graded without the others (the hostile ones gone): the same rows
+    alone = ("correct", "handout-style", "no-threads")
+    third = grade(str(SAMPLE), "--out", str(grades / "third"), "-j", "2", "--force", "--only", *alone, cwd=tmp_path)
+    assert third.returncode == 0, third.stdout + third.stderr
+    assert read_csv(grades / "third" / "grades.csv") == [r for r in rows if r["student"] in alone]
     assert session_leftovers() == []
