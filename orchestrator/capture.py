@@ -1,6 +1,12 @@
 """The capture: tcpdump in the sidecar, started and confirmed listening before the first step, stopped with
 SIGINT once the traffic has settled (before the server's namespace goes away), checked whole, and
-dissected by tshark (Wireshark's own display-filter engine) in ONE pass for every capture check.
+dissected by sharkd (Wireshark's own dissectors and display-filter engine) for every capture check.
+
+The dissector is a sharkd daemon in the sidecar, started with the lab: it registers Wireshark's dissectors
+once (≈0.45 CPU-s, what every tshark start-up costs), and each capture is counted in a session of its own,
+a child the daemon forks (images/capture/sharkd-count.pl). A lab that serves a student's plays one after the
+other (grading) pays the start-up once for all of them, and no `docker exec` per play: the count runs in a
+long-lived shell of the analyst's in the sidecar (process.Shell), as a perl script of the image.
 
 tcpdump runs with --immediate-mode -U (each packet reaches the file as it arrives) and --print (each
 packet is also printed), so "the traffic has settled" is an event we can wait for: no packet printed
@@ -16,15 +22,18 @@ from typing import Any
 
 from .errors import EnvironmentProblem, WaitTimeout
 from .evidence import CaptureEvidence
-from .process import RemoteProcess, close_started
+from .process import RemoteProcess, Shell, close_started
 
 #: The capture sidecar writes into a volume held in memory (a tmpfs, at most VOLUME_SIZE), mounted here:
 #: its root filesystem is read-only, and the pcap's size is bounded by the limits below, not by the disk.
 CAPTURE_DIR = "/captures"
 PCAP_IN_CONTAINER = f"{CAPTURE_DIR}/capture.pcap"
-FILTERS_IN_CONTAINER = f"{CAPTURE_DIR}/filters.txt"
-COUNT_SCRIPT = "/opt/socklab/count-filters.lua"  # baked into the capture image (images/capture/)
-ANALYST = "analyst"  # tcpdump drops to this unprivileged user once the interface is open; tshark runs as it
+COUNT_SCRIPT = "/opt/socklab/sharkd-count.pl"  # baked into the capture image (images/capture/)
+#: sharkd's socket: in the sidecar's own /tmp, a path in its own mount namespace, which the lab's hosts
+#: cannot reach (they share the sidecar's network namespace, so a TCP port or an abstract socket would
+#: be theirs to connect to). Its pid beside it, so a count that waits for it stops waiting if it died.
+SHARKD_SOCKET = "/tmp/sharkd.sock"
+ANALYST = "analyst"  # tcpdump drops to this unprivileged user once the interface is open; sharkd runs as it
 
 # ---- what the capture may record, and why (README, Reliability) -----------------------------------------
 #: At most this many packets: tcpdump stops there (-c). The assignment's scenarios send tens; a program
@@ -76,13 +85,16 @@ def capture_filter(gateway: str) -> str:
 STOP_ON_INPUT = (f'rm -f {PCAP_IN_CONTAINER}; '  # a lab serving several plays: the last one's (the analyst's)
                  'exec 3<&0; { read -r _ <&3; exec setpriv --reuid=analyst --regid=analyst --clear-groups '
                  'kill -INT $$; } >/dev/null 2>&1 & exec "$@" </dev/null 3<&-')
-#: An empty pcap (global header only): lets tshark check filters without a capture.
+#: An empty pcap (global header only): lets sharkd check filters without a capture.
 EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
+#: Starts the daemon in the background of a shell (its output nowhere: it must not hold the shell's).
+SHARKD_START = f"sharkd unix:{SHARKD_SOCKET} </dev/null >/dev/null 2>&1 & echo $! > {SHARKD_SOCKET}.pid"
 
 
-def tshark_command(pcap: str, filters: str = FILTERS_IN_CONTAINER) -> list[str]:
-    """tshark counting each display filter of the file `filters` (a line each) in `pcap` ('-': stdin)."""
-    return ["tshark", "-q", "-n", "-r", pcap, "-X", f"lua_script:{COUNT_SCRIPT}", "-X", f"lua_script1:{filters}"]
+def count_command(pcap: str, filters: list[str], socket: str = SHARKD_SOCKET) -> list[str]:
+    """The count of each display filter's frames in `pcap`, by the sharkd daemon listening on `socket`
+    (a session of its own); prints the records parse_count_output reads."""
+    return ["perl", COUNT_SCRIPT, socket, pcap, *filters]
 
 
 @dataclass(frozen=True)
@@ -94,7 +106,7 @@ class TsharkResult:
 
 
 def parse_count_output(filters: list[str], output: str) -> TsharkResult:
-    """Parse count-filters.lua's output (total / count / sample / error records, tab-separated)."""
+    """Parse sharkd-count.pl's output (total / count / sample / error records, tab-separated)."""
     total = None
     counts: dict[str, int] = {}
     samples: dict[str, list[str]] = {}
@@ -110,7 +122,7 @@ def parse_count_output(filters: list[str], output: str) -> TsharkResult:
             elif parts[0] == "sample":
                 samples.setdefault(f, []).append(parts[2])
             else:
-                errors[f] = re.sub(r'^Error while registering tap: (Filter ".*" is invalid - )?', "", parts[2]).strip()
+                errors[f] = parts[2].strip()
     return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors)
 
 
@@ -123,25 +135,31 @@ def parse_tcpdump_stats(stderr: str) -> dict[str, int]:
 
 
 class Capture:
-    """tcpdump running in the sidecar container, and tshark counting alongside it.
+    """tcpdump running in the sidecar container, and the sidecar's dissector (a sharkd daemon, reached
+    through a long-lived shell of the analyst's: see the module).
 
-    tshark starts as soon as tcpdump listens and reads the pcap as tcpdump writes it (`tail -f`, which
-    ends when tcpdump does), so its start-up and the dissection overlap the steps instead of
-    following them; when tcpdump has stopped, the counts are ready a moment later.
-    """
+    The daemon starts with the lab, in the background (pool), so its start-up overlaps the other
+    containers' and the first steps; a count waits for it to listen."""
 
     def __init__(self, engine: Any, container: str, clock=time.monotonic, pool: Executor | None = None):
         self.engine, self.container, self._clock = engine, container, clock
         self.process: RemoteProcess | None = None
-        self._analyzer: Future[RemoteProcess] | None = None
         self._pool = pool or ThreadPoolExecutor(max_workers=1)
+        self._dissector: Future[Shell] = self._pool.submit(self._start_dissector)
         self.filters: list[str] = []
         self.capture_filter: str | None = None
         self._listening_at = 0.0
 
+    def _start_dissector(self) -> Shell:
+        shell = Shell(self.engine, self.container, ANALYST, "capture", "bash")
+        code, out, err = shell.run(SHARKD_START)
+        if code != 0:
+            raise EnvironmentProblem(f"the capture's dissector (sharkd) could not be started: {(out + err).strip()}")
+        return shell
+
     def start(self, timeout: float, filters: list[str], gateway: str) -> None:
-        """Start tcpdump (keeping only the lab's traffic: `capture_filter`), wait until it says it is
-        listening, then start tshark on its output."""
+        """Start tcpdump (keeping only the lab's traffic: `capture_filter`) and wait until it says it is
+        listening; the filters are counted when it has stopped."""
         self.capture_filter = capture_filter(gateway)
         self.process = RemoteProcess(self.engine, self.container,
                                      ["sh", "-c", STOP_ON_INPUT, "tcpdump", *TCPDUMP, self.capture_filter],
@@ -151,20 +169,6 @@ class Capture:
                                    "tcpdump to say it is listening on eth0")
         self._listening_at = self._clock()
         self.filters = list(filters)
-        self._analyzer = self._pool.submit(self._start_analyzer)  # it reads the file from its start
-
-    def _start_analyzer(self) -> RemoteProcess:
-        filters_name = FILTERS_IN_CONTAINER.rsplit("/", 1)[1]
-        self.engine.put_files(self.container, CAPTURE_DIR, {filters_name: _lines(self.filters)})
-        follow = (f"tail -c +1 -s 0.02 --pid={self.process.pid()} -f {PCAP_IN_CONTAINER} | "
-                  + " ".join(tshark_command("-")))
-        return RemoteProcess(self.engine, self.container, ["sh", "-c", follow], id="tshark", host="capture",
-                             user=ANALYST, clock=self._clock)
-
-    @property
-    def analyzer(self) -> RemoteProcess | None:
-        """tshark, once started (waits for its start)."""
-        return self._analyzer.result() if self._analyzer else None
 
     def packets_printed(self) -> int:
         """Packet lines tcpdump has printed so far (the line being written counts, as in wait_for_line)."""
@@ -187,29 +191,30 @@ class Capture:
 
     def stop(self, timeout: float) -> tuple[dict[str, int], TsharkResult, bytes]:
         """SIGINT to tcpdump (closing its input: STOP_ON_INPUT), so it flushes and closes the file; wait
-        for it; then tshark's counts (its last line, `end`, says they are complete) and the pcap's bytes,
-        fetched meanwhile."""
+        for it; then the dissector's counts and the pcap's bytes, fetched meanwhile."""
         self.process.close_stdin()
         if self.process.wait_exit(timeout) is None:
             raise WaitTimeout("tcpdump to exit after SIGINT", timeout, self.process.tail())
         pcap = self._pool.submit(self.pcap)
         stats = parse_tcpdump_stats("\n".join(self.process.lines("stderr")))
-        self.analyzer.wait_for_line(re.compile(r"^end$"), "stdout", 1, timeout, "tshark to finish counting")
-        return stats, parse_count_output(self.filters, "\n".join(self.analyzer.lines("stdout"))), pcap.result()
+        return stats, self.count(timeout), pcap.result()
+
+    def count(self, timeout: float) -> TsharkResult:
+        """Each filter's frames in the pcap tcpdump wrote, by the sidecar's sharkd."""
+        code, out, err = self._dissector.result().run(count_command(PCAP_IN_CONTAINER, self.filters), timeout)
+        if code != 0 or not out.rstrip().endswith("end"):
+            raise EnvironmentProblem(f"the capture's dissector (sharkd) could not count the packets "
+                                     f"(exit {code}): {(err or out).strip()[-500:]}")
+        return parse_count_output(self.filters, out)
 
     def close(self) -> None:
-        """Let go of tcpdump's and tshark's connections (their container is gone by now)."""
+        """Let go of tcpdump's and the dissector's connections (their container is gone by now)."""
         if self.process:
             self.process.close()
-        if self._analyzer:
-            close_started(self._analyzer)
+        close_started(self._dissector)
 
     def pcap(self) -> bytes:
         return self.engine.get_file(self.container, PCAP_IN_CONTAINER)
-
-
-def _lines(items: list[str]) -> bytes:
-    return "".join(f"{i}\n" for i in items).encode()
 
 
 def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult | None,
@@ -240,26 +245,28 @@ def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult 
 
 def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict[str, str]) -> TsharkResult:
     """Count each display filter's packets in a pcap (bytes), in a throwaway container of the capture
-    image: no network, no capabilities, as the analyst user."""
+    image (its own sharkd, then the count): no network, no capabilities, as the analyst user."""
+    script = f'{SHARKD_START}; exec "$@"'
     container = engine.create_container(
-        name=None, image=image, command=tshark_command("/tmp/socklab.pcap", "/tmp/filters.txt"), labels=labels,
-        user=ANALYST, network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"], init=False,
-        mem_limit=MEMORY, nano_cpus=int(CPUS * 1e9), pids_limit=PIDS,
+        name=None, image=image, command=["sh", "-c", script, "count", *count_command("/tmp/socklab.pcap", filters)],
+        labels=labels, user=ANALYST, network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
+        init=False, mem_limit=MEMORY, nano_cpus=int(CPUS * 1e9), pids_limit=PIDS,
     )
     try:
-        engine.put_files(container, "/tmp", {"socklab.pcap": pcap, "filters.txt": _lines(filters)}, uid=1000)
+        engine.put_files(container, "/tmp", {"socklab.pcap": pcap}, uid=1000)
         engine.start(container)
         code = engine.wait_exit(container, 60)
         out = engine.logs(container)
         if code is None:
-            raise WaitTimeout("tshark to count the packets", 60, out[-500:])
+            raise WaitTimeout("sharkd to count the packets", 60, out[-500:])
         if code != 0:
-            raise EnvironmentProblem(f"tshark failed (exit {code}) counting the packets: {out[-500:]}")
+            raise EnvironmentProblem(f"sharkd failed (exit {code}) counting the packets: {out[-500:]}")
         return parse_count_output(filters, out)
     finally:
         engine.remove_container(container)
 
 
 def check_filters(engine: Any, image: str, filters: list[str], labels: dict[str, str]) -> dict[str, str]:
-    """Ask tshark whether each display filter is valid, without any capture: filter -> error text."""
+    """Ask Wireshark's engine (sharkd) whether each display filter is valid, without any capture:
+    filter -> its complaint."""
     return count(engine, image, EMPTY_PCAP, filters, labels).errors if filters else {}

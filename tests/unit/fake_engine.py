@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.capture import STOP_ON_INPUT
+from orchestrator.capture import COUNT_SCRIPT, SHARKD_START, STOP_ON_INPUT
 from orchestrator.errors import EngineError
 from orchestrator.observe import SOCKET_TABLES
 
@@ -115,6 +115,10 @@ class FakeShellSession:
                 code, out, err = 0, self.engine.dump(self.container, shlex.split(dump["paths"])), ""
             elif m["cmd"].startswith("for ((r = 0;"):  # observe.kill_user_script: the fake's programs end alone
                 code, out, err = 0, "", ""
+            elif m["cmd"] == SHARKD_START:  # the capture's dissector: a daemon in the sidecar
+                code, out, err = 0, "", ""
+            elif m["cmd"].startswith(f"perl {COUNT_SCRIPT} "):
+                code, out, err = self.engine.dissect(shlex.split(m["cmd"]))
             else:
                 code, out, err = self.engine.exec_run(self.container, shlex.split(m["cmd"]))
             self.out.put((1, f"{out}\n{m['token']} {code}\n".encode()))
@@ -134,7 +138,7 @@ class FakeShellSession:
 @dataclass
 class FakeEngine:
     behaviours: dict[str, Callable[[FakeProcess], int]]  # argv[0] of the program (after python3 -u) -> behaviour
-    tshark_output: str = "total\t10\n"
+    tshark_output: str = "total\t10\n"  # what the sidecar's dissector prints (sharkd-count.pl), without `end`
     fail_on: str | None = None  # a method name that raises EngineError
     networks: dict[str, dict] = field(default_factory=dict)
     containers: dict[str, dict] = field(default_factory=dict)
@@ -144,6 +148,7 @@ class FakeEngine:
     processes: dict[int, FakeProcess] = field(default_factory=dict)
     sessions: dict[str, FakeSession] = field(default_factory=dict)
     put_log: list[tuple[str, dict]] = field(default_factory=list)
+    dissections: list[list[str]] = field(default_factory=list)  # the counts asked of the sidecar's sharkd
     volumes: dict[str, dict] = field(default_factory=dict)
     leases: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
@@ -152,15 +157,13 @@ class FakeEngine:
         self._ids = itertools.count(100)
         self.tcpdump_done = threading.Event()
         self.behaviours.setdefault("tcpdump", tcpdump())
-        self.behaviours.setdefault("sh", self._analyzer)  # sh -c 'tail -f pcap | tshark ...'
 
-    def _analyzer(self, proc: FakeProcess) -> int:
-        """tshark following the pcap: prints its counts once tcpdump has ended."""
-        if not self.tcpdump_done.wait(10):
-            return 1
-        proc.out(self.tshark_output.rstrip("\n"))
-        proc.out("end")  # count-filters.lua's last line
-        return 0
+    def dissect(self, command: list[str]) -> tuple[int, str, str]:
+        """The sidecar's sharkd-count.pl: the counts (`tshark_output`), once tcpdump has ended."""
+        if not self.tcpdump_done.is_set():
+            return 2, "", "sharkd-count: sharkd could not load the capture: tcpdump is still writing it"
+        self.dissections.append(command)
+        return 0, self.tshark_output.rstrip("\n") + "\nend", ""
 
     def _maybe_fail(self, name: str) -> None:
         if self.fail_on == name:

@@ -1,24 +1,26 @@
-"""capture.py: parsing tshark's and tcpdump's output, the whole-capture rule, and waiting for quiet."""
+"""capture.py: parsing the dissector's (sharkd-count.pl) and tcpdump's output, the whole-capture rule, and waiting for quiet."""
 import time
 
 from orchestrator import capture
 
 from .fake_engine import FakeEngine
 
-LUA_OUTPUT = """total\t25
+SYN_SAMPLE = "#11 10.77.0.20 → 10.77.0.10 TCP 74 56962 → 5000 [SYN] Seq=0 Win=64240 Len=0 MSS=1460 SACK_PERM"
+COUNT_OUTPUT = f"""total\t25
 count\t1\t1
-sample\t1\t#11 10.77.0.20:56962 -> 10.77.0.10:5000 len=74 TCP [··········S·]
+sample\t1\t{SYN_SAMPLE}
 count\t2\t0
-error\t3\tError while registering tap: Filter "tcp.prot==1" is invalid - Left side of "==" expression must be a field or function, not tcp.prot.
+error\t3\tLeft side of "==" expression must be a field or function, not tcp.prot.
+end
 """
 
 
 def test_parse_count_output():
     filters = ["tcp.flags.syn==1", "tcp.flags.reset==1", "tcp.prot==1"]
-    result = capture.parse_count_output(filters, LUA_OUTPUT)
+    result = capture.parse_count_output(filters, COUNT_OUTPUT)
     assert result.total == 25
     assert result.counts == {"tcp.flags.syn==1": 1, "tcp.flags.reset==1": 0}
-    assert result.samples == {"tcp.flags.syn==1": ("#11 10.77.0.20:56962 -> 10.77.0.10:5000 len=74 TCP [··········S·]",)}
+    assert result.samples == {"tcp.flags.syn==1": (SYN_SAMPLE,)}
     assert result.errors == {"tcp.prot==1": 'Left side of "==" expression must be a field or function, not tcp.prot.'}
 
 
@@ -30,7 +32,7 @@ def test_parse_tcpdump_stats():
 
 def test_a_capture_is_whole_when_the_pcap_holds_what_tcpdump_captured():
     stats = {"captured": 25, "dropped by kernel": 0}
-    result = capture.parse_count_output(["a", "b", "c"], LUA_OUTPUT.replace("error\t3", "count\t3\t0\n#"))
+    result = capture.parse_count_output(["a", "b", "c"], COUNT_OUTPUT.replace("error\t3", "count\t3\t0\n#"))
     ev = capture.evidence("x.pcap", stats, result, None)
     assert ev.whole and ev.problem is None and ev.packets == 25
     short = capture.evidence("x.pcap", {"captured": 26, "dropped by kernel": 0}, result, None)
@@ -42,7 +44,7 @@ def test_a_capture_is_whole_when_the_pcap_holds_what_tcpdump_captured():
 def test_a_capture_cut_short_by_the_programs_traffic_is_their_doing_not_a_problem():
     """Issue 7: a flood made tcpdump drop packets and the verdict became 'error' (exit 3), erasing a FAIL.
     Drops, or reaching PACKET_LIMIT, are what the programs sent: an overflow, and the capture is not whole."""
-    result = capture.parse_count_output(["a", "b", "c"], LUA_OUTPUT.replace("error\t3", "count\t3\t0\n#"))
+    result = capture.parse_count_output(["a", "b", "c"], COUNT_OUTPUT.replace("error\t3", "count\t3\t0\n#"))
     dropped = capture.evidence("x.pcap", {"captured": 25, "received by filter": 28, "dropped by kernel": 3},
                                result, None)
     assert dropped.problem is None and not dropped.whole
