@@ -231,7 +231,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         if src.exists():  # copies, not links: a later play of the cache rewrites its files in place
             shutil.copytree(src, dst, dirs_exist_ok=True)
     manifest = _manifest(args, suite, topology, image_evidence, submissions, session, started, engine_version, limits)
-    manifest["labs_replaced"] = grader.replaced  # labs that could not be reset clean between two plays
+    manifest["labs_replaced"] = grader.replaced  # labs that could not be cleared between two plays
+    manifest["labs_created"] = grader.labs_created
     gradebook.write_all(grades, final, manifest)
     table = Table(box=None, header_style="bold")
     for column in ("student", "score", "status"):

@@ -36,7 +36,9 @@ from .evidence import ImageEvidence
 from .interrupts import Interrupts
 from .lab import Lab
 from .labels import run_labels
-from .scenario import program_file
+from .checks import keyed_steps
+from .evidence import SocketRow
+from .scenario import Netstat, Scenario, Start, WaitPort, program_file
 from .submission import Submission
 from .suite import ASSIGNMENT, Entry, Suite
 from .topology import Topology
@@ -270,19 +272,24 @@ def assemble(submission: Submission, parts: list[Part], results: dict[str, PartR
 class Grader:
     """Plays the parts of many students on one engine, `jobs` at a time (see the module).
 
-    A student's plays are played one after the other on one lab, reset between them (lab.Lab.reset: the
-    last play's processes killed, what they wrote removed, the next play's files put in, no socket left);
-    a lab that cannot be made clean is replaced by a fresh one, so that every play starts from what a
-    lab of its own would be. That saves the creation and removal of three containers per play, most of a
-    play's cost here (README, Performance). `fresh_labs=True` gives each play a lab of its own instead."""
+    A student's plays are played one after the other on one lab, cleared between them (lab.Lab.clear and
+    prepare: the last play's processes killed, what they wrote removed, the next play's files put in, the
+    limits counted from there). What cannot be cleared are the sockets the kernel keeps after a play (a
+    client that closed first keeps its TIME_WAIT a minute): the next play is then one that cannot see them
+    (leftovers_harmless), or a fresh lab is made; and a lab that cannot be cleared at all is replaced. So
+    every play gives what it would in a lab of its own (the integration tests compare both), and the
+    default suite needs two labs per student instead of eight: the creation and removal of three
+    containers is most of a play's cost here (README, Performance). `fresh_labs=True` gives each play a
+    lab of its own instead."""
 
     def __init__(self, engine: Any, settings: Settings, jobs: int, force: bool = False, fresh_labs: bool = False,
                  on_part: Callable[[Part, PartResult | None], None] = lambda part, result: None):
         self.engine, self.settings, self.jobs, self.force = engine, settings, max(1, jobs), force
         self.fresh_labs, self.on_part = fresh_labs, on_part
         self.cancel = threading.Event()
-        self.replaced: list[str] = []  # why labs were replaced rather than reset (for the manifest)
+        self.replaced: list[str] = []  # why labs could not be cleared, and were replaced (for the manifest)
         self._labs = itertools.count(1)
+        self.labs_created = 0
 
     def grade(self, submissions: list[Submission]) -> list[StudentGrade]:
         """Every student's grade. Ctrl-C (or SIGTERM) stops it: the plays under way tear down, those done are
@@ -333,14 +340,21 @@ class Grader:
             self.on_part(part, result)
 
     def _play_group(self, parts: list[Part], events: queue.Queue) -> None:
-        """One worker's plays, in order, on one lab (see the class)."""
+        """One worker's plays on one lab (see the class), in an order that lets the lab serve as many of
+        them as it can (`_next`)."""
         lab = None
+        remaining = list(parts)
         try:
-            for part in parts:
+            while remaining:
                 if self.cancel.is_set():
                     return
+                part = remaining[0]
                 try:
-                    lab = None if self.fresh_labs else self._clean_lab(lab, part)
+                    if self.fresh_labs:  # play() makes the lab, and tears it down
+                        remaining.pop(0)
+                        self.labs_created += 1
+                    else:
+                        lab, part = self._next(lab, remaining)
                     result = play(part, self.engine, self.settings, self.cancel, lab)
                 except SocklabError as e:  # the engine failed this play: the student is not graded, with why
                     result = PartResult(part.key, "error", str(e), [], 0.0)
@@ -354,14 +368,24 @@ class Grader:
             if lab is not None:
                 lab.teardown()
 
-    def _clean_lab(self, lab: Lab | None, part: Part) -> Lab:
-        """`lab` reset for `part`, or a fresh lab if there is none or it cannot be made clean."""
+    def _next(self, lab: Lab | None, remaining: list[Part]) -> tuple[Lab, Part]:
+        """The lab for the next play, and that play (taken out of `remaining`): `lab` cleared, and the first
+        remaining play that the sockets the last one left cannot touch (leftovers_harmless); else a fresh
+        lab, for the play that looks at the most hosts' sockets (it could follow the fewest others)."""
         if lab is not None:
-            why = lab.reset(part.files)
+            why = lab.clear()
             if why is None:
-                return lab
-            self.replaced.append(f"{part.label}: {why}")
+                part = next((p for p in remaining if leftovers_harmless(p.entry.scenario, lab.leftovers)), None)
+                if part is not None:
+                    remaining.remove(part)
+                    lab.prepare(part.files)
+                    return lab, part
+            else:
+                self.replaced.append(f"{remaining[0].label}: {why}")
             lab.teardown()
+        part = max(remaining, key=lambda p: len(socket_hosts(p.entry.scenario)))  # (the first of the most)
+        remaining.remove(part)
+        self.labs_created += 1
         lab_id = f"{self.settings.session}-lab{next(self._labs)}"
         lab = Lab.reusable_lab(self.engine, self.settings.topology, lab_id,
                                run_labels(lab_id, purpose="grading", session=self.settings.session),
@@ -374,7 +398,38 @@ class Grader:
         except BaseException:
             lab.teardown()
             raise
-        return lab
+        return lab, part
+
+
+def socket_hosts(scenario: Scenario) -> set[str]:
+    """The hosts whose sockets a scenario looks at (its netstat steps)."""
+    return {step.host for _, step in keyed_steps(scenario.steps) if isinstance(step, Netstat)}
+
+
+def leftovers_harmless(scenario: Scenario, leftovers: dict[str, list[SocketRow]]) -> bool:
+    """Whether the sockets an earlier play left in a lab (held by the kernel after its programs are gone:
+    a client's TIME_WAIT lasts a minute, and nothing unprivileged can remove it) cannot change this
+    scenario's play, which then gives what it would in a fresh lab: every one is in TIME_WAIT (it sends
+    nothing unless spoken to; a FIN_WAIT or LAST_ACK would retransmit into the capture), the scenario
+    takes no netstat on its host (its rows would be counted), and none holds a port the scenario names
+    (a port it waits for, or an argument of a program it starts: a server's bind could be refused)."""
+    if not leftovers:
+        return True
+    ports = set()
+    for _, step in keyed_steps(scenario.steps):
+        if isinstance(step, WaitPort):
+            ports.add(step.port)
+        elif isinstance(step, Start):
+            ports.update(int(a) for a in step.argv if a.isdigit() and 0 < int(a) < 65536)
+    looked_at = socket_hosts(scenario)
+    for host, rows in leftovers.items():
+        if host in looked_at:
+            return False
+        for row in rows:
+            port = row.local.rsplit(":", 1)[-1]
+            if row.state != "TIME_WAIT" or not port.isdigit() or int(port) in ports:
+                return False
+    return True
 
 
 def _spread(groups: list[list[Part]], jobs: int) -> list[list[Part]]:

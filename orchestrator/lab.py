@@ -98,6 +98,7 @@ class Lab:
         self.reusable = False  # set by reusable(): the lab serves several plays (reset() between them)
         self._own_pool = False
         self._baseline: dict[str, HostLimits] = {}  # the limits' counters when the play began
+        self.leftovers: dict[str, list[SocketRow]] = {}  # host -> sockets the last play left (clear)
 
     # ---- creating it ------------------------------------------------------------------------------
     def create(self) -> None:
@@ -248,13 +249,14 @@ class Lab:
         if self.capture:
             self.capture._clock = clock
 
-    def reset(self, programs: dict[str, bytes], timeout: float = 20.0) -> str | None:
-        """Make the lab what a fresh one would be for the next play, or say why it cannot be (then it must be
-        replaced): every program of the previous play and what it started killed (shell builtins: a fork
-        bomb may be running), what they wrote removed, no socket left but Docker's DNS (a server's
-        TIME_WAIT would change the next play: a bind refused, an extra row in a netstat), the next play's
-        files in the submission's volume, and the limits' counters taken as the new baseline."""
+    def clear(self, timeout: float = 20.0) -> str | None:
+        """Undo the last play, or say why it cannot be undone (then the lab must be replaced): every program
+        of the previous play and what it started killed (shell builtins: a fork bomb may be running), what
+        they wrote removed. The sockets the kernel keeps after its programs are gone (a client's TIME_WAIT,
+        for a minute) are left in `leftovers`, host by host: whether the next play may see them is the
+        caller's to judge (grading.leftovers_harmless), since no command can remove them."""
         uid = self.limits.home_uid
+        self.leftovers = {}
         for host in self.hosts:
             observer = self.observer(host)
             code, out, err = observer.run(observe.kill_user_script(uid), timeout)
@@ -269,15 +271,30 @@ class Lab:
                 return f"what the last play wrote on {host} could not be removed: {(out + err).strip()[:200]}"
             left = [r for r in self.sockets(host, timeout=timeout) if not r.local.startswith(DOCKER_DNS)]
             if left:
-                return f"sockets of the last play are left on {host}: " + "; ".join(r.raw for r in left[:3])
+                self.leftovers[host] = left
         if self.capture and self.capture.process and self.capture.process.running:
             return "the last play's capture is still running"
+        return None
+
+    def prepare(self, programs: dict[str, bytes], timeout: float = 20.0) -> None:
+        """Ready a cleared lab for the next play: its files in the submission's volume, and the limits'
+        counters taken as the new baseline."""
         self.programs = dict(programs)
         if self.programs:
             self.engine.put_files(self.container(self.hosts[0]), SUBMISSION_DIR, self.programs)
         self._baseline = {}
         self._baseline = self.limits_counted(timeout)
-        return None
+
+    def reset(self, programs: dict[str, bytes], timeout: float = 20.0) -> str | None:
+        """`clear` and `prepare`, for a play that must find no socket of an earlier one: what a fresh lab
+        would be, or why the lab cannot be made so."""
+        why = self.clear(timeout)
+        if why is None and self.leftovers:
+            why = "sockets of the last play are left: " + "; ".join(
+                f"on {host}: " + ", ".join(r.raw for r in rows[:3]) for host, rows in self.leftovers.items())
+        if why is None:
+            self.prepare(programs, timeout)
+        return why
 
     # ---- removing it ------------------------------------------------------------------------------
     def teardown(self) -> None:

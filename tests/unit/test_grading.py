@@ -12,7 +12,7 @@ import pytest
 
 from orchestrator import gradebook, grading
 from orchestrator.errors import SuiteError
-from orchestrator.evidence import ImageEvidence
+from orchestrator.evidence import ImageEvidence, SocketRow
 from orchestrator.submission import Submission
 from orchestrator.suite import load_suite
 from orchestrator.topology import load_topology
@@ -216,25 +216,66 @@ def test_a_students_plays_share_one_lab_reset_between_them_with_the_same_outcome
     assert g1.total == g2.total
 
 
-def test_a_lab_that_cannot_be_made_clean_is_replaced(suite, tmp_path, monkeypatch):
+def test_a_lab_that_cannot_be_cleared_is_replaced(suite, tmp_path, monkeypatch):
     from orchestrator.lab import Lab
 
-    real_reset = Lab.reset
+    real_clear = Lab.clear
     calls = []
 
-    def dirty_after_a_play(self, programs, timeout=20.0):
+    def stuck_after_a_play(self, timeout=20.0):
         calls.append(1)
-        if len(calls) == 2:  # the second reset: the first play left something
-            return "sockets of the last play are left on server: tcp 0 0 0.0.0.0:5000 TIME_WAIT"
-        return real_reset(self, programs, timeout)
+        if len(calls) == 2:  # after the first play (the first call clears the fresh lab)
+            return "the programs of the last play on server would not all end (4242)"
+        return real_clear(self, timeout)
 
-    monkeypatch.setattr(Lab, "reset", dirty_after_a_play)
+    monkeypatch.setattr(Lab, "clear", stuck_after_a_play)
     engine = engine_for()
     grader = grading.Grader(engine, settings_for(suite, tmp_path), jobs=1)
     [g] = grader.grade([student("ana", "server_tcp.py", "client_tcp.py")])
-    assert created_labs(engine) == 2 and g.status == "graded"
-    assert grader.replaced == ["ana: echo with their client_tcp.py: sockets of the last play are left on server: "
-                               "tcp 0 0 0.0.0.0:5000 TIME_WAIT"]
+    assert created_labs(engine) == 2 and grader.labs_created == 2 and g.status == "graded"
+    assert grader.replaced == ["ana: echo with their client_tcp.py: the programs of the last play on server would "
+                               "not all end (4242)"]
+
+
+def tw(local: str, state: str = "TIME_WAIT") -> SocketRow:
+    return SocketRow("tcp", local, "10.78.0.10:5000", state, f"tcp 0 0 {local} 10.78.0.10:5000 {state}")
+
+
+def test_which_leftover_sockets_a_play_cannot_see():
+    """A client that closes first keeps its TIME_WAIT for a minute, and nothing unprivileged removes it: a
+    play may follow it in the same lab only if it gives what it would in a fresh lab."""
+    from orchestrator.scenario import load_scenario, parse_scenario
+
+    tcp = load_scenario(ROOT / "scenarios" / "tcp.yaml", TOPOLOGY)  # netstat on the server and the client
+    udp = load_scenario(ROOT / "scenarios" / "udp.yaml", TOPOLOGY)  # netstat on the server
+    assert grading.socket_hosts(tcp) == {"server", "client"} and grading.socket_hosts(udp) == {"server"}
+    client_tw = {"client": [tw("10.78.0.20:41862")]}
+    assert grading.leftovers_harmless(tcp, {}) and grading.leftovers_harmless(udp, client_tw)
+    assert not grading.leftovers_harmless(tcp, client_tw)  # its TIME_WAIT check would count two rows
+    quiet = parse_scenario(SCENARIO, "echo.yaml", TOPOLOGY)  # no netstat at all; names port 5000
+    assert grading.leftovers_harmless(quiet, {"server": [tw("10.78.0.10:43000")]})
+    assert not grading.leftovers_harmless(quiet, {"server": [tw("10.78.0.10:5000")]})  # a bind could be refused
+    assert not grading.leftovers_harmless(quiet, {"client": [tw("10.78.0.20:41862", "FIN_WAIT2")]})  # it sends
+
+
+def test_a_lab_keeps_serving_plays_that_cannot_see_what_the_last_one_left(suite, tmp_path, monkeypatch):
+    from orchestrator.lab import Lab
+
+    real_clear = Lab.clear
+    calls = []
+
+    def time_wait_left(self, timeout=20.0):
+        calls.append(1)
+        why = real_clear(self, timeout)
+        if len(calls) > 1:  # after a play (the first call clears the fresh lab)
+            self.leftovers = {"client": [tw("10.78.0.20:41862")]}  # as a real client's close leaves
+        return why
+
+    monkeypatch.setattr(Lab, "clear", time_wait_left)
+    engine = engine_for()
+    grader = grading.Grader(engine, settings_for(suite, tmp_path), jobs=1)
+    [g] = grader.grade([student("ana", "server_tcp.py", "client_tcp.py")])
+    assert grader.labs_created == 1 and grader.replaced == [] and g.total == g.maximum
 
 
 def test_the_summary_says_what_the_labs_limits_stopped(suite, tmp_path):
