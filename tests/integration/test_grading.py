@@ -20,15 +20,31 @@ pytestmark = pytest.mark.docker
 SOCKLAB = [sys.executable, "-m", "orchestrator"]
 
 
-def session_leftovers() -> list[str]:
-    """Whatever a grading session created and left: containers, networks, volumes."""
-    return [*docker("ps", "-aq", "--filter", "label=socklab.session").stdout.split(),
-            *docker("network", "ls", "-q", "--filter", "label=socklab.session").stdout.split(),
-            *docker("volume", "ls", "-q", "--filter", "label=socklab.session").stdout.split()]
+def session_leftovers(*gradings: subprocess.Popen | subprocess.CompletedProcess) -> list[str]:
+    """Whatever the given gradings created and left: containers, networks, volumes. Only theirs: a grading's
+    session is named after its process (grade-DATE-TIME-PID), and other gradings may share the engine."""
+    ours = tuple(f"-{g.pid}" for g in gradings)
+    found = []
+    for kind in (("ps", "-a"), ("network", "ls"), ("volume", "ls")):
+        name = "{{.Names}}" if kind[0] == "ps" else "{{.Name}}"
+        listed = docker(*kind, "--filter", "label=socklab.session",
+                        "--format", name + ' {{.Label "socklab.session"}}').stdout
+        found += [line.split()[0] for line in listed.splitlines() if line.split() and line.endswith(ours)]
+    return found
 
 
 def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([*SOCKLAB, "grade", *args], cwd=ROOT, capture_output=True, text=True, timeout=1200)
+    """`socklab grade ARGS`, run to its end; the result carries the process id (see session_leftovers)."""
+    with subprocess.Popen([*SOCKLAB, "grade", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True) as proc:
+        try:
+            out, err = proc.communicate(timeout=1200)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    done.pid = proc.pid
+    return done
 
 
 def read_csv(path: Path) -> list[dict[str, str]]:
@@ -50,7 +66,7 @@ def test_a_grading_stopped_with_ctrl_c_tears_down_and_the_next_one_resumes(tmp_p
     done_before = {p: p.stat().st_mtime for p in cache.rglob("part.json")}
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=60) == 130, proc.stderr.read()
-    assert session_leftovers() == []  # the play under way tore down
+    assert session_leftovers(proc) == []  # the play under way tore down
     assert not (out / "grades.csv").exists()
     again = grade(str(klass), "--out", str(tmp_path / "grades" / "second"), "-j", "2", cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
@@ -62,7 +78,7 @@ def test_a_grading_stopped_with_ctrl_c_tears_down_and_the_next_one_resumes(tmp_p
     manifest = json.loads((tmp_path / "grades" / "second" / "manifest.json").read_text())
     assert set(manifest["submissions"]) == {"ana", "bob"} and manifest["engine"]["Version"]
     assert (tmp_path / "grades" / "second" / "students" / "ana" / "tcp-exchange" / "server_tcp" / "capture.pcap").is_file()
-    assert session_leftovers() == []
+    assert session_leftovers(again) == []
 
 
 FAIR = ROOT / "tests" / "fairness"
@@ -85,14 +101,15 @@ def test_threads_printing_at_once_never_cost_points(tmp_path):
 
     klass = class_of(tmp_path, "threaded-print", FAIR / "threaded-print")
     repeats = int(os.environ.get("SOCKLAB_SOAK_REPEATS", "2"))
-    rows = []
+    rows, gradings = [], []
     for i in range(repeats):
         proc = grade(str(klass), "--out", str(tmp_path / "grades" / str(i)), "-j", "2", "--force", cwd=tmp_path)
         assert proc.returncode == 0, proc.stdout + proc.stderr
+        gradings.append(proc)
         rows.append(read_csv(tmp_path / "grades" / str(i) / "grades.csv"))
     assert all(r == rows[0] for r in rows), rows
     assert rows[0][0]["total"] == rows[0][0]["maximum"] == "64"
-    assert session_leftovers() == []
+    assert session_leftovers(*gradings) == []
 
 
 # ---- the sample class (examples/README.md) -------------------------------------------------------------
@@ -137,7 +154,7 @@ def test_the_sample_class_gets_its_pinned_grades_every_time(tmp_path):
     grades = tmp_path / "grades"
     first = grade(str(SAMPLE), "--out", str(grades / "first"), "-j", "2", cwd=tmp_path)
     assert first.returncode == 0, first.stdout + first.stderr
-    assert session_leftovers() == []
+    assert session_leftovers(first) == []
     rows = read_csv(grades / "first" / "grades.csv")
     got = {r["student"]: (*(int(r[s]) for s in SCENARIOS), int(r["total"])) for r in rows}
     assert got == PINNED
@@ -162,11 +179,11 @@ def test_the_sample_class_gets_its_pinned_grades_every_time(tmp_path):
     assert second.returncode == 0, second.stdout + second.stderr
     assert (grades / "second" / "grades.csv").read_text() == (grades / "first" / "grades.csv").read_text()
     assert digests(grades / "first") == kept  # the later plays did not rewrite the first grading's files
-    assert session_leftovers() == []
+    assert session_leftovers(second) == []
 
     # three students graded without the others (the hostile ones gone): the same rows
     alone = ("correct", "handout-style", "no-threads")
     third = grade(str(SAMPLE), "--out", str(grades / "third"), "-j", "2", "--force", "--only", *alone, cwd=tmp_path)
     assert third.returncode == 0, third.stdout + third.stderr
     assert read_csv(grades / "third" / "grades.csv") == [r for r in rows if r["student"] in alone]
-    assert session_leftovers() == []
+    assert session_leftovers(third) == []
