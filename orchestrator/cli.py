@@ -202,10 +202,10 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         ("check-" if single else "") + started.astimezone().strftime("%Y%m%d-%H%M%S"))
     cache = out.resolve().parent / ".socklab-cache"
     session = f"grade-{started.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    jobs = args.jobs
-    with contextlib.closing(Engine(pool_size=max(10, jobs * 12))) as engine:
+    with contextlib.closing(Engine(pool_size=max(10, (args.jobs or grading.MAX_DEFAULT_JOBS) * 12))) as engine:
         image_evidence = _images(engine)
         limits = runner.Limits()
+        jobs = args.jobs or grading.default_jobs(*engine.capacity(), topology, limits)
         settings = grading.Settings(topology=topology, suite=suite, images=image_evidence, out=cache,
                                     fingerprint=grading.fingerprint(topology, image_evidence, limits),
                                     session=session, limits=limits)
@@ -230,7 +230,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
                                                                                                    grade.submission.name)
         if src.exists():  # copies, not links: a later play of the cache rewrites its files in place
             shutil.copytree(src, dst, dirs_exist_ok=True)
-    manifest = _manifest(args, suite, topology, image_evidence, submissions, session, started, engine_version, limits)
+    manifest = _manifest(args, suite, topology, image_evidence, submissions, session, started, engine_version, limits,
+                         jobs)
     manifest["labs_replaced"] = grader.replaced  # labs that could not be cleared between two plays
     manifest["labs_created"] = grader.labs_created
     gradebook.write_all(grades, final, manifest)
@@ -247,7 +248,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     return errors.EXIT_OK if all(g.status == "graded" for g in grades) else errors.EXIT_CHECKS_FAILED
 
 
-def _manifest(args, suite, topology, images, submissions, session, started, engine_version, limits) -> dict:
+def _manifest(args, suite, topology, images, submissions, session, started, engine_version, limits, jobs) -> dict:
     """What the grades were made on (gradebook.py)."""
     import dataclasses
     import datetime
@@ -276,7 +277,7 @@ def _manifest(args, suite, topology, images, submissions, session, started, engi
         "suite": {"path": suite.path, "name": suite.name, "sha256": suite.sha256,
                   "scenarios": [{"path": e.scenario.path, "name": e.scenario.name, "sha256": e.sha256,
                                  "weight": e.weight, "needs": list(e.scenario.needs())} for e in suite.entries]},
-        "options": {"jobs": args.jobs, "force": args.force, "only": args.only, "fresh_labs": args.fresh_labs,
+        "options": {"jobs": jobs, "force": args.force, "only": args.only, "fresh_labs": args.fresh_labs,
                     "limits": dataclasses.asdict(limits)},
         "submissions": {s.name: {"path": s.path, "digest": s.digest(), "files": s.hashes(), "problems": s.problems,
                                  "error": s.error, "notes": list(s.notes)} for s in submissions},
@@ -343,10 +344,6 @@ def _runs_dir(text: str) -> str:
     except OSError as e:
         raise argparse.ArgumentTypeError(f"cannot use {text!r}: {e.strerror or e}") from None
     return text
-
-
-def _default_jobs() -> int:
-    return max(1, min(8, os.cpu_count() or 1))
 
 
 def _jobs(text: str) -> int:
@@ -433,8 +430,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--suite", default=str(ROOT / "scenarios" / "suite.yaml"),
                        help="the scenarios and their weights (default: scenarios/suite.yaml)")
         p.add_argument("--topology", default=str(ROOT / "compose.yaml"), help="the lab (default: compose.yaml)")
-        p.add_argument("-j", "--jobs", type=_jobs, default=_default_jobs(),
-                       help=f"plays at once (default {_default_jobs()}: this machine's cores)")
+        p.add_argument("-j", "--jobs", type=_jobs, default=None,
+                       help="plays at once (default: two per CPU of the Docker Engine, as far as its memory "
+                            "allows, at most 16)")
         p.add_argument("--out", help="where the grades go (default: grades/<date-time>/; results are re-used "
                        "from the cache beside it, grades/.socklab-cache)")
         p.add_argument("--force", action="store_true", help="play everything again, re-using no result")

@@ -65,6 +65,13 @@ class Engine:
             v = self.api.version()
         return {k: str(v.get(k, "")) for k in ("Version", "ApiVersion", "Os", "Arch", "KernelVersion")}
 
+    def capacity(self) -> tuple[int, int]:
+        """The engine's CPUs and memory (bytes): what `grade -j` is sized from by default (the engine may be
+        another machine than the orchestrator's)."""
+        with _doing("asking the engine's CPUs and memory"):
+            info = self.api.info()
+        return int(info.get("NCPU") or 1), int(info.get("MemTotal") or 0)
+
     # ---- images -------------------------------------------------------------------------------
     def image(self, ref: str) -> ImageInfo | None:
         """Id, labels and tags of image `ref` (name:tag or id), or None when the engine does not have it."""

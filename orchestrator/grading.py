@@ -432,6 +432,30 @@ def leftovers_harmless(scenario: Scenario, leftovers: dict[str, list[SocketRow]]
     return True
 
 
+#: Plays at once by default, per CPU of the engine. A play waits more than it computes (≈1 CPU-s of a play of
+#: a few seconds: a grace period, the capture's quiet time, a wait that fails), so two per CPU keep them busy:
+#: on 2 cores the sample class went at 63 plays a minute with -j 2, 86 with -j 3 and 100 with -j 4, with the
+#: same grades (README, Performance). Never more than MAX_DEFAULT_JOBS, nor than the engine's memory holds if
+#: every host of every lab used all it may.
+JOBS_PER_CPU, MAX_DEFAULT_JOBS = 2, 16
+
+
+def default_jobs(cpus: int, memory: int, topology: Topology, limits: runner.Limits) -> int:
+    """-j's default for an engine with `cpus` CPUs and `memory` bytes (0: unknown)."""
+    from .capture import MEMORY as CAPTURE_MEMORY
+
+    lab = len(topology.hosts) * memory_bytes(limits.memory) + memory_bytes(CAPTURE_MEMORY)
+    by_memory = memory // lab if memory > 0 else MAX_DEFAULT_JOBS
+    return max(1, min(JOBS_PER_CPU * max(1, cpus), by_memory, MAX_DEFAULT_JOBS))
+
+
+def memory_bytes(size: str) -> int:
+    """Docker's memory notation ('256m', '1g', '512k', '1024') in bytes."""
+    size = size.strip().lower()
+    scale = {"k": 2**10, "m": 2**20, "g": 2**30}.get(size[-1:], 1)
+    return int(size[:-1] if scale > 1 else size) * scale
+
+
 def _spread(groups: list[list[Part]], jobs: int) -> list[list[Part]]:
     """Students' groups of plays, the largest cut in two while there are fewer groups than workers (one
     student checked with -j 2 still plays two at once)."""

@@ -293,3 +293,14 @@ def test_the_summary_says_what_the_labs_limits_stopped(suite, tmp_path):
     assert f"  ! stopped by the lab: {hog} (in the play of your server_tcp.py)" in text
     assert gradebook.gradescope(again, settings_for(suite, tmp_path))["output"].endswith(
         f"\nStopped by the lab:\n- echo: {hog} (in the play of your server_tcp.py)")
+
+
+def test_plays_at_once_by_default_two_per_cpu_of_the_engine_as_its_memory_allows():
+    limits = grading.runner.Limits()
+    lab = len(TOPOLOGY.hosts) * 256 * 2**20 + 512 * 2**20  # every host at its memory limit, and the capture
+    assert grading.default_jobs(2, 24 * 2**30, TOPOLOGY, limits) == 4  # this machine
+    assert grading.default_jobs(1, 0, TOPOLOGY, limits) == 2  # the engine did not say its memory
+    assert grading.default_jobs(8, 3 * lab, TOPOLOGY, limits) == 3  # memory-bound
+    assert grading.default_jobs(64, 2**40, TOPOLOGY, limits) == grading.MAX_DEFAULT_JOBS
+    assert grading.default_jobs(4, lab // 2, TOPOLOGY, limits) == 1  # never none
+    assert [grading.memory_bytes(s) for s in ("256m", "1G", "512k", "1024")] == [2**28, 2**30, 2**19, 1024]
