@@ -36,7 +36,7 @@ from typing import Literal
 from .errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_INVALID_INPUT, EXIT_OK
 from .evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
 from .scenario import (Bounds, CaptureCheck, Check, ExitCheck, LogCheck, Netstat, Parallel, Scenario,
-                       SocketCheck, Start, Step, expand)
+                       SocketCheck, Start, Step, expand, expected_status, NONZERO, status_matches)
 
 Kind = Literal["log", "socket", "capture", "exit"]
 Verdict = Literal["pass", "fail", "error"]
@@ -595,9 +595,11 @@ def _exit(scenario: Scenario, evidence: Evidence, spec: ExitCheck) -> tuple[bool
     said = f"{prog.id} {describe_status(prog.exit_status)}"
     if spec.status is None and prog.exit_status is not None and prog.stopped is None:
         return True, said + "."
-    if spec.status is not None and prog.exit_status == spec.status:
+    if spec.status == NONZERO and status_matches(NONZERO, prog.exit_status) and prog.stopped is None:
         return True, said + "."
-    expected = "it to end by itself" if spec.status is None else f"exit status {spec.status}"
+    if isinstance(spec.status, int) and prog.exit_status == spec.status:
+        return True, said + "."
+    expected = "it to end by itself" if spec.status is None else expected_status(spec.status)
     if prog.stopped and prog.stopped != "teardown":
         said += f" (stopped with {prog.stopped})"
     out = _program_output(prog, "both")

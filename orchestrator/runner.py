@@ -32,7 +32,7 @@ from .lab import PROGRAMS_DIR, Lab, Limits
 from .labels import run_labels
 from .process import RemoteProcess, StepFailed
 from .scenario import (Netstat, Parallel, Scenario, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort,
-                       expand)
+                       NONZERO, expand, status_matches)
 from .topology import Topology
 from .waits import PortBound, wait_for
 
@@ -98,7 +98,9 @@ def describe(step: Step) -> str:
         case WaitLog():
             return f"wait for /{step.pattern}/ from {step.program}"
         case WaitExit():
-            return f"wait for {step.program} to exit" + ("" if step.status is None else f" with status {step.status}")
+            return f"wait for {step.program} to exit" + (
+                "" if step.status is None else " with a non-zero status" if step.status == NONZERO
+                else f" with status {step.status}")
         case Netstat():
             return f"netstat on {step.host} as '{step.name}'"
         case Signal():
@@ -278,8 +280,9 @@ class Run:
                 status = proc.wait_exit(timeout)
                 if status is None and proc.running:
                     raise WaitTimeout(f"{step.program} to exit", timeout, f"still running; last output:\n{proc.tail()}")
-                if step.status is not None and status != step.status:
-                    raise StepFailed(f"{step.program} exited with status {status}, expected {step.status}; "
+                if not status_matches(step.status, status):
+                    wanted = "a non-zero status" if step.status == NONZERO else step.status
+                    raise StepFailed(f"{step.program} exited with status {status}, expected {wanted}; "
                                      f"last output:\n{proc.tail()}")
             case Netstat():
                 rows = tuple(self.lab.sockets(step.host, timeout=timeout))

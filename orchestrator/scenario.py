@@ -71,12 +71,31 @@ class WaitLog:
     where: Where
 
 
+#: An expected exit status that is any but 0 (`status: nonzero`): a program refusing its arguments.
+NONZERO = "nonzero"
+
+
+def status_matches(expected: int | str | None, status: int | None) -> bool:
+    """Whether an exit status is the one expected: a number, NONZERO (1-255: it ended by itself, saying
+    it failed; a signal's death is not that), or None (any)."""
+    if expected is None:
+        return True
+    if expected == NONZERO:
+        return status is not None and 0 < status < 256
+    return status == expected
+
+
+def expected_status(expected: int | str) -> str:
+    """An expected exit status for people: 'exit status 0', 'a non-zero exit status'."""
+    return "a non-zero exit status" if expected == NONZERO else f"exit status {expected}"
+
+
 @dataclass(frozen=True)
 class WaitExit:
     """Wait until a program exits; with `status` set, a different exit status fails the step."""
 
     program: str
-    status: int | None
+    status: int | str | None  # a number, NONZERO, or None (any)
     timeout: float
     where: Where
 
@@ -191,10 +210,11 @@ class CaptureCheck:
 
 @dataclass(frozen=True)
 class ExitCheck:
-    """A program's exit status; None (written `any`): that it ended by itself before the run's end."""
+    """A program's exit status; None (written `any`): that it ended by itself before the run's end;
+    NONZERO: that it ended by itself with a status from 1 to 255."""
 
     program: str
-    status: int | None
+    status: int | str | None
 
 
 @dataclass(frozen=True)
@@ -603,12 +623,15 @@ class _Parser:
         program = self._program(m["program"], group)
         return WaitExit(program=program, status=status, timeout=timeout, where=where)
 
-    def _exit_status(self, node: Node, *, allow_any: bool) -> int | None:
-        """An exit status 0..255 (or the word any, for a wait)."""
+    def _exit_status(self, node: Node, *, allow_any: bool) -> int | str | None:
+        """An exit status 0..255, or the word nonzero (or any, for a wait)."""
         if allow_any and node.value == "any":
             return None
+        if node.value == NONZERO:
+            return NONZERO
         return node.int(0, 255, example="0",
-                        rule="an exit status from 0 to 255, or any" if allow_any else "an exit status from 0 to 255")
+                        rule="an exit status from 0 to 255, nonzero, or any" if allow_any
+                        else "an exit status from 0 to 255, or nonzero")
 
     def _netstat(self, node: Node, where: Where) -> Netstat:
         m = node.mapping(("host", "name", "timeout"), ("host", "name"), example="{host: server, name: connected}")

@@ -53,15 +53,16 @@ def played(tmp_path_factory):
     return play
 
 
-@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names"])
+@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names", "usage"])
 def test_the_assignment_scenarios_pass(name, played):
     proc, runs = played(name)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rep = report_of(runs)
     assert rep["verdict"] == "pass" and rep["score"]["awarded"] == rep["score"]["total"]
     assert rep["capture"]["whole"]
-    # every scenario but `names` puts traffic on the wire (/etc/hosts answers gethostbyname: no packet)
-    assert (rep["capture"]["packets"] > 0) == (name != "names"), rep["capture"]
+    # every scenario but `names` and `usage` puts traffic on the wire (/etc/hosts answers gethostbyname: no
+    # packet; programs refusing their arguments send nothing)
+    assert (rep["capture"]["packets"] > 0) == (name not in ("names", "usage")), rep["capture"]
     assert {"node", "capture"} <= set(rep["images"]) and rep["images"]["node"]["id"].startswith("sha256:")
     folder = Path(rep["artifacts"])
     for artifact in ("capture.pcap", "report.json", "junit.xml", "logs/server.log", "logs/client.log"):
@@ -91,6 +92,20 @@ def test_a_broken_program_fails_with_evidence(tmp_path, runs):
     assert "I received 4 chars: olá" in failed[0]["evidence"]
     assert "verdict FAIL" in proc.stdout and "I received 4 chars: olá" in proc.stdout
     assert leftovers(f"socklab.run={rep['run_id']}") == []
+
+
+def test_programs_without_a_usage_line_lose_only_the_usage_checks(runs):
+    """The handout's programs read sys.argv without checking it: started without their arguments they end
+    on an IndexError (status 1). They lose the usage lines, with the traceback as evidence, and keep the
+    non-zero exits."""
+    proc = orchestrator("run", "scenarios/usage.yaml", "--programs", "examples/submissions/handout-style", *runs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    failed = {c["name"]: c["evidence"] for c in rep["checks"] if not c["passed"]}
+    assert len(failed) == 4 and all("prints its usage" in name for name in failed), failed
+    assert all("IndexError: list index out of range" in evidence and "exited with status 1" in evidence
+               for evidence in failed.values()), failed
+    assert rep["score"]["awarded"] == 4 and rep["score"]["total"] == 8
 
 
 COURSE_STYLE_CLIENT = '''\

@@ -714,3 +714,20 @@ def test_an_exit_check_with_any_status_passes_when_the_program_ended_by_itself()
                           stopped="SIGKILL: it did not end within 1 s of SIGTERM")
     outcome = checks.evaluate_check(one_check(spec), killed, one_check(spec).checks[0])
     assert not outcome.passed and "stopped with SIGKILL" in outcome.evidence
+
+
+def test_an_exit_check_for_a_nonzero_status_wants_a_program_that_ended_by_itself_saying_it_failed():
+    from orchestrator.scenario import NONZERO
+
+    spec = ExitCheck("client", NONZERO)
+
+    def judged(**program):
+        return checks.evaluate_check(one_check(spec), with_program(tcp_evidence(), "client", **program),
+                                     one_check(spec).checks[0])
+    assert judged(exit_status=1).passed and judged(exit_status=2).passed  # sys.exit(1), argparse's 2
+    refused = judged(exit_status=0)
+    assert not refused.passed and refused.evidence.startswith(
+        "Expected a non-zero exit status; client exited with status 0.")
+    assert not judged(exit_status=-9).passed  # killed by a signal: not its own saying
+    assert not judged(exit_status=143, stopped="SIGTERM").passed  # ended by the run, not by itself
+    assert not judged(exit_status=None).passed  # still running

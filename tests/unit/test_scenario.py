@@ -248,7 +248,9 @@ def test_wait_exit_status_and_log_options():
     assert parse(base.replace("WAIT", "exit: 3")).steps[1].status == 3
     step = parse(base.replace("WAIT", "log: 'x{1,3}', stream: stderr, count: 2")).steps[1]
     assert (step.pattern, step.stream, step.count) == ("x{1,3}", "stderr", 2)
-    assert "must be an exit status from 0 to 255, or any, e.g. 0 (got 256)" in error_of(base.replace("WAIT", "exit: 256"))
+    assert parse(base.replace("WAIT", "exit: nonzero")).steps[1].status == "nonzero"
+    assert "must be an exit status from 0 to 255, nonzero, or any, e.g. 0 (got 256)" in error_of(
+        base.replace("WAIT", "exit: 256"))
 
 
 def test_messages_for_common_mistakes():
