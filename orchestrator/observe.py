@@ -138,6 +138,24 @@ def netstat_text(rows: Iterable[SocketRow]) -> str:
     return NETSTAT_HEADER + "".join(r.raw + "\n" for r in rows)
 
 
+#: netstat's state names as `ss` spells them (ss abbreviates ESTABLISHED; an unconnected UDP socket is UNCONN).
+SS_STATES = {"ESTABLISHED": "ESTAB", "TIME_WAIT": "TIME-WAIT", "FIN_WAIT1": "FIN-WAIT-1", "FIN_WAIT2": "FIN-WAIT-2",
+             "CLOSE_WAIT": "CLOSE-WAIT", "LAST_ACK": "LAST-ACK", "SYN_SENT": "SYN-SENT", "SYN_RECV": "SYN-RECV",
+             "CLOSE": "UNCONN", "": "UNCONN"}
+
+
+def ss_text(rows: Iterable[SocketRow]) -> str:
+    """The rows as `ss -tuna` prints them (the same sockets, in the other tool's words: the course shows
+    netstat, today's Linux ships ss), header included."""
+    table = [("Netid", "State", "Recv-Q", "Send-Q", "Local Address:Port", "Peer Address:Port")]
+    for r in rows:
+        fields = r.raw.split()
+        recv, send = (fields[1], fields[2]) if len(fields) > 2 else ("0", "0")
+        table.append((r.proto.rstrip("6"), SS_STATES.get(r.state, r.state), recv, send, r.local, r.remote))
+    widths = [max(len(row[i]) for row in table) for i in range(6)]
+    return "".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() + "\n" for row in table)
+
+
 def bound(rows: Iterable[SocketRow], proto: str, port: int) -> list[SocketRow]:
     """The sockets that serve `port`: TCP ones listening on it, UDP ones bound to it (either family)."""
     found = []

@@ -360,6 +360,8 @@ class Run:
             (logs / f"{host}.log").write_text("".join(rows[i][1] + "\n" for i in order))
         for snap in self.snapshots.values():
             (self.folder / f"netstat-{snap.name}.txt").write_text(f"# {snap.host} at {snap.t:.3f} s\n{snap.raw}")
+            (self.folder / f"ss-{snap.name}.txt").write_text(
+                f"# {snap.host} at {snap.t:.3f} s\n{observe.ss_text(snap.rows)}")
 
 
 def run(engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,

@@ -3,6 +3,7 @@ with real tshark; broken and course-style programs; interrupted and killed runs;
 from __future__ import annotations
 
 import json
+import re
 import os
 import queue
 import signal
@@ -53,7 +54,7 @@ def played(tmp_path_factory):
     return play
 
 
-@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names", "usage"])
+@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names", "usage", "netstat"])
 def test_the_assignment_scenarios_pass(name, played):
     proc, runs = played(name)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -106,6 +107,22 @@ def test_programs_without_a_usage_line_lose_only_the_usage_checks(runs):
     assert all("IndexError: list index out of range" in evidence and "exited with status 1" in evidence
                for evidence in failed.values()), failed
     assert rep["score"]["awarded"] == 4 and rep["score"]["total"] == 8
+
+
+def test_a_server_bound_to_localhost_shows_in_netstat(runs):
+    """netstat.yaml with a server that binds 127.0.0.1: its LISTEN row names the mistake; the run's folder
+    has each snapshot as netstat prints it and as ss does."""
+    proc = orchestrator("run", "scenarios/netstat.yaml", "--programs", "examples/submissions/binds-localhost", *runs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    failed = {c["name"]: c["evidence"] for c in rep["checks"] if not c["passed"]}
+    listen = failed["the server's socket LISTENs on 0.0.0.0:5000, with no foreign address"]
+    assert re.search(r"tcp +0 +0 127\.0\.0\.1:5000 +0\.0\.0\.0:\* +LISTEN", listen), listen
+    assert "the UDP server has no \"connection\", even after a datagram came (no state)" not in failed
+    folder = Path(rep["artifacts"])
+    ss = (folder / "ss-listening.txt").read_text()
+    assert re.search(r"tcp +LISTEN +0 +0 +127\.0\.0\.1:5000 +0\.0\.0\.0:\*", ss), ss
+    assert "127.0.0.1:5000" in (folder / "netstat-listening.txt").read_text()
 
 
 COURSE_STYLE_CLIENT = '''\

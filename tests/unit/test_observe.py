@@ -80,3 +80,21 @@ def test_the_cgroup_counters_of_v1_and_v2():
                                                             memory_max=None, memory_peak=1 << 20,
                                                             memory_limit_hits=3, oom_kills=1)
     assert observe.parse_limits("client", {}).stopped() == []  # nothing known, nothing said
+
+
+def test_a_snapshot_as_ss_prints_it():
+    from orchestrator.evidence import SocketRow
+
+    rows = [SocketRow("tcp", "0.0.0.0:5000", "0.0.0.0:*", "LISTEN",
+                      "tcp        0      0 0.0.0.0:5000            0.0.0.0:*               LISTEN"),
+            SocketRow("tcp", "10.77.0.20:41000", "10.77.0.10:5000", "TIME_WAIT",
+                      "tcp        0      0 10.77.0.20:41000        10.77.0.10:5000         TIME_WAIT"),
+            SocketRow("tcp6", ":::22", ":::*", "LISTEN", "tcp6       0      0 :::22                   :::*  LISTEN"),
+            SocketRow("udp", "0.0.0.0:6000", "0.0.0.0:*", "",
+                      "udp        3      0 0.0.0.0:6000            0.0.0.0:*")]
+    assert observe.ss_text(rows).splitlines() == [
+        "Netid  State      Recv-Q  Send-Q  Local Address:Port  Peer Address:Port",
+        "tcp    LISTEN     0       0       0.0.0.0:5000        0.0.0.0:*",
+        "tcp    TIME-WAIT  0       0       10.77.0.20:41000    10.77.0.10:5000",
+        "tcp    LISTEN     0       0       :::22               :::*",
+        "udp    UNCONN     3       0       0.0.0.0:6000        0.0.0.0:*"]
