@@ -54,7 +54,7 @@ def played(tmp_path_factory):
     return play
 
 
-@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names", "usage", "netstat"])
+@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names", "usage", "netstat", "filters"])
 def test_the_assignment_scenarios_pass(name, played):
     proc, runs = played(name)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -123,6 +123,24 @@ def test_a_server_bound_to_localhost_shows_in_netstat(runs):
     ss = (folder / "ss-listening.txt").read_text()
     assert re.search(r"tcp +LISTEN +0 +0 +127\.0\.0\.1:5000 +0\.0\.0\.0:\*", ss), ss
     assert "127.0.0.1:5000" in (folder / "netstat-listening.txt").read_text()
+
+
+def test_a_udp_server_that_answers_is_seen_through_the_assignments_filter(tmp_path, runs):
+    """filters.yaml with a UDP server that sends each datagram back: udp.port==6000 shows the answers."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    source = (ROOT / "programs" / "server_udp.py").read_text()
+    answer = "data, (client_ip, client_port) = sock.recvfrom(MAX_DATAGRAM)"
+    assert answer in source
+    (broken / "server_udp.py").write_text(source.replace(
+        answer, answer + "; sock.sendto(data, (client_ip, client_port))"))
+    proc = orchestrator("run", "scenarios/filters.yaml", "--programs", str(broken), *runs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    failed = {c["name"]: c["evidence"] for c in rep["checks"] if not c["passed"]}
+    (name, evidence), = failed.items()
+    assert name == "udp.port==6000: nothing comes back (no handshake, no acknowledgement, no teardown)"
+    assert re.search(r"#\d+ \S+ → \S+ UDP \d+ 6000 → \d+ Len=5", evidence), evidence
 
 
 COURSE_STYLE_CLIENT = '''\
