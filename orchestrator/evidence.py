@@ -148,6 +148,7 @@ class Evidence:
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     error: str | None = None  # the run itself could not be carried out (engine, capture, ...)
     limits: dict[str, HostLimits] = field(default_factory=dict)  # host -> what its limits counted
+    impairments: tuple[dict[str, str], ...] = ()  # the links impaired: host, what (impair.describe), commands
 
     def step_failures(self) -> list[StepResult]:
         return [s for s in self.steps if s.status == "failed"]

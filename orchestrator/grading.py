@@ -372,6 +372,9 @@ class Grader:
         """The lab for the next play, and that play (taken out of `remaining`): `lab` cleared, and the first
         remaining play that the sockets the last one left cannot touch (leftovers_harmless); else a fresh
         lab, for the play that looks at the most hosts' sockets (it could follow the fewest others)."""
+        if lab is not None and lab.impaired:  # its links drop packets: a fresh lab, not a replaced one
+            lab.teardown()
+            lab = None
         if lab is not None:
             why = lab.clear()
             if why is None:

@@ -25,18 +25,20 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 from typing import Any
 
 from . import capture as capture_mod
+from . import impair as impair_mod
 from . import observe
 from .errors import EnvironmentProblem, StepFailed
 from .evidence import HostLimits, SocketRow
 from .labels import RUN_LABEL
 from .process import Shell, close_started
+from .scenario import Impairment
 from .topology import Topology, gateway_of
 
 PROGRAMS_DIR = "/opt/socklab/programs"  # the reference programs, in the image
@@ -99,6 +101,7 @@ class Lab:
         self._own_pool = False
         self._baseline: dict[str, HostLimits] = {}  # the limits' counters when the play began
         self.leftovers: dict[str, list[SocketRow]] = {}  # host -> sockets the last play left (clear)
+        self.impaired = False  # a play impaired its links (impair): no later play may use this lab
 
     # ---- creating it ------------------------------------------------------------------------------
     def create(self) -> None:
@@ -180,6 +183,38 @@ class Lab:
             self._leased(side_cid)
             self.capture = capture_mod.Capture(self.engine, side_cid, clock=self.clock, pool=self.pool)
         return cid
+
+    def impair(self, impairments: Sequence[Impairment], timeout: float = 30.0) -> tuple[dict[str, str], ...]:
+        """Apply each host's link impairment (impair.py) in its network namespace, from a helper container
+        that shares it for that moment only: the capture image, as root with NET_ADMIN and nothing else, no
+        new privileges, a read-only root. The rules stay in the namespace when the helper is gone, out of
+        reach of the host's own processes (no capability there). What was applied, for the report."""
+        image = self._image(next(iter(self.topology.sidecars.values())).image)
+        done = []
+        for imp in impairments:
+            cid = self.container(imp.host)
+            self.impaired = True
+            with self._hold():
+                helper = self.engine.create_container(
+                    name=f"socklab-{self.run_id}-impair-{imp.host}", image=image,
+                    command=impair_mod.helper_command(imp), labels=self.labels, user="root",
+                    network_mode=f"container:{cid}", cap_drop=["ALL"], cap_add=["NET_ADMIN"],
+                    security_opt=[NO_NEW_PRIVILEGES], init=False, read_only=True, mem_limit="64m",
+                    nano_cpus=int(0.5e9), pids_limit=16)
+            try:
+                self.engine.start(helper)
+                code = self.engine.wait_exit(helper, timeout)
+                out = self.engine.logs(helper)
+            finally:
+                self.engine.remove_container(helper)
+            if code != 0:
+                if impair_mod.NO_NETEM in out:
+                    raise EnvironmentProblem(f"{imp.where}: {impair_mod.NO_NETEM_MESSAGE}")
+                said = "did not finish in time" if code is None else f"failed (exit {code})"
+                raise EnvironmentProblem(f"{imp.where}: impairing {imp.host}'s link {said}: {out.strip()[-300:]}")
+            done.append({"host": imp.host, "applied": impair_mod.describe(imp),
+                         "nft": impair_mod.nft_ruleset(imp) or "", "tc": " ".join(impair_mod.tc_command(imp) or [])})
+        return tuple(done)
 
     def _capture_volume(self, sidecar: str) -> str:
         return self.engine.create_tmpfs_volume(f"socklab-{self.run_id}-{sidecar}", self.labels,

@@ -65,6 +65,7 @@ def build(scenario: Scenario, evidence: Evidence, outcomes: Sequence[Outcome], *
         "limits": {host: {**dataclasses.asdict(lim), "stopped": lim.stopped()}
                    for host, lim in evidence.limits.items()},
         "stopped_by_limits": limits_stopped(evidence),
+        "impairments": [dict(i) for i in evidence.impairments],
         "timings": dict(evidence.timings),
         "images": {name: {"ref": im.ref, "id": im.id, "packages_sha256": im.packages_sha256}
                    for name, im in evidence.images.items()},
@@ -279,6 +280,13 @@ def render(report: Report, console: Console) -> None:
             console.print(Text.assemble(("✗ ", "bold red"), (safe(c["name"]), "bold")))
             _print_indented(console, f"at {c['where']}", style="dim")
             _print_indented(console, c["evidence"])
+
+    impaired = report.get("impairments") or []
+    if impaired:
+        console.print()
+        console.print(Text("The links", style="bold"))
+        for imp in impaired:
+            _print_indented(console, imp["applied"], indent=2)
 
     stopped = report.get("stopped_by_limits") or []
     if stopped:

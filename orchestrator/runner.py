@@ -143,6 +143,7 @@ class Run:
         self.results: list[StepResult] = []
         self.timings: dict[str, float] = {}
         self.limits: dict[str, HostLimits] = {}
+        self.impairments: tuple[dict[str, str], ...] = ()
         self.error: str | None = None
         self.folder = options.folder or options.runs_dir / self.run_id
 
@@ -163,6 +164,8 @@ class Run:
         try:
             if self._own_lab:
                 self._phase("lab", self.lab.create)
+            if self.scenario.impairments:  # before any packet: a loss pattern counts from the first
+                self.impairments = self._phase("impair", lambda: self.lab.impair(self.scenario.impairments))
             filters = sorted({expand(f, self.addresses) for f in self.scenario.capture_filters()})
             self._phase("capture-start", lambda: self.lab.capture.start(
                 self._left(self.options.capture_timeout), filters, self.lab.gateway))
@@ -187,7 +190,7 @@ class Run:
             run_id=self.run_id, scenario=self.scenario.name, scenario_path=self.scenario.path, started_at=started_at,
             addresses=dict(self.addresses), programs=programs, snapshots=dict(self.snapshots), capture=cap_evidence,
             steps=tuple(self.results), images=dict(self.options.images), timings=dict(self.timings), error=self.error,
-            limits=dict(self.limits),
+            limits=dict(self.limits), impairments=self.impairments,
         )
 
     @property

@@ -232,6 +232,24 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Impairment:
+    """What a host's link does to its packets (scenario key `impair`; impair.py applies it). Loss takes what
+    the host receives, deterministically: `loss` percent of the TCP data segments and, counted apart, of the
+    UDP datagrams reaching it, evenly spread (20%: every 5th); handshakes, acknowledgements and teardowns
+    pass. The rest shapes what it sends, with the kernel's netem (delay, jitter, duplicate, reorder) or tbf
+    (rate)."""
+
+    host: str
+    loss: int | None = None  # percent, 1-100
+    delay: float | None = None  # milliseconds
+    jitter: float | None = None  # milliseconds (with delay)
+    duplicate: int | None = None  # percent
+    reorder: int | None = None  # percent (with delay)
+    rate: str | None = None  # tc's notation: '1mbit', '256kbit'
+    where: Where = field(compare=False, default=Where("", None, ""))
+
+
+@dataclass(frozen=True)
 class Scenario:
     path: str
     name: str
@@ -242,6 +260,7 @@ class Scenario:
     checks: tuple[Check, ...]
     timeout: float  # the whole run's limit, seconds
     where: Where = field(compare=False, default=Where("", None, ""))
+    impairments: tuple[Impairment, ...] = ()  # the links that lose, delay... (scenario key `impair`)
 
     def programs(self) -> dict[str, Start]:
         """Every program the scenario starts, by id (Parallel steps included)."""
@@ -308,7 +327,11 @@ def expand(text: str, addresses: dict[str, str], *, regex: bool = False) -> str:
 #: Receives every capture check's filter (placeholders expanded) and returns {bad filter: tshark's error}.
 FilterChecker = Callable[[list[str]], dict[str, str]]
 
-TOP_KEYS = ("name", "description", "hosts", "clients", "timeout", "defaults", "steps", "checks")
+TOP_KEYS = ("name", "description", "hosts", "clients", "timeout", "defaults", "impair", "steps", "checks")
+IMPAIR_KEYS = ("host", "loss", "delay", "jitter", "duplicate", "reorder", "rate")
+_PERCENT = re.compile(r"([1-9][0-9]?|100)%")
+_MILLISECONDS = re.compile(r"([0-9]{1,5})ms")
+_RATE = re.compile(r"[1-9][0-9]{0,5}(kbit|mbit)")
 TOP_REQUIRED = ("name", "description", "hosts", "steps", "checks")
 ACTIONS = ("start", "send", "wait", "netstat", "signal", "stop", "parallel")
 CHECK_KINDS = ("log", "socket", "capture", "exit")
@@ -395,6 +418,7 @@ class _Parser:
             defaults = m["defaults"].mapping(("timeout",), example="{timeout: 10}")
             if "timeout" in defaults:
                 self.default_timeout = defaults["timeout"].number(0, MAX_SECONDS, exclusive=True, example="10")
+        impairments = self._impairments(m["impair"]) if "impair" in m else ()
         steps = tuple(self._step(item, None) for item in
                       m["steps"].list(nonempty=True, example="[{start: {id: server, host: server, run: ...}}]"))
         checks = tuple(self._check(item) for item in
@@ -402,7 +426,7 @@ class _Parser:
         self._check_filters()
         return Scenario(path=self.path, name=name, description=description, hosts=tuple(self.hosts),
                         clients=clients, steps=steps, checks=checks, timeout=timeout,
-                        where=self.root.where)
+                        where=self.root.where, impairments=impairments)
 
     def _hosts(self, node: Node) -> list[str]:
         hosts: list[str] = []
@@ -421,6 +445,38 @@ class _Parser:
                 item.fail(f"host {quote(name)} is listed twice; list each host once")
             hosts.append(name)
         return hosts
+
+    def _impairments(self, node: Node) -> tuple[Impairment, ...]:
+        found: dict[str, Impairment] = {}
+        for item in node.list(nonempty=True, example="[{host: client, loss: 20%}]"):
+            m = item.mapping(IMPAIR_KEYS, ("host",), example="{host: client, loss: 20%}")
+            host = self._host(m["host"])
+            if host in found:
+                m["host"].fail(f"host {quote(host)} is impaired twice; put everything for it in one entry")
+            if not set(m.keys()) - {"host"}:
+                item.fail("says nothing to do; give at least one of loss, delay, jitter, duplicate, reorder, rate")
+
+            def percent(key: str) -> int | None:
+                if key not in m:
+                    return None
+                text = m[key].str(rule="a whole percentage from 1% to 100%", pattern=_PERCENT, example="20%")
+                return int(text[:-1])
+
+            def ms(key: str) -> float | None:
+                if key not in m:
+                    return None
+                return float(m[key].str(rule="milliseconds, at most 99999ms", pattern=_MILLISECONDS,
+                                        example="100ms")[:-2])
+            imp = Impairment(host=host, loss=percent("loss"), delay=ms("delay"), jitter=ms("jitter"),
+                             duplicate=percent("duplicate"), reorder=percent("reorder"),
+                             rate=m["rate"].str(rule="a rate in kbit or mbit", pattern=_RATE, example="1mbit")
+                             if "rate" in m else None, where=item.where)
+            for key in ("jitter", "reorder"):
+                if key in m and imp.delay is None:
+                    m[key].fail(f"{key} needs a delay beside it (netem {key}s the delayed packets), "
+                                f"e.g. {{host: {host}, delay: 100ms, {key}: {'10ms' if key == 'jitter' else '25%'}}}")
+            found[host] = imp
+        return tuple(found.values())
 
     # -- shared pieces --
 

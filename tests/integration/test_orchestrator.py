@@ -54,7 +54,8 @@ def played(tmp_path_factory):
     return play
 
 
-@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names", "usage", "netstat", "filters"])
+@pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names", "usage", "netstat", "filters",
+                                  "lossy-link"])
 def test_the_assignment_scenarios_pass(name, played):
     proc, runs = played(name)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -141,6 +142,31 @@ def test_a_udp_server_that_answers_is_seen_through_the_assignments_filter(tmp_pa
     (name, evidence), = failed.items()
     assert name == "udp.port==6000: nothing comes back (no handshake, no acknowledgement, no teardown)"
     assert re.search(r"#\d+ \S+ → \S+ UDP \d+ 6000 → \d+ Len=5", evidence), evidence
+
+
+def test_a_client_that_takes_a_slow_answer_for_none_fails_on_a_lossy_link(tmp_path, runs):
+    """lossy-link.yaml with a TCP client that waits 0.1 s for each answer: a segment the link lost comes
+    again after TCP's retransmission timeout (at least 0.2 s), so that client gives up at the first loss.
+    The report says what the links did; the reference server and clients pass everything else."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    source = (ROOT / "programs" / "client_tcp.py").read_text()
+    greeting = "greeting = sock.recv(BUFFER_SIZE)"
+    assert greeting in source
+    (broken / "client_tcp.py").write_text(source.replace(greeting, greeting + "; sock.settimeout(0.1)"))
+    proc = orchestrator("run", "scenarios/lossy-link.yaml", "--programs", str(broken), *runs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    failed = {c["name"]: c["evidence"] for c in rep["checks"] if not c["passed"]}
+    sequence = failed.pop("every message is answered, in order, though the link lost two of them (TCP resends them)")
+    assert "chars: message 4" in sequence and "timed out" in sequence, sequence
+    # (what else the early exit changes on the wire: whether the retransmission came before it, how it closed)
+    assert set(failed) <= {"the client's kernel retransmits the lost segments (tcp.analysis.retransmission)",
+                           "the connection still closes with a FIN from each side"}, failed
+    assert [i["applied"] for i in rep["impairments"]] == [
+        "server's link: loses 20% of what reaches it (every 5th TCP data segment and every 5th UDP datagram; "
+        "handshakes, acknowledgements and teardowns pass)"]
+    assert "The links" in proc.stdout
 
 
 COURSE_STYLE_CLIENT = '''\

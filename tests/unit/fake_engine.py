@@ -149,6 +149,9 @@ class FakeEngine:
     sessions: dict[str, FakeSession] = field(default_factory=dict)
     put_log: list[tuple[str, dict]] = field(default_factory=list)
     dissections: list[list[str]] = field(default_factory=list)  # the counts asked of the sidecar's sharkd
+    helper_result: tuple[int | None, str] = (0, "applied\n")  # exit status and output of a run-to-end container
+    removed: list[str] = field(default_factory=list)  # containers removed one by one (remove_container)
+    created: list[tuple[str, dict]] = field(default_factory=list)  # every container ever created, and how
     volumes: dict[str, dict] = field(default_factory=dict)
     leases: list[str] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
@@ -193,11 +196,22 @@ class FakeEngine:
         self._maybe_fail("create_container")
         cid = f"c{next(self._ids)}"
         self.containers[cid] = dict(kwargs)
+        self.created.append((cid, dict(kwargs)))
         return cid
 
     def start(self, cid: str) -> None:
         assert cid in self.containers, f"fake engine: no container {cid} to start"
         self.started.append(cid)
+
+    # a container that runs its command to the end (the link impairer's helper, lab.Lab.impair)
+    def wait_exit(self, cid: str, timeout: float) -> int | None:
+        return self.helper_result[0]
+
+    def logs(self, cid: str, tail="all") -> str:
+        return self.helper_result[1]
+
+    def remove_container(self, cid: str) -> None:
+        self.removed.append(cid)
 
     def exec_interactive(self, container, command, *, user="", environment=None, workdir=None):
         self._maybe_fail("exec_interactive")

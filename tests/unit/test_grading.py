@@ -304,3 +304,22 @@ def test_plays_at_once_by_default_two_per_cpu_of_the_engine_as_its_memory_allows
     assert grading.default_jobs(64, 2**40, TOPOLOGY, limits) == grading.MAX_DEFAULT_JOBS
     assert grading.default_jobs(4, lab // 2, TOPOLOGY, limits) == 1  # never none
     assert [grading.memory_bytes(s) for s in ("256m", "1G", "512k", "1024")] == [2**28, 2**30, 2**19, 1024]
+
+
+def test_a_lab_whose_links_a_play_impaired_serves_no_other_play(tmp_path):
+    """A play that impairs its links leaves nft rules and qdiscs in the hosts' namespaces: the next play gets a
+    fresh lab (and that is no lab 'replaced', which would mean a lab that could not be cleared)."""
+    (tmp_path / "echo.yaml").write_text(SCENARIO)
+    (tmp_path / "lossy.yaml").write_text(SCENARIO.replace("name: echo", "name: lossy").replace(
+        "steps:\n", "impair:\n  - {host: server, loss: 20%}\nsteps:\n", 1))
+    (tmp_path / "suite.yaml").write_text("name: test\ndescription: two\nscenarios:\n"
+                                         "  - {scenario: lossy.yaml, weight: 1}\n  - {scenario: echo.yaml, weight: 1}\n")
+    suite = load_suite(tmp_path / "suite.yaml", TOPOLOGY)
+    engine = engine_for()
+    grader = grading.Grader(engine, settings_for(suite, tmp_path), jobs=1)
+    [g] = grader.grade([student("ana", "server_tcp.py", "client_tcp.py")])
+    assert g.total == g.maximum and grader.replaced == []
+    # the two lossy plays (one per program) a lab each, then one lab for both echo plays
+    assert grader.labs_created == 3
+    assert [spec["name"].rsplit("-", 2)[-2:] for _, spec in engine.created if "-impair-" in (spec.get("name") or "")] \
+        == [["impair", "server"]] * 2

@@ -43,7 +43,7 @@ def test_json_shape_and_round_trip(tmp_path):
     rep = build(artifacts=ARTIFACTS)
     assert set(rep) == {"run_id", "scenario", "verdict", "score", "checks", "steps", "programs", "capture",
                         "timings", "images", "addresses", "started_at", "error", "artifacts", "limits",
-                        "stopped_by_limits"}
+                        "stopped_by_limits", "impairments"}
     assert rep["scenario"] == {"name": "tcp-exchange", "path": "scenarios/tcp.yaml",
                                "description": tcp_scenario().description}
     assert rep["verdict"] == "pass" and rep["score"] == {"awarded": 21, "total": 21}

@@ -399,3 +399,31 @@ def test_the_host_logs_keep_lines_of_one_time_in_the_order_they_came(tmp_path):
     assert (tmp_path / "logs" / "server.log").read_text().splitlines() == [
         "    1.500 server stdout: Thread Number: 2", "    1.500 server stdout: Connected to Client 3",
         "    1.500 server stdout: Bye", "    2.000 server exit 0"]
+
+
+IMPAIRED = TCP.replace("steps:\n", "impair:\n  - {host: server, loss: 20%%}\nsteps:\n", 1)  # (TCP is a %-template)
+
+
+def test_an_impaired_link_is_applied_by_a_helper_in_the_hosts_namespace_before_any_step(engine, tmp_path):
+    ev = play(engine, scenario(IMPAIRED), tmp_path)
+    assert ev.error is None
+    (helper, spec), = [(c, spec) for c, spec in engine.created if "-impair-" in (spec.get("name") or "")]
+    server = next(c for c, s in engine.created if (s.get("name") or "").endswith("-server"))
+    assert spec["network_mode"] == f"container:{server}" and spec["cap_add"] == ["NET_ADMIN"]
+    assert spec["cap_drop"] == ["ALL"] and spec["read_only"] and spec["security_opt"] == ["no-new-privileges"]
+    assert "numgen inc mod 5 { 4 } counter drop" in spec["command"][4]  # sh -c SCRIPT impair RULESET
+    assert helper in engine.removed and engine.started.index(helper) < len(engine.started)
+    (applied,) = ev.impairments
+    assert applied["host"] == "server" and applied["applied"].startswith("server's link: loses 20% of what reaches it")
+    assert ev.timings["impair"] >= 0
+
+
+def test_a_kernel_without_netem_is_said_plainly(tmp_path):
+    from orchestrator.impair import NO_NETEM_MESSAGE
+
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp},
+                        helper_result=(2, "Error: Specified qdisc kind is unknown.\n"))
+    ev = play(engine, scenario(TCP.replace("steps:\n", "impair:\n  - {host: client, delay: 100ms}\nsteps:\n", 1)),
+              tmp_path)
+    assert ev.error == f"fake.yaml:7 (impair[0]): {NO_NETEM_MESSAGE}"
+    assert [s for s in ev.steps] == []  # nothing played on a lab that is not what the scenario says

@@ -414,7 +414,7 @@ def test_long_keys_and_values_are_clipped_in_messages():
     key = "k" * 200_000
     message = error_of(SMALL.replace("hosts: [server]", f"hosts: [server]\n? {key}\n: 1"))  # explicit: > 1024
     assert message == (f"s.yaml:4: at {'k' * 60}...{'k' * 60}: unknown key '{'k' * 57}...' (allowed here: name, "
-                       "description, hosts, clients, timeout, defaults, steps, checks)")
+                       "description, hosts, clients, timeout, defaults, impair, steps, checks)")
     spaced = "a b " * 50_000  # a key path quotes it: clipped inside its quotes
     assert error_of(SMALL.replace("hosts: [server]", f"hosts: [server]\n? '{spaced}'\n: 1")).startswith(
         f's.yaml:4: at ["{spaced[:57]}..."]: unknown key \'{spaced[:57]}...\'')
@@ -526,3 +526,16 @@ def test_regexes_python_cannot_compile_are_located_errors():
     assert error_of(base.replace("REGEX", "(" * 3000 + ")" * 3000)) == (
         "s.yaml:8: at checks[0].log.match: invalid regular expression: its groups are nested too deeply for Python "
         "to compile it")
+
+
+def test_impairments_name_a_host_of_the_scenario_and_say_what_to_do():
+    base = SMALL.replace("steps:", "impair:\n  - IMPAIR\nsteps:", 1)
+    (imp,) = parse(base.replace("IMPAIR", "{host: server, loss: 20%, delay: 100ms, jitter: 10ms, rate: 1mbit}")).impairments
+    assert (imp.host, imp.loss, imp.delay, imp.jitter, imp.rate) == ("server", 20, 100.0, 10.0, "1mbit")
+    assert "must be a whole percentage from 1% to 100%, e.g. 20% (got 20)" in error_of(
+        base.replace("IMPAIR", "{host: server, loss: 20}"))
+    assert "unknown host 'srever'; did you mean 'server'?" in error_of(base.replace("IMPAIR", "{host: srever, loss: 5%}"))
+    assert "says nothing to do" in error_of(base.replace("IMPAIR", "{host: server}"))
+    assert "jitter needs a delay beside it" in error_of(base.replace("IMPAIR", "{host: server, jitter: 5ms}"))
+    assert "impaired twice" in error_of(base.replace("IMPAIR", "{host: server, loss: 5%}\n  - {host: server, rate: 1mbit}"))
+    assert parse(SMALL).impairments == ()
