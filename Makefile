@@ -15,7 +15,7 @@ COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; 
                    elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi))$(COMPOSE)
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
-.PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch logs test test-unit \
+.PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch impair logs test test-unit \
         scenario-tcp scenario-udp scenarios validate bench probe grade check soak clean clean-runs clean-images prune-images lock
 
 help: ## this list
@@ -103,6 +103,14 @@ CAPTURE_FILTER := not ip6 and not host 10.77.0.1 and not src host 0.0.0.0
 watch: ## the live capture in the server's network namespace, decoded by tshark (Ctrl-C to stop)
 	$(DC) exec $$([ -t 0 ] || echo -T) capture sh -c 'tcpdump -i eth0 -n -p -U -Z analyst -w - "$$1" 2>/dev/null \
 	  | exec setpriv --reuid=analyst --regid=analyst --clear-groups tshark -l -n -r -' sh '$(CAPTURE_FILTER)'
+
+# LOSS=20% DELAY=100ms JITTER=10ms DUPLICATE=5% REORDER=25% RATE=1mbit, on both computers' links (each loses a
+# share of what reaches it; delays what it sends); HOSTS=server to impair one. With none of them: cleared.
+HOSTS ?= server client
+impair: ## make the running lab's links lose or delay packets: make impair LOSS=20% [DELAY=100ms]; no arguments clear
+	$(PY) -m orchestrator impair $$(for h in $(HOSTS); do $(DC) ps -q $$h; done) \
+	  $(if $(LOSS),--loss $(LOSS)) $(if $(DELAY),--delay $(DELAY)) $(if $(JITTER),--jitter $(JITTER)) \
+	  $(if $(DUPLICATE),--duplicate $(DUPLICATE)) $(if $(REORDER),--reorder $(REORDER)) $(if $(RATE),--rate $(RATE))
 
 logs: ## the lab's container logs
 	$(DC) logs

@@ -47,6 +47,36 @@ def _cmd_wait_log(args: argparse.Namespace) -> int:
     return errors.EXIT_OK
 
 
+def _cmd_impair(args: argparse.Namespace) -> int:
+    """impair CONTAINER...: the links of running containers (the compose lab's, `make impair`) made to lose,
+    delay... what the options say, as a scenario's `impair` would; no option clears them."""
+    from . import impair
+    from .engine import Engine
+    from .lab import run_helper
+    from .labels import RUN_LABEL
+    from .scenario import Impairment
+
+    wanted = {k: getattr(args, k) for k in ("loss", "delay", "jitter", "duplicate", "reorder", "rate")}
+    for key in ("jitter", "reorder"):
+        if wanted[key] is not None and wanted["delay"] is None:
+            raise errors.InvalidInput(f"--{key} needs --delay beside it (netem {key}s the delayed packets)")
+    with contextlib.closing(Engine()) as engine:
+        image = _images(engine)["capture"].ref
+        for container in args.containers:
+            name, running = engine.hostname(container)
+            if not running:
+                raise errors.InvalidInput(f"container {container} is not running: is the lab up (make up)?")
+            labels = {RUN_LABEL: f"impair-{os.getpid()}"}
+            if not any(v is not None for v in wanted.values()):
+                run_helper(engine, image, container, impair.CLEAR_COMMAND, None, labels)
+                print(f"{name}: its link is clear again")
+                continue
+            imp = Impairment(host=name, **wanted)
+            run_helper(engine, image, container, impair.helper_command(imp), None, labels)
+            print(impair.describe(imp))
+    return errors.EXIT_OK
+
+
 def _cmd_clean(args: argparse.Namespace) -> int:
     """Remove what dead runs left (labels.py says which are dead); never a live run's resources."""
     from .engine import Engine
@@ -346,6 +376,34 @@ def _runs_dir(text: str) -> str:
     return text
 
 
+def _percent(text: str) -> int:
+    """--loss, --duplicate, --reorder: 1% to 100% (the % may be left out)."""
+    from .scenario import _PERCENT
+
+    text = text if text.endswith("%") else text + "%"
+    if not _PERCENT.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"must be a whole percentage from 1% to 100%, e.g. 20% (got {text!r})")
+    return int(text[:-1])
+
+
+def _milliseconds(text: str) -> float:
+    """--delay, --jitter: milliseconds, 100ms (the ms may be left out)."""
+    from .scenario import _MILLISECONDS
+
+    text = text if text.endswith("ms") else text + "ms"
+    if not _MILLISECONDS.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"must be milliseconds, at most 99999ms, e.g. 100ms (got {text!r})")
+    return float(text[:-2])
+
+
+def _rate(text: str) -> str:
+    from .scenario import _RATE
+
+    if not _RATE.fullmatch(text):
+        raise argparse.ArgumentTypeError(f"must be a rate in kbit or mbit, e.g. 1mbit (got {text!r})")
+    return text
+
+
 def _jobs(text: str) -> int:
     """-j: a whole number of plays at once, 1 to 64."""
     if not text.isdigit() or not 1 <= int(text) <= 64:
@@ -447,6 +505,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--run", type=_run_id,
                    help="only this run id, if it is dead (default: every dead run; the compose lab too, once stopped)")
     p.set_defaults(func=_cmd_clean)
+    p = sub.add_parser("impair", help="make the links of running containers (the compose lab's: make impair) "
+                                      "lose, delay... packets; with no option, clear them")
+    p.add_argument("containers", nargs="+", metavar="CONTAINER", help="container id or name")
+    p.add_argument("--loss", type=_percent, help="a share of what reaches the host, e.g. 20%% (deterministic)")
+    p.add_argument("--delay", type=_milliseconds, help="added to what the host sends, e.g. 100ms (netem)")
+    p.add_argument("--jitter", type=_milliseconds, help="the delay varies by up to this, e.g. 10ms (netem)")
+    p.add_argument("--duplicate", type=_percent, help="a share sent twice, e.g. 5%% (netem)")
+    p.add_argument("--reorder", type=_percent, help="a share sent ahead of the delayed ones, e.g. 25%% (netem)")
+    p.add_argument("--rate", type=_rate, help="a cap on what the host sends, e.g. 1mbit (tbf)")
+    p.set_defaults(func=_cmd_impair)
     p = sub.add_parser("wait-log", help="wait until a container's logs show a line (used by `make up`)")
     p.add_argument("--container", required=True, help="container id or name")
     p.add_argument("--pattern", required=True, type=_regex, help="regular expression")

@@ -212,6 +212,12 @@ class Engine:
         with _doing(f"inspecting container {container[:12]}"):
             return self.api.inspect_container(container)["State"]
 
+    def hostname(self, container: str) -> tuple[str, bool]:
+        """The container's host name and whether it is running."""
+        with _doing(f"inspecting container {container[:12]}"):
+            info = self.api.inspect_container(container)
+        return info["Config"].get("Hostname") or info["Name"].lstrip("/"), bool(info["State"].get("Running"))
+
     def logs(self, container: str, tail: int | str = "all") -> str:
         with _doing(f"reading the logs of container {container[:12]}"):
             return self.api.logs(container, stdout=True, stderr=True, tail=tail).decode("utf-8", "replace")

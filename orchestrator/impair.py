@@ -82,9 +82,14 @@ SCRIPT = ('set -e; if [ -n "$1" ]; then printf "%s" "$1" | nft -f -; fi; shift; 
           'if [ "$#" -gt 0 ]; then "$@"; fi; echo applied')
 
 
+#: Undoes whatever an earlier helper applied (`make impair` with no arguments): the table and the root qdisc.
+CLEAR_COMMAND = ["sh", "-c", f"nft delete table inet {TABLE} 2>/dev/null; tc qdisc del dev {INTERFACE} root "
+                             "2>/dev/null; echo cleared"]
+
+
 def helper_command(imp: Impairment) -> list[str]:
-    """The helper container's command: everything `imp` asks, applied at once."""
-    return ["sh", "-c", SCRIPT, "impair", nft_ruleset(imp) or "", *(tc_command(imp) or [])]
+    """The helper container's command: whatever an earlier one applied undone, then everything `imp` asks."""
+    return ["sh", "-c", f"nft delete table inet {TABLE} 2>/dev/null || true; " + SCRIPT, "impair", nft_ruleset(imp) or "", *(tc_command(imp) or [])]
 
 
 def describe(imp: Impairment) -> str:

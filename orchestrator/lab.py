@@ -77,6 +77,33 @@ class Limits:
     submission: str = "4m"  # the tmpfs volume holding a submission's files
 
 
+def run_helper(engine: Any, image: str, container: str, command: list[str], name: str, labels: dict[str, str],
+               timeout: float = 30.0,
+               hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> str:
+    """Run `command` to its end in a helper container that shares `container`'s network namespace with
+    NET_ADMIN and nothing else (root, no new privileges, a read-only root, small limits), and remove it:
+    how a link is impaired (impair.py), in a lab or in the compose lab (`make impair`). Its output; an
+    EnvironmentProblem if it fails."""
+    with hold():
+        helper = engine.create_container(
+            name=name, image=image, command=command, labels=labels, user="root",
+            network_mode=f"container:{container}", cap_drop=["ALL"], cap_add=["NET_ADMIN"],
+            security_opt=[NO_NEW_PRIVILEGES], init=False, read_only=True, mem_limit="64m",
+            nano_cpus=int(0.5e9), pids_limit=16)
+    try:
+        engine.start(helper)
+        code = engine.wait_exit(helper, timeout)
+        out = engine.logs(helper)
+    finally:
+        engine.remove_container(helper)
+    if code != 0:
+        if impair_mod.NO_NETEM in out:
+            raise EnvironmentProblem(impair_mod.NO_NETEM_MESSAGE)
+        said = "did not finish in time" if code is None else f"failed (exit {code})"
+        raise EnvironmentProblem(f"impairing the link {said}: {out.strip()[-300:]}")
+    return out
+
+
 class Lab:
     """The containers and network of one run on one engine (see the module)."""
 
@@ -185,33 +212,19 @@ class Lab:
         return cid
 
     def impair(self, impairments: Sequence[Impairment], timeout: float = 30.0) -> tuple[dict[str, str], ...]:
-        """Apply each host's link impairment (impair.py) in its network namespace, from a helper container
-        that shares it for that moment only: the capture image, as root with NET_ADMIN and nothing else, no
-        new privileges, a read-only root. The rules stay in the namespace when the helper is gone, out of
-        reach of the host's own processes (no capability there). What was applied, for the report."""
+        """Apply each host's link impairment (impair.py) in its network namespace (run_helper); the rules
+        stay there when the helper is gone, out of reach of the host's own processes (no capability there).
+        What was applied, for the report."""
         image = self._image(next(iter(self.topology.sidecars.values())).image)
         done = []
         for imp in impairments:
             cid = self.container(imp.host)
             self.impaired = True
-            with self._hold():
-                helper = self.engine.create_container(
-                    name=f"socklab-{self.run_id}-impair-{imp.host}", image=image,
-                    command=impair_mod.helper_command(imp), labels=self.labels, user="root",
-                    network_mode=f"container:{cid}", cap_drop=["ALL"], cap_add=["NET_ADMIN"],
-                    security_opt=[NO_NEW_PRIVILEGES], init=False, read_only=True, mem_limit="64m",
-                    nano_cpus=int(0.5e9), pids_limit=16)
             try:
-                self.engine.start(helper)
-                code = self.engine.wait_exit(helper, timeout)
-                out = self.engine.logs(helper)
-            finally:
-                self.engine.remove_container(helper)
-            if code != 0:
-                if impair_mod.NO_NETEM in out:
-                    raise EnvironmentProblem(f"{imp.where}: {impair_mod.NO_NETEM_MESSAGE}")
-                said = "did not finish in time" if code is None else f"failed (exit {code})"
-                raise EnvironmentProblem(f"{imp.where}: impairing {imp.host}'s link {said}: {out.strip()[-300:]}")
+                run_helper(self.engine, image, cid, impair_mod.helper_command(imp),
+                           f"socklab-{self.run_id}-impair-{imp.host}", self.labels, timeout, self._hold)
+            except EnvironmentProblem as e:
+                raise EnvironmentProblem(f"{imp.where}: {e}") from None
             done.append({"host": imp.host, "applied": impair_mod.describe(imp),
                          "nft": impair_mod.nft_ruleset(imp) or "", "tc": " ".join(impair_mod.tc_command(imp) or [])})
         return tuple(done)
