@@ -77,10 +77,11 @@ def tc_command(imp: Impairment) -> list[str] | None:
     return None
 
 
-#: Runs in the helper (sh -c SCRIPT impair RULESET TC...): the ruleset (possibly empty) into nft, then tc.
-SCRIPT = ('set -e; if [ -n "$1" ]; then printf "%s" "$1" | nft -f -; fi; shift; '
-          'if [ "$#" -gt 0 ]; then "$@"; fi; echo applied')
-
+#: Runs in the helper (sh -c SCRIPT impair RULESET TC...): what an earlier helper applied is replaced. The tc
+#: command first: if the kernel refuses it (no netem), nothing has changed; then the table anew.
+SCRIPT = (f'set -e; rules=$1; shift; if [ "$#" -gt 0 ]; then "$@"; else tc qdisc del dev {INTERFACE} root '
+          f'2>/dev/null || true; fi; nft delete table inet {TABLE} 2>/dev/null || true; '
+          'if [ -n "$rules" ]; then printf "%s" "$rules" | nft -f -; fi; echo applied')
 
 #: Undoes whatever an earlier helper applied (`make impair` with no arguments): the table and the root qdisc.
 CLEAR_COMMAND = ["sh", "-c", f"nft delete table inet {TABLE} 2>/dev/null; tc qdisc del dev {INTERFACE} root "
@@ -88,8 +89,8 @@ CLEAR_COMMAND = ["sh", "-c", f"nft delete table inet {TABLE} 2>/dev/null; tc qdi
 
 
 def helper_command(imp: Impairment) -> list[str]:
-    """The helper container's command: whatever an earlier one applied undone, then everything `imp` asks."""
-    return ["sh", "-c", f"nft delete table inet {TABLE} 2>/dev/null || true; " + SCRIPT, "impair", nft_ruleset(imp) or "", *(tc_command(imp) or [])]
+    """The helper container's command: everything `imp` asks, in place of what an earlier one applied."""
+    return ["sh", "-c", SCRIPT, "impair", nft_ruleset(imp) or "", *(tc_command(imp) or [])]
 
 
 def describe(imp: Impairment) -> str:
