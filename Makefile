@@ -15,7 +15,7 @@ COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; 
                    elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi))$(COMPOSE)
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
-.PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch impair logs test test-unit \
+.PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch impair compose-v2 logs test test-unit \
         scenario-tcp scenario-udp scenarios validate bench probe grade check soak clean clean-runs clean-images prune-images lock
 
 help: ## this list
@@ -116,8 +116,11 @@ logs: ## the lab's container logs
 	$(DC) logs
 
 # ---- tests -------------------------------------------------------------------------------------
-test: images tools ## everything: unit tests, images (testinfra), the lab end to end
+test: images tools compose-v2 ## everything: unit tests, images (testinfra), the lab end to end (Compose v1 and v2)
 	$(PY) -m pytest
+
+compose-v2: ## Compose v2 (Debian trixie's) into .cache/compose-v2, for the tests: nothing installed on the host
+	@sh scripts/compose-v2.sh >/dev/null
 
 soak: images tools ## long repeats: the thread-scheduling case graded 20 times, identical grades each time
 	SOCKLAB_SOAK_REPEATS=20 $(PY) -m pytest tests/integration/test_grading.py -k threads_printing
