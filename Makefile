@@ -122,7 +122,8 @@ test: images tools compose-v2 ## everything: unit tests, images (testinfra), the
 compose-v2: ## Compose v2 (Debian trixie's) into .cache/compose-v2, for the tests: nothing installed on the host
 	@sh scripts/compose-v2.sh >/dev/null
 
-soak: images tools ## long repeats: the thread-scheduling case graded 20 times, identical grades each time
+soak: images tools ## long repeats: every scenario 50 times in a row (SOAK_RUNS=N); the thread-scheduling case graded 20 times
+	$(PY) bench/soak.py -n $(or $(SOAK_RUNS),50)
 	SOCKLAB_SOAK_REPEATS=20 $(PY) -m pytest tests/integration/test_grading.py -k threads_printing
 
 test-unit: venv ## only the tests that need no Docker
