@@ -156,12 +156,15 @@ def student_folder(settings: Settings, student: str) -> Path:
 
 
 def plan(submission: Submission, settings: Settings) -> list[Part]:
-    """The plays of one student: one per scenario of the suite and program file it needs that they handed in."""
+    """The plays of one student: one per scenario of the suite and program file it needs that they handed in,
+    and that a check judges (a play judging nothing would only cost time: netstat.yaml runs client_udp.py to
+    give its UDP server a datagram, and judges only the server)."""
     helpers = {name: data for name, data in submission.files.items() if name not in ASSIGNMENT}
     parts = []
     for entry in settings.suite.entries:
+        judged = {judged_file(entry, check.judges) for check in entry.scenario.checks}
         for program in entry.scenario.needs():
-            if program not in submission.files:
+            if program not in submission.files or program not in judged:
                 continue
             files = {program: submission.files[program], **helpers}
             key = hashlib.sha256(json.dumps({

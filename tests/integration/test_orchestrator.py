@@ -169,6 +169,40 @@ def test_a_client_that_takes_a_slow_answer_for_none_fails_on_a_lossy_link(tmp_pa
     assert "The links" in proc.stdout
 
 
+def test_a_client_that_hides_the_refusal_fails_closed_port_with_what_it_printed(tmp_path, runs):
+    """closed-port.yaml with a TCP client that swallows ConnectionRefusedError and ends quietly: the check on
+    what it says fails, showing its output; the network's checks (SYN, RST) and the UDP client's still pass."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    source = (ROOT / "programs" / "client_tcp.py").read_text()
+    refused = 'return error(f"Error: connection refused by {address}:{port} "\n                             "(is the server running?)")'
+    assert refused in source
+    (broken / "client_tcp.py").write_text(source.replace(refused, "return 0"))
+    proc = orchestrator("run", "scenarios/closed-port.yaml", "--programs", str(broken), *runs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    failed = {c["name"]: c["evidence"] for c in rep["checks"] if not c["passed"]}
+    assert list(failed) == ["the TCP client says the connection was refused"], failed
+    assert "Waiting for connection response" in failed["the TCP client says the connection was refused"]
+
+
+def test_a_udp_server_that_does_not_say_who_sent_fails_udp_with_its_lines(tmp_path, runs):
+    """udp.yaml with a UDP server that prints each message but not where it came from (recvfrom's address):
+    the one check on that fails, quoting the lines it printed."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    source = (ROOT / "programs" / "server_udp.py").read_text()
+    sender = 'f"calling from: {client_ip}:{client_port}"'
+    assert sender in source
+    (broken / "server_udp.py").write_text(source.replace(sender, '""'))
+    proc = orchestrator("run", "scenarios/udp.yaml", "--programs", str(broken), *runs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    failed = {c["name"]: c["evidence"] for c in rep["checks"] if not c["passed"]}
+    assert list(failed) == ["server counts the datagrams and shows who sent them"], failed
+    assert 'Received message "hello" from Client 1, ' in failed["server counts the datagrams and shows who sent them"]
+
+
 COURSE_STYLE_CLIENT = '''\
 import socket, sys
 ClientSocket = socket.socket()
