@@ -262,6 +262,14 @@ class Lab:
             raise StepFailed(f"reading the socket tables failed on {host} ({code}): {err.strip()}")
         return observe.sockets(observe.parse_dump(out), protos)
 
+    def asleep(self, host: str, pid: int, timeout: float = 5.0) -> bool:
+        """Whether process `pid` on `host` is blocked, waiting for something (not running or about to run),
+        or gone: its state in /proc/PID/stat, read by the host's observer with builtins only."""
+        path = f"/proc/{pid}/stat"
+        code, out, _ = self.observer(host).run(observe.dump_script([path]), timeout)
+        lines = observe.parse_dump(out).get(path) if code == 0 else None
+        return not lines or observe.process_state(lines[0]) not in ("R", "")
+
     def signal(self, host: str, signal_name: str, pid: int) -> tuple[int, str, str]:
         return self.observer(host).run(observe.signal_command(signal_name, pid))
 

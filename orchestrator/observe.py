@@ -75,6 +75,15 @@ def kill_user_script(uid: int, rounds: int = 50) -> str:
             "printf '%s\\n' \"${left[@]}\"; true")
 
 
+def process_state(stat: str) -> str:
+    """The state letter of a /proc/PID/stat line: 'R' running or runnable, 'S' asleep (waiting for input, a
+    packet, a timer...), 'D', 'T', 'Z'...; '' if the line is not one. (The name may hold ')' and spaces: the
+    state is the first field after the last ')'.)"""
+    _, paren, rest = stat.rpartition(")")
+    fields = rest.split()
+    return fields[0] if paren and fields else ""
+
+
 def signal_command(signal_name: str, pid: int) -> list[str]:
     """The builtin kill: `kill -s INT 123`."""
     return ["kill", "-s", signal_name.removeprefix("SIG"), str(pid)]

@@ -123,6 +123,11 @@ class RemoteProcess:
         self._lines.append(Line(round(now, 6), stream, raw.decode("utf-8", "replace").rstrip("\r")))
 
     # ---- questions ----------------------------------------------------------------------------
+    def last_output_at(self) -> float:
+        """When the program last wrote anything (on the run's clock), or when it started."""
+        with self._cond:
+            return max([self.started, *(t for t in self._last_frame_at.values() if t is not None)])
+
     @property
     def running(self) -> bool:
         return self._ended is None

@@ -112,6 +112,16 @@ def describe(step: Step) -> str:
     return type(step).__name__
 
 
+#: A person signals a program (Ctrl-C) after reading its last output, not within a millisecond of it: a signal
+#: step waits until the program has printed nothing for SETTLE seconds and is asleep (blocked, waiting for
+#: input or a packet), for at most SETTLE_LIMIT seconds. Without it, a SIGINT sent as soon as a line appeared
+#: could reach a Python program between its last check for signals and the read() it then blocked in: CPython
+#: raises KeyboardInterrupt only when that read() returns, which for a client waiting on its keyboard is never.
+#: Seen in the sample class graded with -j 4: the reference client missed 1 Ctrl-C in about 50 plays, and a
+#: check on its FIN would have cost a student a point at random.
+SETTLE, SETTLE_LIMIT = 0.1, 2.0
+
+
 def kind_of(step: Step) -> str:
     return {WaitPort: "wait", WaitLog: "wait", WaitExit: "wait"}.get(type(step), type(step).__name__.lower())
 
@@ -221,6 +231,19 @@ class Run:
         for index, step in enumerate(self.scenario.steps):
             self._play(step, f"steps[{index}]")
 
+    def _settle(self, proc: RemoteProcess, timeout: float) -> None:
+        """Wait (at most SETTLE_LIMIT, or the step's timeout) until `proc` has been quiet for SETTLE seconds
+        and is asleep, as a person would before pressing Ctrl-C (see SETTLE)."""
+        deadline = time.monotonic() + min(SETTLE_LIMIT, timeout)
+        while proc.running and time.monotonic() < deadline:
+            quiet = self.clock() - proc.last_output_at()
+            if quiet < SETTLE:
+                time.sleep(SETTLE - quiet)
+            elif self.lab.asleep(proc.host, proc.pid()):
+                return
+            else:
+                time.sleep(0.02)
+
     def _play(self, step: Step, key: str) -> StepResult:
         description = describe(step)
         self.interrupts.check()
@@ -293,6 +316,7 @@ class Run:
                                                      observe.netstat_text(rows))
             case Signal():
                 proc = self._program(step.program)
+                self._settle(proc, timeout)
                 proc.signal(step.signal, lambda name, pid: self.lab.signal(proc.host, name, pid))
             case Stop():
                 proc = self._program(step.program)

@@ -98,3 +98,9 @@ def test_a_snapshot_as_ss_prints_it():
         "tcp    TIME-WAIT  0       0       10.77.0.20:41000    10.77.0.10:5000",
         "tcp    LISTEN     0       0       :::22               :::*",
         "udp    UNCONN     3       0       0.0.0.0:6000        0.0.0.0:*"]
+
+
+def test_the_state_of_a_process_from_its_stat_line():
+    assert observe.process_state("4242 (python3) S 1 4242 4242 0 -1 4194560 1022 0 0 0") == "S"
+    assert observe.process_state("7 (a) R (b)) R 1 7") == "R"  # a name holding ') R ' and spaces
+    assert observe.process_state("") == "" and observe.process_state("garbage") == ""

@@ -427,3 +427,16 @@ def test_a_kernel_without_netem_is_said_plainly(tmp_path):
               tmp_path)
     assert ev.error == f"fake.yaml:7 (impair[0]): {NO_NETEM_MESSAGE}"
     assert [s for s in ev.steps] == []  # nothing played on a lab that is not what the scenario says
+
+
+def test_a_signal_waits_until_the_program_has_been_quiet_as_a_person_reading_its_output_would(engine, tmp_path):
+    """A Ctrl-C is sent SETTLE seconds after the program's last output at the soonest (and once it is asleep):
+    sent within a millisecond of a line, it could land before the read() the program then blocks in."""
+    ev = play(engine, scenario(), tmp_path)
+    signals = [s for s in ev.steps if s.kind == "signal"]
+    assert signals and ev.error is None
+    for step in signals:
+        program = ev.programs[step.description.split()[-1]]
+        before = [ln.t for ln in program.lines if ln.t <= step.started]  # (after it: the reaction)
+        if before:
+            assert step.started + step.duration - before[-1] >= runner.SETTLE - 0.005, (step, before[-1])
