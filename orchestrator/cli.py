@@ -57,9 +57,8 @@ def _cmd_impair(args: argparse.Namespace) -> int:
     from .scenario import Impairment
 
     wanted = {k: getattr(args, k) for k in ("loss", "delay", "jitter", "duplicate", "reorder", "rate")}
-    for key in ("jitter", "reorder"):
-        if wanted[key] is not None and wanted["delay"] is None:
-            raise errors.InvalidInput(f"--{key} needs --delay beside it (netem {key}s the delayed packets)")
+    for key in Impairment(host="", **wanted).undelayed()[:1]:
+        raise errors.InvalidInput(f"--{key} needs --delay beside it (netem {key}s the delayed packets)")
     with contextlib.closing(Engine()) as engine:
         image = _images(engine)["capture"].ref
         for container in args.containers:

@@ -248,6 +248,10 @@ class Impairment:
     rate: str | None = None  # tc's notation: '1mbit', '256kbit'
     where: Where = field(compare=False, default=Where("", None, ""))
 
+    def undelayed(self) -> list[str]:
+        """The keys that need a delay beside them and have none (netem jitters and reorders delayed packets)."""
+        return [] if self.delay is not None else [k for k in ("jitter", "reorder") if getattr(self, k) is not None]
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -471,10 +475,9 @@ class _Parser:
                              duplicate=percent("duplicate"), reorder=percent("reorder"),
                              rate=m["rate"].str(rule="a rate in kbit or mbit", pattern=_RATE, example="1mbit")
                              if "rate" in m else None, where=item.where)
-            for key in ("jitter", "reorder"):
-                if key in m and imp.delay is None:
-                    m[key].fail(f"{key} needs a delay beside it (netem {key}s the delayed packets), "
-                                f"e.g. {{host: {host}, delay: 100ms, {key}: {'10ms' if key == 'jitter' else '25%'}}}")
+            for key in imp.undelayed()[:1]:
+                m[key].fail(f"{key} needs a delay beside it (netem {key}s the delayed packets), "
+                            f"e.g. {{host: {host}, delay: 100ms, {key}: {'10ms' if key == 'jitter' else '25%'}}}")
             found[host] = imp
         return tuple(found.values())
 
