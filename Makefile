@@ -84,7 +84,8 @@ up: images tools ## start the lab: server, client and the capture (pcap in ./cap
 	@echo; echo "The lab is up: 'make shell-server' and 'make shell-client' (two terminals), 'make watch' for packets."
 	@echo "Capture: $$(ls -t captures/*.pcap | head -1)"
 
-down: ## stop the capture (SIGINT, so the pcap is whole), then remove the lab
+down: ## stop the capture (SIGINT, so the pcap is whole), then remove the lab (and the delayers of make impair)
+	-@for c in $$($(DC) ps -q); do docker ps -aq --filter "label=socklab.delayer=$$c" | xargs -r docker rm -f >/dev/null; done
 	-$(DC) stop capture
 	$(DC) down --remove-orphans --timeout 3
 	@ls -t captures/*.pcap 2>/dev/null | head -1 | sed 's/^/Capture: /'

@@ -3,7 +3,7 @@ one run after another; prints, per scenario, how many passed in a row and the me
 
 A scenario stops at its first run that does not pass (its exit status and the console's last lines are
 printed): "in a row" means what it says. A run that is an error for want of something the machine lacks
-(a kernel without netem, for delay.yaml) is reported as such. Exit status 0 when every scenario made N.
+(as a kernel without what a scenario needs) is reported as such. Exit status 0 when every scenario made N.
 """
 from __future__ import annotations
 

@@ -52,26 +52,31 @@ def _cmd_impair(args: argparse.Namespace) -> int:
     delay... what the options say, as a scenario's `impair` would; no option clears them."""
     from . import impair
     from .engine import Engine
-    from .lab import run_helper
+    from .lab import DELAYER_LABEL, run_helper, start_delayer
     from .labels import RUN_LABEL
     from .scenario import Impairment
 
     wanted = {k: getattr(args, k) for k in ("loss", "delay", "jitter", "duplicate", "reorder", "rate")}
     for key in Impairment(host="", **wanted).undelayed()[:1]:
-        raise errors.InvalidInput(f"--{key} needs --delay beside it (netem {key}s the delayed packets)")
+        raise errors.InvalidInput(f"--{key} needs --delay beside it (it {key}s the delayed packets)")
     with contextlib.closing(Engine()) as engine:
         image = _images(engine)["capture"].ref
         for container in args.containers:
             name, running = engine.hostname(container)
             if not running:
                 raise errors.InvalidInput(f"container {container} is not running: is the lab up (make up)?")
-            labels = {RUN_LABEL: f"impair-{os.getpid()}"}
+            # the run's label is the lab's own (compose.yaml's socklab.run): a delayer lives as long as the lab
+            labels = {RUN_LABEL: engine.labels(container).get(RUN_LABEL) or f"impair-{os.getpid()}"}
+            engine.remove_labelled(DELAYER_LABEL, container)  # an earlier `make impair`'s delayer
             if not any(v is not None for v in wanted.values()):
                 run_helper(engine, image, container, impair.CLEAR_COMMAND, None, labels)
                 print(f"{name}: its link is clear again")
                 continue
             imp = Impairment(host=name, **wanted)
             run_helper(engine, image, container, impair.helper_command(imp), None, labels)
+            delayer = impair.delayer_command(imp)
+            if delayer:
+                start_delayer(engine, image, container, delayer, None, labels, lease=False)
             print(impair.describe(imp))
     return errors.EXIT_OK
 

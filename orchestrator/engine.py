@@ -218,6 +218,11 @@ class Engine:
             info = self.api.inspect_container(container)
         return info["Config"].get("Hostname") or info["Name"].lstrip("/"), bool(info["State"].get("Running"))
 
+    def labels(self, container: str) -> dict[str, str]:
+        """The container's labels."""
+        with _doing(f"inspecting container {container[:12]}"):
+            return dict(self.api.inspect_container(container)["Config"].get("Labels") or {})
+
     def logs(self, container: str, tail: int | str = "all") -> str:
         with _doing(f"reading the logs of container {container[:12]}"):
             return self.api.logs(container, stdout=True, stderr=True, tail=tail).decode("utf-8", "replace")

@@ -51,6 +51,9 @@ class Snapshot:
     t: float
     rows: tuple[SocketRow, ...]
     raw: str
+    #: sockets an earlier play in the same lab left in TIME_WAIT, in the kernel's table but not in `rows`
+    #: (a grading's shared lab, grading.leftovers_harmless): the play sees what a fresh lab would show
+    earlier: int = 0
 
 
 @dataclass(frozen=True)

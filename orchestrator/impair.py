@@ -1,7 +1,7 @@
 """Links that lose, delay, duplicate or reorder packets: a scenario's `impair` entries (scenario.Impairment)
-as the commands that apply them in a host's network namespace. Pure: lab.Lab.impair runs them, in a helper
-container that shares the host's namespace and holds NET_ADMIN for that moment only; the host's own
-container, where student code runs, never holds it, so no program can lift or change what is applied.
+as the commands that apply them in a host's network namespace. Pure: lab.Lab.impair runs them, in helper
+containers that share the host's namespace and hold NET_ADMIN; the host's own container, where student
+code runs, never holds it, so no program can lift or change what is applied.
 
 **Loss is deterministic** (nftables' `numgen inc`, a counter per rule), and it takes what the host
 *receives*: of the TCP data segments that reach the host (those with PSH, retransmissions included) and,
@@ -15,9 +15,18 @@ and then its retransmission, as it would at the sender; a drop in the sender's o
 reach the wire (the capture would show no retransmission, only a pause) and would fail the sender's
 `sendto` with EPERM, which a lossy link never does.
 
-**Delay, jitter, duplication and reordering** are netem's (`tc qdisc ... netem`), on the host's eth0: a
-kernel without sch_netem (CONFIG_NET_SCH_NETEM, a module on Debian's kernels) cannot do them, and the run
-says so. **A rate** alone is tbf's (always built in here); with netem, netem's own `rate`.
+**Duplication** is deterministic the same way, on what the host *sends*: nftables' `dup` sends a copy of
+the same share of its TCP data segments and UDP datagrams (20%: every 5th) to the same destination.
+
+**Delay, jitter and reordering** shape what the host *sends*, and are done by a delayer
+(images/capture/delayer.py) in a helper container that lasts as long as the impairment: an iptables rule
+hands every packet leaving eth0 to a netfilter queue, and the delayer lets each go after the delay, ± up
+to the jitter (uniform), or at once for the `reorder` share (netem's meaning: they overtake those held).
+Its choices come from a PRNG seeded with the host's name, so the same packets get the same delays in
+every run. The capture taps the interface after netfilter, so a frame's time is when it left. Why not
+netem: the kernels of some Docker hosts have no sch_netem (this machine's has none, nor has the CI's),
+netfilter's queue is built in wherever Docker runs (the NFQUEUE target), and netem's jitter is random.
+**A rate** is tbf's (always built in).
 """
 from __future__ import annotations
 
@@ -25,7 +34,9 @@ import math
 
 from .scenario import Impairment
 
-TABLE = "socklab_impair"  # the nftables table of the impairments, in the host's namespace
+TABLE = "socklab_impair"  # the nftables table (family ip: `dup` needs one) of the impairments, in the host's namespace
+QUEUE = 0  # the netfilter queue the delayer reads
+DELAYER = "/opt/socklab/delayer.py"  # in the capture image
 INTERFACE = "eth0"  # a lab host's one interface on the lab's network
 
 
@@ -37,59 +48,88 @@ def drop_pattern(percent: int) -> tuple[int, tuple[int, ...]]:
     return period, tuple(r for r in range(period) if (r + 1) * share // period > r * share // period)
 
 
+def _share(percent: int) -> str:
+    """The nftables expression that picks `percent` of the packets counted by one rule (drop_pattern)."""
+    period, positions = drop_pattern(percent)
+    return f"numgen inc mod {period} {{ {', '.join(str(p) for p in positions)} }}"
+
+
 def nft_ruleset(imp: Impairment) -> str | None:
     """The nftables ruleset that drops `imp.loss` percent of the TCP data segments and the UDP datagrams
-    reaching the host (each counted apart), or None when there is no loss."""
-    if not imp.loss:
+    reaching the host and duplicates `imp.duplicate` percent of those it sends (each rule counting its
+    own), or None when there is neither."""
+    if not imp.loss and not imp.duplicate:
         return None
-    period, positions = drop_pattern(imp.loss)
-    which = ", ".join(str(p) for p in positions)
-    return (f"table inet {TABLE} {{\n"
-            f"  chain ingress {{\n"
-            f"    type filter hook prerouting priority -300; policy accept;\n"
-            f'    iifname "{INTERFACE}" meta l4proto tcp tcp flags & psh == psh numgen inc mod {period} {{ {which} }} '
-            f"counter drop\n"
-            f'    iifname "{INTERFACE}" meta l4proto udp numgen inc mod {period} {{ {which} }} counter drop\n'
-            f"  }}\n"
-            f"}}\n")
-
-
-def needs_netem(imp: Impairment) -> bool:
-    return any(v is not None for v in (imp.delay, imp.jitter, imp.duplicate, imp.reorder))
+    data, udp = "meta l4proto tcp tcp flags & psh == psh", "meta l4proto udp"
+    chains = []
+    if imp.loss:
+        chains.append("  chain ingress {\n"
+                      "    type filter hook prerouting priority -300; policy accept;\n"
+                      f'    iifname "{INTERFACE}" {data} {_share(imp.loss)} counter drop\n'
+                      f'    iifname "{INTERFACE}" {udp} {_share(imp.loss)} counter drop\n'
+                      "  }\n")
+    if imp.duplicate:
+        dup = f'counter dup to ip daddr device "{INTERFACE}"'
+        chains.append("  chain egress {\n"
+                      "    type filter hook postrouting priority 0; policy accept;\n"
+                      f'    oifname "{INTERFACE}" {data} {_share(imp.duplicate)} {dup}\n'
+                      f'    oifname "{INTERFACE}" {udp} {_share(imp.duplicate)} {dup}\n'
+                      "  }\n")
+    return f"table ip {TABLE} {{\n" + "".join(chains) + "}\n"
 
 
 def tc_command(imp: Impairment) -> list[str] | None:
-    """The `tc` command for delay, jitter, duplication, reordering and rate, or None if none is asked."""
-    if needs_netem(imp):
-        cmd = ["tc", "qdisc", "replace", "dev", INTERFACE, "root", "netem"]
-        if imp.delay is not None:
-            cmd += ["delay", f"{imp.delay:g}ms"] + ([f"{imp.jitter:g}ms"] if imp.jitter is not None else [])
-        if imp.reorder is not None:
-            cmd += ["reorder", f"{imp.reorder}%"]
-        if imp.duplicate is not None:
-            cmd += ["duplicate", f"{imp.duplicate}%"]
-        if imp.rate is not None:
-            cmd += ["rate", imp.rate]
-        return cmd
-    if imp.rate is not None:  # tbf: the rate, a burst of a few packets, at most 200 ms queued
-        return ["tc", "qdisc", "replace", "dev", INTERFACE, "root", "tbf", "rate", imp.rate, "burst", "16kb",
-                "latency", "200ms"]
-    return None
+    """The `tc` command for a rate (tbf: the rate, a burst of a few packets, at most 200 ms queued), or None."""
+    if imp.rate is None:
+        return None
+    return ["tc", "qdisc", "replace", "dev", INTERFACE, "root", "tbf", "rate", imp.rate, "burst", "16kb",
+            "latency", "200ms"]
 
 
-#: Runs in the helper (sh -c SCRIPT impair RULESET TC...): what an earlier helper applied is replaced. The tc
-#: command first: if the kernel refuses it (no netem), nothing has changed; then the table anew.
+def delayer_command(imp: Impairment) -> list[str] | None:
+    """The delayer helper's command (it queues what leaves eth0, then delays it: see the module), or None
+    when the link delays nothing. lab.start_delayer adds its last argument: `lease` or `stay`."""
+    if imp.delay is None:
+        return None
+    rule = f"POSTROUTING -o {INTERFACE} -j NFQUEUE --queue-num {QUEUE} --queue-bypass"
+    return ["sh", "-c", DELAYER_SCRIPT, "delayer", rule, str(QUEUE), f"{imp.delay:g}", f"{imp.jitter or 0:g}",
+            str(imp.reorder or 0), imp.host]
+
+
+#: The delayer helper (sh -c DELAYER_SCRIPT delayer RULE QUEUE DELAY JITTER REORDER SEED MODE): the delayer
+#: takes the queue, then the rule sends packets to it (--queue-bypass: were the delayer gone, they would
+#: pass). It stops on SIGTERM, or (MODE `lease`) when its input ends with the orchestrator: the rule goes
+#: first, then the delayer lets go of what it holds.
+DELAYER_SCRIPT = (
+    'rule=$1; mode=$7; python3 ' + DELAYER + ' "$2" "$3" "$4" "$5" "$6" > /tmp/delayer.out 2>&1 & pid=$!; '
+    'stop() { iptables -t mangle -D $rule 2>/dev/null; kill -TERM $pid 2>/dev/null; wait $pid; exit 0; }; '
+    'trap stop TERM INT; i=0; until grep -q "^bound$" /tmp/delayer.out; do '
+    'if ! kill -0 $pid 2>/dev/null; then echo "the delayer failed:"; cat /tmp/delayer.out; exit 1; fi; '
+    'i=$((i+1)); if [ $i -ge 200 ]; then echo "the delayer did not start in 10 s"; exit 1; fi; sleep 0.05; done; '
+    'iptables -t mangle -A $rule || { cat /tmp/delayer.out; exit 1; }; echo delaying; '
+    'if [ "$mode" = lease ]; then cat > /dev/null; stop; else wait $pid; fi')
+
+
+#: Runs in the helper (sh -c SCRIPT impair RULESET TC...): what an earlier helper applied is replaced.
 SCRIPT = (f'set -e; rules=$1; shift; if [ "$#" -gt 0 ]; then "$@"; else tc qdisc del dev {INTERFACE} root '
-          f'2>/dev/null || true; fi; nft delete table inet {TABLE} 2>/dev/null || true; '
+          f'2>/dev/null || true; fi; nft delete table ip {TABLE} 2>/dev/null || true; '
           'if [ -n "$rules" ]; then printf "%s" "$rules" | nft -f -; fi; echo applied')
 
-#: Undoes whatever an earlier helper applied (`make impair` with no arguments): the table and the root qdisc.
-CLEAR_COMMAND = ["sh", "-c", f"nft delete table inet {TABLE} 2>/dev/null; tc qdisc del dev {INTERFACE} root "
-                             "2>/dev/null; echo cleared"]
+#: Undoes whatever an earlier helper applied (`make impair` with no arguments; a grading lab before its next
+#: play), the delayer's rule included (its container is removed first), and fails, saying what, if anything
+#: is left: the table, the rule, or the root qdisc.
+CLEAR_COMMAND = ["sh", "-c", f"nft delete table ip {TABLE} 2>/dev/null; tc qdisc del dev {INTERFACE} root "
+                             f"2>/dev/null; iptables -t mangle -F POSTROUTING 2>/dev/null; "
+                             f"if nft list table ip {TABLE} >/dev/null 2>&1; then echo 'the loss "
+                             f"rules are left'; exit 1; fi; if iptables -t mangle -S POSTROUTING 2>/dev/null | "
+                             "grep -q NFQUEUE; then echo 'the delay rule is left'; exit 1; fi; "
+                             f"case \"$(tc qdisc show dev {INTERFACE} root)\" in "
+                             "*tbf*) echo 'the rate limit is left'; exit 1;; esac; echo cleared"]
 
 
 def helper_command(imp: Impairment) -> list[str]:
-    """The helper container's command: everything `imp` asks, in place of what an earlier one applied."""
+    """The run-to-end helper's command: the loss, duplication and rate `imp` asks, in place of what an earlier
+    one applied (the delay is the delayer's: delayer_command)."""
     return ["sh", "-c", SCRIPT, "impair", nft_ruleset(imp) or "", *(tc_command(imp) or [])]
 
 
@@ -110,19 +150,22 @@ def describe(imp: Impairment) -> str:
     if imp.delay is not None:
         parts.append(f"delays what it sends by {imp.delay:g} ms" + (f" ± {imp.jitter:g} ms" if imp.jitter is not None else ""))
     if imp.reorder is not None:
-        parts.append(f"reorders {imp.reorder}%")
-    if imp.duplicate is not None:
-        parts.append(f"duplicates {imp.duplicate}%")
+        parts.append(f"lets {imp.reorder}% of it go undelayed, ahead of the rest")
+    if imp.duplicate:
+        period, positions = drop_pattern(imp.duplicate)
+        parts.append(f"duplicates {imp.duplicate}% of what it sends ({_nth(period, positions)} of its TCP data "
+                     "segments and, counted apart, of its UDP datagrams)")
     if imp.rate is not None:
         parts.append(f"sends at most {imp.rate}/s")
     return f"{imp.host}'s link: " + ", ".join(parts)
 
 
+def _nth(period: int, positions: tuple[int, ...]) -> str:
+    """'every 5th', 'the 4th, 7th, 10th of every 10' (drop_pattern's result in words)."""
+    if len(positions) == 1:
+        return "every one" if period == 1 else f"every {_ordinal(period)}"
+    return f"the {', '.join(_ordinal(p + 1) for p in positions)} of every {period}"
+
+
 def _ordinal(n: int) -> str:
     return f"{n}{'th' if 10 <= n % 100 <= 20 else {1: 'st', 2: 'nd', 3: 'rd'}.get(n % 10, 'th')}"
-
-
-#: What tc says when the kernel has no netem, and what the run says instead.
-NO_NETEM = "Specified qdisc kind is unknown"
-NO_NETEM_MESSAGE = ("this Docker host's kernel has no netem (sch_netem, CONFIG_NET_SCH_NETEM): delay, jitter, "
-                    "duplication and reordering cannot be applied here; loss (nftables) and rate (tbf) can")

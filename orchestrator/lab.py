@@ -40,6 +40,7 @@ from .labels import RUN_LABEL
 from .process import Shell, close_started
 from .scenario import Impairment
 from .topology import Topology, gateway_of
+from .waits import ContainerLogLine, wait_for
 
 PROGRAMS_DIR = "/opt/socklab/programs"  # the reference programs, in the image
 SUBMISSION_DIR = "/opt/socklab/submission"  # a submission's files, in a tmpfs volume
@@ -97,11 +98,42 @@ def run_helper(engine: Any, image: str, container: str, command: list[str], name
     finally:
         engine.remove_container(helper)
     if code != 0:
-        if impair_mod.NO_NETEM in out:
-            raise EnvironmentProblem(impair_mod.NO_NETEM_MESSAGE)
         said = "did not finish in time" if code is None else f"failed (exit {code})"
         raise EnvironmentProblem(f"impairing the link {said}: {out.strip()[-300:]}")
     return out
+
+
+#: Labels a delayer helper with the container whose packets it delays (the compose lab's: `make impair`).
+DELAYER_LABEL = "socklab.delayer"
+
+
+def start_delayer(engine: Any, image: str, container: str, command: list[str], name: str | None,
+                  labels: dict[str, str], timeout: float = 30.0, lease: bool = True,
+                  hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> tuple[str, Any]:
+    """Start the delayer (impair.delayer_command) in a helper container that shares `container`'s network
+    namespace with NET_ADMIN and nothing else, and return its id once it delays (its log says so). With a
+    lease (a lab's) it ends with the orchestrator; without (the compose lab's, `make impair`) it lasts until
+    removed. Its id and its lease (None without), once it delays; an EnvironmentProblem, with its output, if
+    it cannot start."""
+    with hold():
+        helper = engine.create_container(
+            name=name, image=image, command=[*command, "lease" if lease else "stay"],
+            labels={**labels, DELAYER_LABEL: container}, user="root", network_mode=f"container:{container}",
+            cap_drop=["ALL"], cap_add=["NET_ADMIN"], security_opt=[NO_NEW_PRIVILEGES], init=True, read_only=True,
+            tmpfs={"/tmp": "size=1m", "/run": "size=1m"}, mem_limit="64m", nano_cpus=int(0.5e9),
+            pids_limit=16, lease=lease)
+    leased = engine.lease(helper) if lease else None
+    try:
+        engine.start(helper)
+        wait_for(ContainerLogLine(engine, helper, "^delaying$"), timeout)
+    except BaseException as e:
+        engine.remove_container(helper)
+        if leased is not None:
+            leased.close()
+        if isinstance(e, EnvironmentProblem):
+            raise EnvironmentProblem(f"delaying the link failed: {e}") from None
+        raise
+    return helper, leased
 
 
 class Lab:
@@ -128,7 +160,8 @@ class Lab:
         self._own_pool = False
         self._baseline: dict[str, HostLimits] = {}  # the limits' counters when the play began
         self.leftovers: dict[str, list[SocketRow]] = {}  # host -> sockets the last play left (clear)
-        self.impaired = False  # a play impaired its links (impair): no later play may use this lab
+        self.impaired: set[str] = set()  # the hosts whose links a play impaired (impair), until clear()
+        self._delayers: dict[str, str] = {}  # host -> the container of the delayer of its link
 
     # ---- creating it ------------------------------------------------------------------------------
     def create(self) -> None:
@@ -212,22 +245,35 @@ class Lab:
         return cid
 
     def impair(self, impairments: Sequence[Impairment], timeout: float = 30.0) -> tuple[dict[str, str], ...]:
-        """Apply each host's link impairment (impair.py) in its network namespace (run_helper); the rules
-        stay there when the helper is gone, out of reach of the host's own processes (no capability there).
-        What was applied, for the report."""
-        image = self._image(next(iter(self.topology.sidecars.values())).image)
+        """Apply each host's link impairment (impair.py) in its network namespace: the loss, duplication and
+        rate by a helper that runs to its end (run_helper; the rules stay when it is gone), the delay by a
+        delayer that lasts as long as the lab (start_delayer); all out of reach of the host's own processes
+        (no capability there). What was applied, for the report."""
+        image = self._helper_image()
         done = []
         for imp in impairments:
             cid = self.container(imp.host)
-            self.impaired = True
+            self.impaired.add(imp.host)
+            delayer = impair_mod.delayer_command(imp)
             try:
-                run_helper(self.engine, image, cid, impair_mod.helper_command(imp),
-                           f"socklab-{self.run_id}-impair-{imp.host}", self.labels, timeout, self._hold)
+                if impair_mod.nft_ruleset(imp) or impair_mod.tc_command(imp):
+                    run_helper(self.engine, image, cid, impair_mod.helper_command(imp),
+                               f"socklab-{self.run_id}-impair-{imp.host}", self.labels, timeout, self._hold)
+                if delayer:
+                    self._delayers[imp.host], lease = start_delayer(
+                        self.engine, image, cid, delayer, f"socklab-{self.run_id}-delayer-{imp.host}", self.labels,
+                        timeout, lease=True, hold=self._hold)
+                    self._leases.append(lease)
             except EnvironmentProblem as e:
                 raise EnvironmentProblem(f"{imp.where}: {e}") from None
             done.append({"host": imp.host, "applied": impair_mod.describe(imp),
-                         "nft": impair_mod.nft_ruleset(imp) or "", "tc": " ".join(impair_mod.tc_command(imp) or [])})
+                         "nft": impair_mod.nft_ruleset(imp) or "", "tc": " ".join(impair_mod.tc_command(imp) or []),
+                         "delayer": ("delayer.py " + " ".join(delayer[5:])) if delayer else ""})
         return tuple(done)
+
+    def _helper_image(self) -> str:
+        """The image of the impairment helpers: the capture's, which has nft and tc."""
+        return self._image(next(iter(self.topology.sidecars.values())).image)
 
     def _capture_volume(self, sidecar: str) -> str:
         return self.engine.create_tmpfs_volume(f"socklab-{self.run_id}-{sidecar}", self.labels,
@@ -310,9 +356,19 @@ class Lab:
         of the previous play and what it started killed (shell builtins: a fork bomb may be running), what
         they wrote removed. The sockets the kernel keeps after its programs are gone (a client's TIME_WAIT,
         for a minute) are left in `leftovers`, host by host: whether the next play may see them is the
-        caller's to judge (grading.leftovers_harmless), since no command can remove them."""
+        caller's to judge (grading.leftovers_harmless), since no command can remove them. A link the play
+        impaired is restored first (a helper, as impair() applied it: ≈0.4 CPU-s against ≈1.1 for a new lab)."""
         uid = self.limits.home_uid
         self.leftovers = {}
+        for host in sorted(self.impaired):
+            if host in self._delayers:
+                self.engine.remove_container(self._delayers.pop(host))
+            try:
+                run_helper(self.engine, self._helper_image(), self.container(host), impair_mod.CLEAR_COMMAND,
+                           f"socklab-{self.run_id}-unimpair-{host}", self.labels, timeout, self._hold)
+            except EnvironmentProblem as e:
+                return f"the impaired link of {host} could not be restored: {e}"
+            self.impaired.discard(host)
         for host in self.hosts:
             observer = self.observer(host)
             code, out, err = observer.run(observe.kill_user_script(uid), timeout)
@@ -331,6 +387,15 @@ class Lab:
         if self.capture and self.capture.process and self.capture.process.running:
             return "the last play's capture is still running"
         return None
+
+    def without_leftovers(self, host: str, rows: Sequence[SocketRow]) -> tuple[tuple[SocketRow, ...], int]:
+        """`rows` (a snapshot of `host`'s sockets) without those the last play left in TIME_WAIT (clear), and how
+        many were taken out. A TIME_WAIT socket is the same connection for as long as it lasts: its addresses
+        and ports are its identity, and no later connection gets them while it lasts (the kernel does not
+        reuse a four-tuple in TIME_WAIT), so what is taken out is exactly the earlier play's."""
+        left = {(r.proto, r.local, r.remote) for r in self.leftovers.get(host, ()) if r.state == "TIME_WAIT"}
+        kept = tuple(r for r in rows if not (r.state == "TIME_WAIT" and (r.proto, r.local, r.remote) in left))
+        return kept, len(rows) - len(kept)
 
     def prepare(self, programs: dict[str, bytes], timeout: float = 20.0) -> None:
         """Ready a cleared lab for the next play: its files in the submission's volume, and the limits'

@@ -74,7 +74,7 @@ def test_a_grading_stopped_with_ctrl_c_tears_down_and_the_next_one_resumes(tmp_p
         assert part.stat().st_mtime == mtime, part
     rows = read_csv(tmp_path / "grades" / "second" / "grades.csv")
     assert [(r["student"], r["total"], r["maximum"], r["status"]) for r in rows] == [
-        ("ana", "92", "92", "graded"), ("bob", "92", "92", "graded")]
+        ("ana", "96", "96", "graded"), ("bob", "96", "96", "graded")]
     manifest = json.loads((tmp_path / "grades" / "second" / "manifest.json").read_text())
     assert set(manifest["submissions"]) == {"ana", "bob"} and manifest["engine"]["Version"]
     assert (tmp_path / "grades" / "second" / "students" / "ana" / "tcp-exchange" / "server_tcp" / "capture.pcap").is_file()
@@ -110,7 +110,7 @@ def test_threads_printing_at_once_never_cost_points(tmp_path):
     assert all(r == rows[0] for r in rows), rows
     # full marks wherever it implements the behaviour: every point but its usage line (a handout-style server
     # reads sys.argv unchecked: 1 point at the usage scenario's half weight)
-    assert (rows[0][0]["tcp-clients"], rows[0][0]["total"], rows[0][0]["maximum"]) == ("16", "91.5", "92")
+    assert (rows[0][0]["tcp-clients"], rows[0][0]["total"], rows[0][0]["maximum"]) == ("16", "95.5", "96")
     assert session_leftovers(*gradings) == []
 
 
@@ -119,28 +119,29 @@ def test_threads_printing_at_once_never_cost_points(tmp_path):
 SAMPLE = ROOT / "examples" / "submissions"
 
 #: Each student's points per scenario (tcp-exchange, udp-exchange, tcp-clients, closed-port, usage, netstat,
-#: filters, lossy-link) and total, out of 23, 14, 16, 11, 4 (8 at half weight), 8, 8, 8 and 92: what each
+#: filters, lossy-link, delay) and total, out of 23, 14, 16, 11, 4 (8 at half weight), 8, 8, 8, 4 and 96: what each
 #: mistake costs and nothing more (examples/README.md says why, student by student); the hostile students
 #: lose only what their program's own behaviour costs.
 PINNED = {
-    "binds-localhost": (10, 10, 3, 11, 4, 4, 5, 6, 53),
-    "bytes-not-chars": (21, 14, 16, 11, 4, 8, 8, 8, 90),
-    "correct": (23, 14, 16, 11, 4, 8, 8, 8, 92),
-    "crash-on-first-message": (18, 14, 8, 11, 4, 8, 8, 8, 79),
-    "daemon": (23, 14, 16, 11, 4, 8, 8, 8, 92),
-    "disk-filler": (23, 14, 16, 11, 4, 8, 8, 8, 92),
-    "echo-server": (15, 14, 7, 11, 4, 8, 7, 8, 74),
-    "fork-bomb": (23, 14, 16, 11, 4, 8, 8, 8, 92),
-    "handout-style": (23, 14, 16, 11, 2, 8, 8, 8, 90),
-    "hangs-ignoring-signals": (21, 13, 16, 11, 4, 7, 8, 8, 88),
-    "memory-hog": (23, 14, 16, 11, 4, 8, 8, 8, 92),
-    "missing-program": (23, 8, 16, 7, 3, 8, 7, 6, 78),
-    "no-threads": (23, 14, 12, 11, 4, 8, 8, 8, 88),
-    "output-flood": (22, 14, 16, 11, 4, 8, 8, 8, 91),
-    "wrong-log-line": (21, 14, 15, 11, 4, 8, 8, 8, 89),
-    "zipped-student": (23, 14, 16, 11, 4, 8, 8, 8, 92),
+    "binds-localhost": (10, 10, 3, 11, 4, 4, 5, 6, 3, 56),
+    "bytes-not-chars": (21, 14, 16, 11, 4, 8, 8, 8, 4, 94),
+    "correct": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
+    "crash-on-first-message": (18, 14, 8, 11, 4, 8, 8, 8, 4, 83),
+    "daemon": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
+    "disk-filler": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
+    "echo-server": (15, 14, 7, 11, 4, 8, 7, 8, 3, 77),
+    "fork-bomb": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
+    "handout-style": (23, 14, 16, 11, 2, 8, 8, 8, 4, 94),
+    "hangs-ignoring-signals": (21, 13, 16, 11, 4, 7, 8, 8, 4, 92),
+    "memory-hog": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
+    "missing-program": (23, 8, 16, 7, 3, 8, 7, 6, 4, 82),
+    "no-threads": (23, 14, 12, 11, 4, 8, 8, 8, 4, 92),
+    "output-flood": (22, 14, 16, 11, 4, 8, 8, 8, 4, 95),
+    "wrong-log-line": (21, 14, 15, 11, 4, 8, 8, 8, 4, 93),
+    "zipped-student": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
 }
-SCENARIOS = ("tcp-exchange", "udp-exchange", "tcp-clients", "closed-port", "usage", "netstat", "filters", "lossy-link")
+SCENARIOS = ("tcp-exchange", "udp-exchange", "tcp-clients", "closed-port", "usage", "netstat", "filters", "lossy-link",
+             "delay")
 
 
 def digests(folder: Path) -> dict[str, str]:
@@ -162,7 +163,7 @@ def test_the_sample_class_gets_its_pinned_grades_every_time(tmp_path):
     rows = read_csv(grades / "first" / "grades.csv")
     got = {r["student"]: (*(int(r[s]) for s in SCENARIOS), int(r["total"])) for r in rows}
     assert got == PINNED
-    assert {r["maximum"] for r in rows} == {"92"} and {r["status"] for r in rows} == {"graded"}
+    assert {r["maximum"] for r in rows} == {"96"} and {r["status"] for r in rows} == {"graded"}
     assert {r["student"]: r["notes"] for r in rows if r["notes"]} == {"missing-program": "client_udp.py not submitted"}
 
     def summary(student: str) -> str:
@@ -176,6 +177,9 @@ def test_the_sample_class_gets_its_pinned_grades_every_time(tmp_path):
     assert "its output went past the limit" in summary("output-flood")
     assert "✗ one thread per client, all three served at once" in summary("no-threads")
     assert "Matching, but only after the snapshot (not counted)" in summary("no-threads")
+    # plays shared labs: a snapshot left out what an earlier play's TIME_WAIT kept in the kernel, and said so
+    assert any("left by an earlier play in this grading's lab" in p.read_text()
+               for p in (grades / "first" / "students").rglob("netstat-*.txt"))
     kept = digests(grades / "first")
 
     # again, from scratch, each play in a lab of its own: the same grades

@@ -49,3 +49,34 @@ def test_a_lossy_link_by_hand_retransmits_and_clears(lab):
     # no helper is left behind
     runs = docker("ps", "-a", "--filter", "label=socklab.run", "--format", '{{.Label "socklab.run"}}').stdout.split()
     assert not [r for r in runs if r.startswith("impair-")], runs
+
+
+def test_a_delayed_link_by_hand_slows_every_answer_and_its_delayer_goes_when_cleared(lab):
+    """`make impair DELAY=100ms HOSTS=server`: each answer of the server leaves 100 ms late, so eight lines take
+    at least 0.8 s; the delayer (a helper that lasts as long as the impairment) goes when the link is cleared."""
+    import time
+
+    server = lab.containers["server"]
+    lab.start_program("server", "server_tcp", "server_tcp.py", "0.0.0.0", "5000")
+    lab.wait_log("server", "server_tcp", "port 5000 ...")
+    done = impair(server, "--delay", "100ms")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.stdout.strip() == "server's link: delays what it sends by 100 ms"
+    delayers = docker("ps", "-q", "--filter", f"label=socklab.delayer={server}").stdout.split()
+    assert len(delayers) == 1  # running, after the command has ended
+    began = time.monotonic()
+    screen = exchange(lab)
+    slow = time.monotonic() - began
+    assert all(f"chars: {line}" in screen for line in LINES), screen
+    assert slow >= 0.8, slow  # (the handshake's SYN-ACK was delayed too)
+    again = impair(server, "--delay", "50ms")  # a second one replaces the first
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert len(docker("ps", "-q", "--filter", f"label=socklab.delayer={server}").stdout.split()) == 1
+    cleared = impair(server)
+    assert cleared.returncode == 0, cleared.stdout + cleared.stderr
+    assert docker("ps", "-aq", "--filter", f"label=socklab.delayer={server}").stdout.split() == []
+    began = time.monotonic()
+    screen = exchange(lab)
+    assert all(f"chars: {line}" in screen for line in LINES) and time.monotonic() - began < slow, screen
+    lab.signal_program("server", "server_tcp", "INT")
+    lab.wait_program_exit("server", "server_tcp")

@@ -55,7 +55,7 @@ def played(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", ["tcp", "udp", "tcp-clients", "closed-port", "names", "usage", "netstat", "filters",
-                                  "lossy-link"])
+                                  "lossy-link", "delay"])
 def test_the_assignment_scenarios_pass(name, played):
     proc, runs = played(name)
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -167,6 +167,29 @@ def test_a_client_that_takes_a_slow_answer_for_none_fails_on_a_lossy_link(tmp_pa
         "server's link: loses 20% of what reaches it (every 5th TCP data segment and every 5th UDP datagram; "
         "handshakes, acknowledgements and teardowns pass)"]
     assert "The links" in proc.stdout
+
+
+def test_a_client_that_gives_up_after_50_ms_fails_on_a_slow_link(tmp_path, runs):
+    """delay.yaml with a TCP client that waits 50 ms for each answer: over a link that delays the server's
+    packets by 100 ms, it gives up at the first line. What the network showed (the handshake's round trip)
+    still passes; the report says what the link did."""
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    source = (ROOT / "programs" / "client_tcp.py").read_text()
+    greeting = "greeting = sock.recv(BUFFER_SIZE)"
+    (broken / "client_tcp.py").write_text(source.replace(greeting, greeting + "; sock.settimeout(0.05)"))
+    proc = orchestrator("run", "scenarios/delay.yaml", "--programs", str(broken), *runs)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    failed = {c["name"]: c["evidence"] for c in rep["checks"] if not c["passed"]}
+    answered = failed.pop("every line is answered, in order, however slow the link")
+    assert "timed out" in answered and "chars: hello" in answered, answered
+    # (after giving up it sends nothing more: the second line's acknowledgement is missing too)
+    assert set(failed) <= {"each line is acknowledged at least 100 ms after it arrived (ack_rtt of the server's "
+                           "acknowledgements)"}, failed
+    passed = {c["name"] for c in rep["checks"] if c["passed"]}
+    assert "the handshake takes at least the link's 100 ms (ack_rtt of the server's SYN-ACK)" in passed
+    assert [i["applied"] for i in rep["impairments"]] == ["server's link: delays what it sends by 100 ms"]
 
 
 def test_a_client_that_hides_the_refusal_fails_closed_port_with_what_it_printed(tmp_path, runs):

@@ -150,6 +150,7 @@ class FakeEngine:
     put_log: list[tuple[str, dict]] = field(default_factory=list)
     dissections: list[list[str]] = field(default_factory=list)  # the counts asked of the sidecar's sharkd
     helper_result: tuple[int | None, str] = (0, "applied\n")  # exit status and output of a run-to-end container
+    delayer_output: str = "delaying\n"  # what a delayer helper says (lab.start_delayer waits for `delaying`)
     removed: list[str] = field(default_factory=list)  # containers removed one by one (remove_container)
     created: list[tuple[str, dict]] = field(default_factory=list)  # every container ever created, and how
     volumes: dict[str, dict] = field(default_factory=dict)
@@ -208,7 +209,12 @@ class FakeEngine:
         return self.helper_result[0]
 
     def logs(self, cid: str, tail="all") -> str:
+        if "socklab.delayer" in (self.containers.get(cid, {}).get("labels") or {}):
+            return self.delayer_output
         return self.helper_result[1]
+
+    def state(self, cid: str) -> dict:
+        return {"Running": cid in self.started and cid not in self.removed, "Status": "running", "ExitCode": 0}
 
     def remove_container(self, cid: str) -> None:
         self.removed.append(cid)

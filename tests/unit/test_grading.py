@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import gradebook, grading
+from orchestrator import gradebook, grading, impair
 from orchestrator.errors import SuiteError
 from orchestrator.evidence import ImageEvidence, SocketRow
 from orchestrator.submission import Submission
@@ -251,11 +251,24 @@ def test_which_leftover_sockets_a_play_cannot_see():
     assert grading.socket_hosts(tcp) == {"server", "client"} and grading.socket_hosts(udp) == {"server"}
     client_tw = {"client": [tw("10.78.0.20:41862")]}
     assert grading.leftovers_harmless(tcp, {}) and grading.leftovers_harmless(udp, client_tw)
-    assert not grading.leftovers_harmless(tcp, client_tw)  # its TIME_WAIT check would count two rows
+    assert grading.leftovers_harmless(tcp, client_tw)  # its snapshots leave the earlier TIME_WAIT out
     quiet = parse_scenario(SCENARIO, "echo.yaml", TOPOLOGY)  # no netstat at all; names port 5000
     assert grading.leftovers_harmless(quiet, {"server": [tw("10.78.0.10:43000")]})
     assert not grading.leftovers_harmless(quiet, {"server": [tw("10.78.0.10:5000")]})  # a bind could be refused
     assert not grading.leftovers_harmless(quiet, {"client": [tw("10.78.0.20:41862", "FIN_WAIT2")]})  # it sends
+
+
+def test_a_snapshot_leaves_out_exactly_the_time_wait_sockets_the_last_play_left():
+    from orchestrator.lab import Lab
+
+    lab = Lab.__new__(Lab)
+    lab.leftovers = {"client": [tw("10.78.0.20:41862")]}
+    earlier, mine = tw("10.78.0.20:41862"), tw("10.78.0.20:52000")  # this play's own TIME_WAIT: another port
+    listening = SocketRow("tcp", "0.0.0.0:5000", "0.0.0.0:*", "LISTEN", "tcp 0 0 0.0.0.0:5000 0.0.0.0:* LISTEN")
+    assert lab.without_leftovers("client", [earlier, mine, listening]) == ((mine, listening), 1)
+    assert lab.without_leftovers("server", [earlier, mine]) == ((earlier, mine), 0)  # another host's are its own
+    established = tw("10.78.0.20:41862", "ESTABLISHED")  # (cannot be while the TIME_WAIT lasts; kept if seen)
+    assert lab.without_leftovers("client", [established]) == ((established,), 0)
 
 
 def test_a_lab_keeps_serving_plays_that_cannot_see_what_the_last_one_left(suite, tmp_path, monkeypatch):
@@ -306,20 +319,45 @@ def test_plays_at_once_by_default_two_per_cpu_of_the_engine_as_its_memory_allows
     assert [grading.memory_bytes(s) for s in ("256m", "1G", "512k", "1024")] == [2**28, 2**30, 2**19, 1024]
 
 
-def test_a_lab_whose_links_a_play_impaired_serves_no_other_play(tmp_path):
-    """A play that impairs its links leaves nft rules and qdiscs in the hosts' namespaces: the next play gets a
-    fresh lab (and that is no lab 'replaced', which would mean a lab that could not be cleared)."""
+def lossy_suite(tmp_path):
     (tmp_path / "echo.yaml").write_text(SCENARIO)
     (tmp_path / "lossy.yaml").write_text(SCENARIO.replace("name: echo", "name: lossy").replace(
         "steps:\n", "impair:\n  - {host: server, loss: 20%}\nsteps:\n", 1))
     (tmp_path / "suite.yaml").write_text("name: test\ndescription: two\nscenarios:\n"
                                          "  - {scenario: lossy.yaml, weight: 1}\n  - {scenario: echo.yaml, weight: 1}\n")
-    suite = load_suite(tmp_path / "suite.yaml", TOPOLOGY)
+    return load_suite(tmp_path / "suite.yaml", TOPOLOGY)
+
+
+def helpers(engine):
+    """The helper containers created, in order: ('impair' or 'unimpair', host)."""
+    return [tuple(spec["name"].rsplit("-", 2)[-2:]) for _, spec in engine.created
+            if "impair-" in (spec.get("name") or "")]
+
+
+def test_a_lab_whose_links_a_play_impaired_is_restored_by_a_helper_before_it_serves_the_next_play(tmp_path):
+    """A play that impairs its links leaves nft rules and qdiscs in the hosts' namespaces, which no process of
+    the host can remove: clearing the lab runs a helper that removes them (and fails if anything is left),
+    then the lab serves the next play, lossy or not."""
     engine = engine_for()
-    grader = grading.Grader(engine, settings_for(suite, tmp_path), jobs=1)
+    grader = grading.Grader(engine, settings_for(lossy_suite(tmp_path), tmp_path), jobs=1)
     [g] = grader.grade([student("ana", "server_tcp.py", "client_tcp.py")])
     assert g.total == g.maximum and grader.replaced == []
-    # the two lossy plays (one per program) a lab each, then one lab for both echo plays
+    assert grader.labs_created == 1  # the two lossy plays (one per program), then both echo plays: one lab
+    assert helpers(engine) == [("impair", "server"), ("unimpair", "server")] * 2
+    unimpair = [spec for _, spec in engine.created if "-unimpair-" in (spec.get("name") or "")][0]
+    assert unimpair["command"] == impair.CLEAR_COMMAND
+    assert unimpair["cap_add"] == ["NET_ADMIN"] and unimpair["network_mode"].startswith("container:")
+
+
+def test_a_lab_whose_impaired_link_cannot_be_restored_is_replaced_and_says_why(tmp_path):
+    engine = engine_for()
+    real = engine.wait_exit
+    engine.wait_exit = lambda cid, timeout: 1 if "-unimpair-" in engine.containers[cid]["name"] else real(cid, timeout)
+    engine.helper_result = (0, "the loss rules are left\n")
+    grader = grading.Grader(engine, settings_for(lossy_suite(tmp_path), tmp_path), jobs=1)
+    [g] = grader.grade([student("ana", "server_tcp.py", "client_tcp.py")])
+    assert g.total == g.maximum  # the student loses nothing: the next play gets a fresh lab
     assert grader.labs_created == 3
-    assert [spec["name"].rsplit("-", 2)[-2:] for _, spec in engine.created if "-impair-" in (spec.get("name") or "")] \
-        == [["impair", "server"]] * 2
+    assert len(grader.replaced) == 2
+    assert "the impaired link of server could not be restored" in grader.replaced[0]
+    assert "the loss rules are left" in grader.replaced[0]

@@ -23,16 +23,29 @@ def test_the_loss_rules_count_tcp_data_and_udp_apart_on_what_reaches_the_host():
     assert impair.nft_ruleset(Impairment("server", delay=100)) is None
 
 
-def test_delay_jitter_reorder_duplicate_and_rate_are_netems_and_a_rate_alone_is_tbfs():
-    assert impair.tc_command(Impairment("c", delay=100, jitter=10, reorder=25, duplicate=5, rate="1mbit")) == [
-        "tc", "qdisc", "replace", "dev", "eth0", "root", "netem", "delay", "100ms", "10ms", "reorder", "25%",
-        "duplicate", "5%", "rate", "1mbit"]
+def test_duplication_copies_a_share_of_what_the_host_sends_to_the_same_destination():
+    rules = impair.nft_ruleset(Impairment("server", duplicate=20))
+    assert rules.startswith("table ip socklab_impair {") and "prerouting" not in rules
+    assert "type filter hook postrouting priority 0; policy accept;" in rules
+    assert ('oifname "eth0" meta l4proto udp numgen inc mod 5 { 4 } counter dup to ip daddr device "eth0"'
+            in rules)
+    both = impair.nft_ruleset(Impairment("server", loss=20, duplicate=50))
+    assert "chain ingress" in both and "chain egress" in both and "mod 2 { 1 } counter dup" in both
+
+
+def test_a_rate_is_tbfs_and_a_delay_is_the_delayers():
     assert impair.tc_command(Impairment("c", rate="256kbit"))[6:9] == ["tbf", "rate", "256kbit"]
-    assert impair.tc_command(Impairment("c", loss=20)) is None
+    assert impair.tc_command(Impairment("c", loss=20, delay=100)) is None
+    assert impair.delayer_command(Impairment("c", loss=20)) is None
+    command = impair.delayer_command(Impairment("client", delay=100, jitter=10, reorder=25))
+    assert command[:4] == ["sh", "-c", impair.DELAYER_SCRIPT, "delayer"]
+    assert command[4] == "POSTROUTING -o eth0 -j NFQUEUE --queue-num 0 --queue-bypass"
+    assert command[5:] == ["0", "100", "10", "25", "client"]  # queue, ms, ± ms, percent undelayed, the PRNG's seed
+    assert impair.delayer_command(Impairment("c", delay=50))[5:] == ["0", "50", "0", "0", "c"]
     command = impair.helper_command(Impairment("c", loss=20))
     assert command[:4] == ["sh", "-c", impair.SCRIPT, "impair"]
     # a second `make impair` replaces the first, and one the kernel refuses (tc first) changes nothing
-    assert impair.SCRIPT.index('"$@"') < impair.SCRIPT.index("nft delete table inet socklab_impair")
+    assert impair.SCRIPT.index('"$@"') < impair.SCRIPT.index("nft delete table ip socklab_impair")
 
 
 def test_what_a_link_does_in_words():
@@ -43,3 +56,7 @@ def test_what_a_link_does_in_words():
         "client's link: loses 30% of what reaches it (the 4th, 7th, 10th of every 10 TCP data segments, and of "
         "the UDP datagrams; handshakes, acknowledgements and teardowns pass), delays what it sends by 100 ms "
         "± 10 ms, sends at most 1mbit/s")
+    assert impair.describe(Impairment("c", delay=100, reorder=25, duplicate=30)) == (
+        "c's link: delays what it sends by 100 ms, lets 25% of it go undelayed, ahead of the rest, duplicates 30% "
+        "of what it sends (the 4th, 7th, 10th of every 10 of its TCP data segments and, counted apart, of its UDP "
+        "datagrams)")

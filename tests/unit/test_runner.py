@@ -418,14 +418,33 @@ def test_an_impaired_link_is_applied_by_a_helper_in_the_hosts_namespace_before_a
     assert ev.timings["impair"] >= 0
 
 
-def test_a_kernel_without_netem_is_said_plainly(tmp_path):
-    from orchestrator.impair import NO_NETEM_MESSAGE
+DELAYED = TCP.replace("steps:\n", "impair:\n  - {host: client, delay: 100ms, jitter: 5ms}\nsteps:\n", 1)
 
+
+def test_a_delayed_link_gets_a_delayer_that_lasts_the_lab_holds_only_net_admin_and_ends_with_it(engine, tmp_path):
+    ev = play(engine, scenario(DELAYED), tmp_path)
+    assert ev.error is None
+    assert not [spec for _, spec in engine.created if "-impair-" in (spec.get("name") or "")]  # nothing else asked
+    (delayer, spec), = [(c, spec) for c, spec in engine.created if "-delayer-" in (spec.get("name") or "")]
+    client = next(c for c, s in engine.created if (s.get("name") or "").endswith("-client"))
+    assert spec["network_mode"] == f"container:{client}" and spec["cap_add"] == ["NET_ADMIN"]
+    assert spec["cap_drop"] == ["ALL"] and spec["read_only"] and spec["security_opt"] == ["no-new-privileges"]
+    assert spec["command"][-7:] == ["POSTROUTING -o eth0 -j NFQUEUE --queue-num 0 --queue-bypass",
+                                    "0", "100", "5", "0", "client", "lease"]
+    assert spec["lease"] and delayer in engine.leases  # it ends with the orchestrator, however it ends
+    assert spec["labels"]["socklab.run"] == ev.run_id  # and teardown removes it with the lab
+    (applied,) = ev.impairments
+    assert applied["delayer"] == "delayer.py 0 100 5 0 client"
+    assert applied["applied"] == "client's link: delays what it sends by 100 ms ± 5 ms"
+
+
+def test_a_delayer_that_cannot_start_is_an_environment_problem_with_its_words(tmp_path):
     engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp},
-                        helper_result=(2, "Error: Specified qdisc kind is unknown.\n"))
-    ev = play(engine, scenario(TCP.replace("steps:\n", "impair:\n  - {host: client, delay: 100ms}\nsteps:\n", 1)),
-              tmp_path)
-    assert ev.error == f"fake.yaml:7 (impair[0]): {NO_NETEM_MESSAGE}"
+                        delayer_output="the delayer failed:\ndelayer: configuring queue 0 failed: Operation not permitted\n")
+    engine.state = lambda cid: {"Running": False, "Status": "exited", "ExitCode": 1}
+    ev = play(engine, scenario(DELAYED), tmp_path)
+    assert ev.error.startswith("fake.yaml:7 (impair[0]): delaying the link failed: ")
+    assert "configuring queue 0 failed: Operation not permitted" in ev.error
     assert [s for s in ev.steps] == []  # nothing played on a lab that is not what the scenario says
 
 
