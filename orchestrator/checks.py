@@ -1,4 +1,6 @@
-"""Checks: pure functions from a scenario and the evidence of its run to one Outcome per check.
+"""Checks: pure functions from a scenario and the evidence of its run to one Outcome per check. Each kind of
+check judges itself (checkkinds.py: its `judge`); this module holds what they share, how a run's outcomes
+make a verdict, and how evidence is worded.
 
 No I/O here: every input is in the Evidence the runner collected (program output, netstat snapshots,
 the exit statuses, and the counts tshark made of the capture for each display filter).
@@ -31,12 +33,16 @@ import re
 import signal as _signal
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from .errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_INVALID_INPUT, EXIT_OK
 from .evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
-from .scenario import (Bounds, CaptureCheck, Check, ExitCheck, LogCheck, Netstat, Parallel, Scenario,
-                       SocketCheck, Start, Step, expand, expected_status, NONZERO, status_matches)
+from .placeholders import expand
+from .steps import Netstat, Parallel, Start, Step
+
+if TYPE_CHECKING:  # (checkkinds.py, which scenario.py reads, builds on this module: no import back)
+    from .checkkinds import Bounds, Check, LogCheck, SocketCheck
+    from .scenario import Scenario
 
 Kind = Literal["log", "socket", "capture", "exit"]
 Verdict = Literal["pass", "fail", "error"]
@@ -75,19 +81,8 @@ def evaluate(scenario: Scenario, evidence: Evidence) -> list[Outcome]:
 
 def evaluate_check(scenario: Scenario, evidence: Evidence, check: Check) -> Outcome:
     """The Outcome of one check."""
-    spec = check.spec
-    if isinstance(spec, LogCheck):
-        kind: Kind
-        kind, (passed, text) = "log", _log(scenario, evidence, spec)
-    elif isinstance(spec, SocketCheck):
-        kind, (passed, text) = "socket", _socket(scenario, evidence, spec)
-    elif isinstance(spec, CaptureCheck):
-        kind, (passed, text) = "capture", _capture(scenario, evidence, spec)
-    elif isinstance(spec, ExitCheck):
-        kind, (passed, text) = "exit", _exit(scenario, evidence, spec)
-    else:  # pragma: no cover - the model has no other kind
-        raise TypeError(f"unknown check spec {type(spec).__name__}")
-    return Outcome(name=check.name, kind=kind, points=check.points,
+    passed, text = check.spec.judge(scenario, evidence)  # (checkkinds.py: each kind judges its own)
+    return Outcome(name=check.name, kind=check.spec.KIND, points=check.points,
                    awarded=check.points if passed else 0.0, passed=passed,
                    evidence=bounded(text), where=str(check.where))
 
@@ -377,22 +372,6 @@ def _output(scenario: Scenario, evidence: Evidence, spec: LogCheck) -> _Output |
 # ---- log checks ----------------------------------------------------------------------------------
 
 
-def _log(scenario: Scenario, evidence: Evidence, spec: LogCheck) -> tuple[bool, str]:
-    out = _output(scenario, evidence, spec)
-    if isinstance(out, str):
-        return False, out
-    if spec.before is not None:
-        snap = evidence.snapshots.get(spec.before)
-        if snap is None:
-            return False, (f"This check counts only what was said before snapshot '{spec.before}', and that "
-                           "snapshot was not taken: " + why_not_done(
-                               scenario, evidence, lambda s: isinstance(s, Netstat) and s.name == spec.before))
-        out = out.before(snap)
-    if spec.pattern is not None:
-        return _log_match(evidence, spec.pattern, spec.bounds, out)
-    return _log_sequence(evidence, spec.sequence, out)
-
-
 def _log_match(evidence: Evidence, raw: str, bounds: Bounds, out: _Output) -> tuple[bool, str]:
     pattern = scenario_expand(raw, evidence, regex=True)
     rx = _compile(pattern)
@@ -504,33 +483,6 @@ def _row_text(row: SocketRow) -> str:
     return clip(row.raw.rstrip() or f"{row.proto} {row.local} {row.remote} {row.state}".rstrip())
 
 
-def _socket(scenario: Scenario, evidence: Evidence, spec: SocketCheck) -> tuple[bool, str]:
-    snap: Snapshot | None = evidence.snapshots.get(spec.snapshot)
-    if snap is None:
-        return False, f"snapshot '{spec.snapshot}' was not taken: " + why_not_done(
-            scenario, evidence, lambda s: isinstance(s, Netstat) and s.name == spec.snapshot)
-    local = scenario_expand(spec.local, evidence, regex=False) if spec.local is not None else None
-    remote = scenario_expand(spec.remote, evidence, regex=False) if spec.remote is not None else None
-    wanted = ", ".join(f"{k} {v}" for k, v in (("proto", spec.proto), ("local", local), ("remote", remote),
-                                               ("state", spec.state)) if v is not None) or "any"
-    hits = [r for r in snap.rows if row_matches(spec, local, remote, r)]
-    n = len(hits)
-    source = f"snapshot '{snap.name}' (netstat -tuna on {snap.host} at {snap.t:.1f} s)"
-    if spec.bounds.accepts(n):
-        if n == 0:
-            return True, f"No row of {source} has {wanted}, as expected ({spec.bounds})."
-        rows = [f"  {_row_text(r)}" for r in hits[:LIST_LIMIT]]
-        return True, "\n".join([f"{plural(n, 'row')} of {source} matched ({wanted}):", *rows])
-    head = f"Expected {spec.bounds} {_noun(spec.bounds, 'row')} with {wanted} in {source}; found {n}."
-    if not snap.rows:
-        return False, head + "\nThe snapshot has no socket rows at all."
-    shown = snap.rows[:12]
-    rows = [f"  {'→' if r in hits else ' '} {_row_text(r)}" for r in shown]
-    more = [f"    … and {len(snap.rows) - len(shown)} more rows"] if len(snap.rows) > len(shown) else []
-    mark = " (→ marks the matching ones)" if hits else ""
-    return False, "\n".join([head, f"Its {plural(len(snap.rows), 'row')}{mark}:", *rows, *more])
-
-
 # ---- capture checks ------------------------------------------------------------------------------
 
 
@@ -555,52 +507,6 @@ def capture_doubt(capture: CaptureEvidence) -> str | None:
     return f"the capture is not whole: {reason}; capture checks cannot be trusted"
 
 
-def _capture(scenario: Scenario, evidence: Evidence, spec: CaptureCheck) -> tuple[bool, str]:
-    cap = evidence.capture
-    flt = scenario_expand(spec.filter, evidence, regex=False)
-    if cap.pcap is None:
-        failed = first_failure(evidence)
-        reason = (cap.problem or evidence.error
-                  or (f"{step_ref(failed)} failed: {failed.message}" if failed else "no pcap was recorded"))
-        return False, f"There is no capture to count frames in: {reason}"
-    if flt in cap.errors:
-        return False, f"tshark refused the display filter [{clip(flt)}]: {clip(cap.errors[flt], 600)}"
-    doubt = capture_doubt(cap)
-    if doubt:
-        return False, doubt[0].upper() + doubt[1:] + "."
-    if flt not in cap.counts:
-        return False, f"The display filter [{clip(flt)}] was not counted (a fault of the runner)."
-    n = cap.counts[flt]
-    samples = [f"  {clip(s)}" for s in cap.samples.get(flt, ())[:LIST_LIMIT]]
-    if samples and n > len(samples):
-        samples.append(f"  … and {n - len(samples)} more")
-    of = f" (of {cap.packets} in the capture)" if cap.packets is not None else ""
-    if spec.bounds.accepts(n):
-        if n == 0:
-            return True, f"No frame matched [{clip(flt)}], as expected ({spec.bounds})."
-        return True, "\n".join([f"{plural(n, 'frame')} matched{of}:", *samples])
-    head = (f"Expected {spec.bounds} {_noun(spec.bounds, 'frame')} matching [{clip(flt)}]; "
-            f"found {n}{of}.")
-    body = ["The matching frames:", *samples] if samples else []
-    return False, "\n".join([head, *body])
-
-
 # ---- exit checks ---------------------------------------------------------------------------------
 
 
-def _exit(scenario: Scenario, evidence: Evidence, spec: ExitCheck) -> tuple[bool, str]:
-    prog = evidence.programs.get(spec.program)
-    if prog is None:
-        return False, _program_missing(scenario, evidence, spec.program)
-    said = f"{prog.id} {describe_status(prog.exit_status)}"
-    if spec.status is None and prog.exit_status is not None and prog.stopped is None:
-        return True, said + "."
-    if spec.status == NONZERO and status_matches(NONZERO, prog.exit_status) and prog.stopped is None:
-        return True, said + "."
-    if isinstance(spec.status, int) and prog.exit_status == spec.status:
-        return True, said + "."
-    expected = "it to end by itself" if spec.status is None else expected_status(spec.status)
-    if prog.stopped and prog.stopped != "teardown":
-        said += f" (stopped with {prog.stopped})"
-    out = _program_output(prog, "both")
-    return False, "\n".join([f"Expected {expected}; {said}.", *out.cut(), *out.tail()])

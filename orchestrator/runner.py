@@ -31,10 +31,8 @@ from .interrupts import Interrupts
 from .lab import PROGRAMS_DIR, Lab, Limits
 from .labels import run_labels
 from .process import RemoteProcess, StepFailed
-from .scenario import (Netstat, Parallel, Scenario, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort,
-                       NONZERO, expand, status_matches)
+from .scenario import Scenario, Step, expand
 from .topology import Topology
-from .waits import PortBound, wait_for
 
 
 #: The environment of every program: Python unbuffered (a program written the handout's way, with plain
@@ -87,31 +85,6 @@ def new_run_id() -> str:
     return datetime.now().strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
-def describe(step: Step) -> str:
-    match step:
-        case Start():
-            return f"start {step.id} on {step.host}: {' '.join(step.argv)}"
-        case Send():
-            return f"send {len(step.lines)} line(s) to {step.program}" + (" and close its input" if step.close else "")
-        case WaitPort():
-            return f"wait for {step.proto} port {step.port} on {step.host}"
-        case WaitLog():
-            return f"wait for /{step.pattern}/ from {step.program}"
-        case WaitExit():
-            return f"wait for {step.program} to exit" + (
-                "" if step.status is None else " with a non-zero status" if step.status == NONZERO
-                else f" with status {step.status}")
-        case Netstat():
-            return f"netstat on {step.host} as '{step.name}'"
-        case Signal():
-            return f"send {step.signal} to {step.program}"
-        case Stop():
-            return f"stop {step.program}"
-        case Parallel():
-            return f"{len(step.steps)} steps at once"
-    return type(step).__name__
-
-
 #: A person signals a program (Ctrl-C) after reading its last output, not within a millisecond of it: a signal
 #: step waits until the program has printed nothing for SETTLE seconds and is asleep (blocked, waiting for
 #: input or a packet), for at most SETTLE_LIMIT seconds. Without it, a SIGINT sent as soon as a line appeared
@@ -120,10 +93,6 @@ def describe(step: Step) -> str:
 #: Seen in the sample class graded with -j 4: the reference client missed 1 Ctrl-C in about 50 plays, and a
 #: check on its FIN would have cost a student a point at random.
 SETTLE, SETTLE_LIMIT = 0.1, 2.0
-
-
-def kind_of(step: Step) -> str:
-    return {WaitPort: "wait", WaitLog: "wait", WaitExit: "wait"}.get(type(step), type(step).__name__.lower())
 
 
 class Run:
@@ -137,7 +106,7 @@ class Run:
         self.t0 = time.monotonic()
         self.deadline = self.t0 + scenario.timeout
         self.programs: dict[str, RemoteProcess] = {}
-        self._stopped: dict[str, str] = {}  # program id -> how the run ended it (Stop escalated, teardown)
+        self.stopped: dict[str, str] = {}  # program id -> how the run ended it (Stop escalated, teardown)
         self._sources: dict[str, str] = {}  # program id -> 'submission', 'reference' or 'command'
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"run-{self.run_id}")
         self.interrupts = Interrupts(options.cancel)
@@ -178,7 +147,7 @@ class Run:
                 self.impairments = self._phase("impair", lambda: self.lab.impair(self.scenario.impairments))
             filters = sorted({expand(f, self.addresses) for f in self.scenario.capture_filters()})
             self._phase("capture-start", lambda: self.lab.capture.start(
-                self._left(self.options.capture_timeout), filters, self.lab.gateway))
+                self.left(self.options.capture_timeout), filters, self.lab.gateway))
             self._phase("steps", self._play_steps)
             self.limits = self._phase("limits", self.lab.limits_counted)
             cap_evidence = self._phase("capture-analysis", self._finish_capture)
@@ -190,9 +159,9 @@ class Run:
                 self.interrupts.finishing = True
                 for pid, proc in self.programs.items():
                     if proc.running:
-                        self._stopped.setdefault(pid, "teardown")
+                        self.stopped.setdefault(pid, "teardown")
                 programs = {pid: p.evidence(source=self._sources.get(pid, "command"),
-                                            stopped=self._stopped.get(pid)) for pid, p in self.programs.items()}
+                                            stopped=self.stopped.get(pid)) for pid, p in self.programs.items()}
                 self._phase("teardown", self.teardown)
         self.timings["total"] = round(self.clock(), 3)
         self._write_artifacts(programs)
@@ -216,7 +185,7 @@ class Run:
         finally:
             self.timings[name] = round(time.monotonic() - started, 3)
 
-    def _left(self, wanted: float) -> float:
+    def left(self, wanted: float) -> float:
         return max(0.0, min(wanted, self.deadline - time.monotonic()))
 
     def _image(self, ref: str) -> str:
@@ -229,9 +198,9 @@ class Run:
         so every check judges evidence: a netstat, a TIME_WAIT or a FIN the programs did get right is
         seen even after a wait for a line they did not print."""
         for index, step in enumerate(self.scenario.steps):
-            self._play(step, f"steps[{index}]")
+            self.play_step(step, f"steps[{index}]")
 
-    def _settle(self, proc: RemoteProcess, timeout: float) -> None:
+    def settle(self, proc: RemoteProcess, timeout: float) -> None:
         """Wait (at most SETTLE_LIMIT, or the step's timeout) until `proc` has been quiet for SETTLE seconds
         and is asleep, as a person would before pressing Ctrl-C (see SETTLE)."""
         deadline = time.monotonic() + min(SETTLE_LIMIT, timeout)
@@ -244,109 +213,55 @@ class Run:
             else:
                 time.sleep(0.02)
 
-    def _play(self, step: Step, key: str) -> StepResult:
-        description = describe(step)
+    def play_step(self, step: Step, key: str) -> StepResult:
+        description = step.describe()
         self.interrupts.check()
         self.emit(Event("step-start", f"{key}: {description}"))
         started = self.clock()
         try:
             if time.monotonic() >= self.deadline:
                 raise StepFailed(f"the scenario's time limit ({self.scenario.timeout:g} s) ran out before this step")
-            self._do(step, key)
+            step.play(self, self.left(step.timeout), key)
         except (WaitTimeout, StepFailed) as e:
             return self._record(step, key, "failed", str(e), started, self.clock() - started, description)
         return self._record(step, key, "ok", "", started, self.clock() - started, description)
 
     def _record(self, step: Step, key: str, status: str, message: str, started: float | None,
                 duration: float | None, description: str | None = None) -> StepResult:
-        result = StepResult(key=key, line=step.where.line, kind=kind_of(step),
-                            description=description or describe(step),
+        result = StepResult(key=key, line=step.where.line, kind=step.ACTION,
+                            description=description or step.describe(),
                             status=status, message=message, started=None if started is None else round(started, 6),
                             duration=None if duration is None else round(duration, 6))
         self.results.append(result)
         self.emit(Event("step-end", result.description, result))
         return result
 
-    def _program(self, pid: str) -> RemoteProcess:
+    def program(self, pid: str) -> RemoteProcess:
         if pid not in self.programs:
             raise StepFailed(f"program {pid!r} was never started (its start step failed or did not run)")
         return self.programs[pid]
 
-    def _do(self, step: Step, key: str) -> None:
-        timeout = self._left(step.timeout)
-        match step:
-            case Start():
-                host = self.topology.hosts[step.host]
-                argv = [expand(a, self.addresses) for a in step.argv]
-                workdir, self._sources[step.id] = PROGRAMS_DIR, "command"
-                if "/" not in argv[0] and argv[0].endswith(".py"):
-                    workdir, self._sources[step.id] = self.lab.program_dir(argv[0])
-                    argv = ["python3", "-u", *argv]
-                proc = self.programs[step.id] = RemoteProcess(
-                    self.engine, self.lab.container(step.host), argv, id=step.id, host=step.host,
-                    user=host.user or "", environment=PROGRAM_ENVIRONMENT, workdir=workdir, clock=self.clock,
-                    output_limit=self.options.limits.output_bytes, demote=True)
-                proc.pid(timeout)
-            case Send():
-                proc = self._program(step.program)
-                proc.write_lines([expand(line, self.addresses) for line in step.lines], step.interval)
-                if step.close:
-                    proc.close_stdin()
-            case WaitPort():
-                wait_for(PortBound(lambda proto, host=step.host: self.lab.sockets(host, (proto, proto + "6")),
-                                   step.host, step.proto, step.port, lambda host=step.host: self._all_ended(host)),
-                         timeout)
-            case WaitLog():
-                pattern = re.compile(expand(step.pattern, self.addresses, regex=True))
-                self._program(step.program).wait_for_line(
-                    pattern, step.stream, step.count, timeout,
-                    f"{step.count} line(s) matching /{pattern.pattern}/ from {step.program}")
-            case WaitExit():
-                proc = self._program(step.program)
-                status = proc.wait_exit(timeout)
-                if status is None and proc.running:
-                    raise WaitTimeout(f"{step.program} to exit", timeout, f"still running; last output:\n{proc.tail()}")
-                if not status_matches(step.status, status):
-                    wanted = "a non-zero status" if step.status == NONZERO else step.status
-                    raise StepFailed(f"{step.program} exited with status {status}, expected {wanted}; "
-                                     f"last output:\n{proc.tail()}")
-            case Netstat():
-                rows, earlier = self.lab.without_leftovers(step.host, self.lab.sockets(step.host, timeout=timeout))
-                self.snapshots[step.name] = Snapshot(step.name, step.host, round(self.clock(), 6), rows,
-                                                     observe.netstat_text(rows), earlier)
-            case Signal():
-                proc = self._program(step.program)
-                self._settle(proc, timeout)
-                proc.signal(step.signal, lambda name, pid: self.lab.signal(proc.host, name, pid))
-            case Stop():
-                proc = self._program(step.program)
-                if proc.running:
-                    def kill(name: str, pid: int) -> tuple[int, str, str]:
-                        return self.lab.signal(proc.host, name, pid)
-                    proc.signal("SIGTERM", kill)
-                    proc.wait_exit(timeout)
-                    if proc.running:  # (an ended one whose status the engine is slow to give is not killed)
-                        self._stopped[step.program] = f"SIGKILL: it did not end within {timeout:g} s of SIGTERM"
-                        proc.signal("SIGKILL", kill)
-                        proc.wait_exit(self._left(5.0))
-            case Parallel():
-                self._do_parallel(step, key)
+    def start_program(self, pid: str, host_name: str, argv: list[str], timeout: float) -> None:
+        """Start a program (a start step): a program file of the submission or the lab's (python3 -u, from its
+        folder), or a command of the image; sandboxed and demoted to the host's user (process.py)."""
+        host = self.topology.hosts[host_name]
+        workdir, self._sources[pid] = PROGRAMS_DIR, "command"
+        if "/" not in argv[0] and argv[0].endswith(".py"):
+            workdir, self._sources[pid] = self.lab.program_dir(argv[0])
+            argv = ["python3", "-u", *argv]
+        proc = self.programs[pid] = RemoteProcess(
+            self.engine, self.lab.container(host_name), argv, id=pid, host=host_name,
+            user=host.user or "", environment=PROGRAM_ENVIRONMENT, workdir=workdir, clock=self.clock,
+            output_limit=self.options.limits.output_bytes, demote=True)
+        proc.pid(timeout)
 
-    def _all_ended(self, host: str) -> str | None:
+    def all_ended(self, host: str) -> str | None:
         """Why nothing on `host` can bind a port any more: every program started there has exited."""
         procs = [p for p in self.programs.values() if p.host == host]
         if not procs or any(p.running for p in procs):
             return None
         ended = "; ".join(f"{p.id} exited (status {p.exit_status()}), its last output:\n{p.tail()}" for p in procs)
         return f"every program on {host} has exited: {ended}"
-
-    def _do_parallel(self, group: Parallel, key: str) -> None:
-        with ThreadPoolExecutor(max_workers=len(group.steps)) as pool:
-            results = list(pool.map(lambda ix: self._play(ix[1], f"{key}.parallel[{ix[0]}]"),
-                                    enumerate(group.steps)))
-        failed = [r for r in results if r.status == "failed"]
-        if failed:
-            raise StepFailed("; ".join(f"{r.key} failed: {r.message}" for r in failed))
 
     # ---- the capture ----------------------------------------------------------------------------
     def _finish_capture(self):

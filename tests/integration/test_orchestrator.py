@@ -192,6 +192,21 @@ def test_a_client_that_gives_up_after_50_ms_fails_on_a_slow_link(tmp_path, runs)
     assert [i["applied"] for i in rep["impairments"]] == ["server's link: delays what it sends by 100 ms"]
 
 
+def test_jitter_reordering_and_duplication_shape_the_link_and_tcp_still_delivers(runs):
+    """tests/scenarios/shaped-link.yaml: the delayer's jitter and reordering, and nftables' duplicates, on the
+    wire (the client's kernel D-SACKs each duplicate), and every line still answered once and in order."""
+    proc = orchestrator("run", "tests/scenarios/shaped-link.yaml", *runs)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rep = report_of(runs)
+    (applied,) = rep["impairments"]
+    assert applied["applied"] == (
+        "server's link: delays what it sends by 50 ms ± 20 ms, lets 25% of it go undelayed, ahead of the rest, "
+        "duplicates 50% of what it sends (every 2nd of its TCP data segments and, counted apart, of its UDP "
+        "datagrams)")
+    assert applied["delayer"] == "delayer.py 0 50 20 25 server" and "dup to ip daddr" in applied["nft"]
+    assert leftovers(f"socklab.run={rep['run_id']}") == []  # the delayer went with the lab
+
+
 def test_a_client_that_hides_the_refusal_fails_closed_port_with_what_it_printed(tmp_path, runs):
     """closed-port.yaml with a TCP client that swallows ConnectionRefusedError and ends quietly: the check on
     what it says fails, showing its output; the network's checks (SYN, RST) and the UDP client's still pass."""

@@ -539,3 +539,37 @@ def test_impairments_name_a_host_of_the_scenario_and_say_what_to_do():
     assert "jitter needs a delay beside it" in error_of(base.replace("IMPAIR", "{host: server, jitter: 5ms}"))
     assert "impaired twice" in error_of(base.replace("IMPAIR", "{host: server, loss: 5%}\n  - {host: server, rate: 1mbit}"))
     assert parse(SMALL).impairments == ()
+
+
+def test_every_kind_of_step_and_check_is_one_class_and_is_documented_with_an_example():
+    """The language grows in one place per kind (steps.py, checkkinds.py): each class reads itself, says what
+    it is and plays or judges itself; scenarios/README.md has a section with an example for each, and an
+    example that the parser takes."""
+    import re
+
+    from orchestrator.checkkinds import CHECK_KINDS
+    from orchestrator.steps import STEP_KINDS, WAIT_KINDS
+
+    readme = (ROOT / "scenarios" / "README.md").read_text()
+    sections = dict(re.findall(r"^### `([a-z]+)`[^\n]*\n(.*?)(?=^##)", readme, re.M | re.S))
+    for action, kind in STEP_KINDS.items():
+        assert callable(kind.parse), action
+        assert "```yaml" in sections[action] and f"- {action}:" in sections[action], action
+    for kind in [*WAIT_KINDS.values(), *(k for a, k in STEP_KINDS.items() if a != "wait")]:
+        assert callable(kind.describe) and callable(kind.play), kind.__name__
+    for name, kind in CHECK_KINDS.items():
+        assert callable(kind.parse) and callable(kind.judge), name
+        assert "```yaml" in sections[name] and f"    {name}:" in sections[name], name
+    for form in WAIT_KINDS:
+        assert re.search(rf"- wait: \{{[^}}]*\b{form}:", sections["wait"]), form
+
+    def example(name: str) -> str:
+        return re.search(r"```yaml\n(.*?)```", sections[name], re.S).group(1)
+
+    steps = "".join(example(a) for a in STEP_KINDS)
+    checks = "".join(example(k) for k in CHECK_KINDS)
+    text = f"name: examples\ndescription: the README's\nhosts: [server, client]\nsteps:\n{steps}checks:\n{checks}"
+    parsed = parse_scenario(text, "examples.yaml", TOPOLOGY)
+    assert {type(s).__name__ for s in parsed.steps} >= {"Start", "Send", "WaitPort", "WaitLog", "WaitExit", "Netstat",
+                                                          "Signal", "Stop", "Parallel"}
+    assert [c.spec.KIND for c in parsed.checks] == list(CHECK_KINDS)

@@ -1,0 +1,409 @@
+"""The steps of the scenario language, one class per kind: its data (frozen), its YAML keys, how it is read
+from a file (`parse`), what it says in a report (`describe`), and how a run plays it (`play`). A new kind of
+step is one class here, listed in STEP_KINDS (or WAIT_KINDS), and its section in scenarios/README.md:
+nothing else dispatches on the kinds.
+
+`parse` reads through the scenario parser (scenario._Parser: hosts, program ids, timeouts, regexes and
+placeholders are checked there, the same for every kind) and raises ScenarioError at the node at fault.
+`play` acts through the run (runner.Run: its lab, programs, clock and waits); no step touches the engine.
+The data stays plain: a Scenario is built from these classes without any I/O.
+"""
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Union
+
+from .errors import StepFailed, WaitTimeout
+from .evidence import Snapshot
+from .placeholders import expand
+from .yamlsource import Map, Node, Where, quote
+
+if TYPE_CHECKING:
+    from .runner import Run
+    from .scenario import _Parser
+
+#: Programs started in the enclosing parallel group (None outside one): id -> its Start step.
+Group = Union[dict[str, "Start"], None]
+
+SIGNALS = ("SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
+STREAMS = ("stdout", "stderr", "both")
+PROTOS = ("tcp", "udp")
+MAX_SECONDS = 3600.0
+MAX_COUNT = 1_000_000  # a log wait's count (and a check's count, min, max): more lines than capped output holds
+ID = re.compile(r"[A-Za-z0-9_-]+")
+ID_RULE = "a name of letters, digits, '_' and '-'"
+RUN_EXAMPLE = "[server_tcp.py, 0.0.0.0, 5000]"
+
+#: An expected exit status that is any but 0 (`status: nonzero`): a program refusing its arguments.
+NONZERO = "nonzero"
+
+
+def status_matches(expected: int | str | None, status: int | None) -> bool:
+    """Whether an exit status is the one expected: a number, NONZERO (1-255: it ended by itself, saying
+    it failed; a signal's death is not that), or None (any)."""
+    if expected is None:
+        return True
+    if expected == NONZERO:
+        return status is not None and 0 < status < 256
+    return status == expected
+
+
+def expected_status(expected: int | str) -> str:
+    """An expected exit status for people: 'exit status 0', 'a non-zero exit status'."""
+    return "a non-zero exit status" if expected == NONZERO else f"exit status {expected}"
+
+
+# Every step has a timeout (seconds) and a `where`. Programs are named by an `id` unique in the scenario;
+# hosts by their name in compose.yaml.
+
+
+@dataclass(frozen=True)
+class Start:
+    """Start a program on a host. argv[0] is a program in the programs folder (run with python3 -u)
+    or an absolute path of a command in the image; the rest are its arguments (placeholders allowed)."""
+
+    ACTION: ClassVar[str] = "start"
+    id: str
+    host: str
+    argv: tuple[str, ...]
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Start:
+        m = node.mapping(("id", "host", "run", "timeout"), ("id", "host", "run"),
+                         example=f"{{id: server, host: server, run: {RUN_EXAMPLE}}}")
+        pid = m["id"].str(rule=ID_RULE, pattern=ID, example="server")
+        if pid in r.ids:
+            m["id"].fail(f"program id {quote(pid)} is already used by the start step on line {r.ids[pid]}; "
+                         "give each program its own id")
+        start = cls(id=pid, host=r.host(m["host"]), argv=r.argv(m["run"]), timeout=r.timeout(m), where=where)
+        r.ids[pid] = where.line
+        (group if group is not None else r.started)[pid] = start
+        return start
+
+    def describe(self) -> str:
+        return f"start {self.id} on {self.host}: {' '.join(self.argv)}"
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        run.start_program(self.id, self.host, [expand(a, run.addresses) for a in self.argv], timeout)
+
+
+@dataclass(frozen=True)
+class Send:
+    """Write lines to a program's stdin (each followed by a newline), `interval` seconds apart;
+    with close=True, close its stdin afterwards (end of input, like Ctrl-D)."""
+
+    ACTION: ClassVar[str] = "send"
+    program: str
+    lines: tuple[str, ...]
+    interval: float
+    close: bool
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Send:
+        m = node.mapping(("program", "lines", "line", "interval", "close", "timeout"), ("program",),
+                         example="{program: client, lines: [hello, olá]}")
+        program = r.program(m["program"], group)
+        kind = m.one_of(("lines", "line"), "a send", example="{program: client, lines: [hello, olá]}")
+        items = m["lines"].list(example="[hello, olá]") if kind == "lines" else [m["line"]]
+        lines = []
+        for item in items:
+            line = item.text(example="hello")
+            r.placeholders(item, line)
+            lines.append(line)
+        interval = m["interval"].number(0, MAX_SECONDS, example="0.5") if "interval" in m else 0.0
+        close = m["close"].bool() if "close" in m else False
+        if not lines and not close:
+            m["lines"].fail("an empty list sends nothing; give at least one line, "
+                            "or add close: true to only close the program's input")
+        return cls(program=program, lines=tuple(lines), interval=interval, close=close, timeout=r.timeout(m),
+                   where=where)
+
+    def describe(self) -> str:
+        return f"send {len(self.lines)} line(s) to {self.program}" + (" and close its input" if self.close else "")
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        proc = run.program(self.program)
+        proc.write_lines([expand(line, run.addresses) for line in self.lines], self.interval)
+        if self.close:
+            proc.close_stdin()
+
+
+# ---- wait: one action, three forms (a port, a log line, an exit) -----------------------------------
+
+
+@dataclass(frozen=True)
+class WaitPort:
+    """Wait until a socket is bound on `host`: proto 'tcp' (listening) or 'udp', on `port`."""
+
+    ACTION: ClassVar[str] = "wait"
+    FORM: ClassVar[str] = "port"
+    TAKES: ClassVar[tuple[str, ...]] = ("host", "proto")  # besides its form's key and timeout
+    REQUIRED: ClassVar[tuple[str, ...]] = ("host",)
+    host: str
+    proto: str
+    port: int
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, m: Map, where: Where, group: Group) -> WaitPort:
+        port = m["port"].int(1, 65535, example="5000")
+        host = r.host(m["host"])
+        proto = m["proto"].choice(PROTOS) if "proto" in m else "tcp"
+        return cls(host=host, proto=proto, port=port, timeout=r.timeout(m), where=where)
+
+    def describe(self) -> str:
+        return f"wait for {self.proto} port {self.port} on {self.host}"
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        from .waits import PortBound, wait_for
+
+        wait_for(PortBound(lambda proto: run.lab.sockets(self.host, (proto, proto + "6")), self.host, self.proto,
+                           self.port, lambda: run.all_ended(self.host)), timeout)
+
+
+@dataclass(frozen=True)
+class WaitLog:
+    """Wait until a program's output has `count` lines matching the regex `pattern` (placeholders allowed);
+    stream is 'stdout', 'stderr' or 'both'."""
+
+    ACTION: ClassVar[str] = "wait"
+    FORM: ClassVar[str] = "log"
+    TAKES: ClassVar[tuple[str, ...]] = ("program", "stream", "count")
+    REQUIRED: ClassVar[tuple[str, ...]] = ("program",)
+    program: str
+    pattern: str
+    stream: str
+    count: int
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, m: Map, where: Where, group: Group) -> WaitLog:
+        pattern = r.regex(m["log"])
+        program = r.program(m["program"], group)
+        stream = m["stream"].choice(STREAMS) if "stream" in m else "both"
+        count = m["count"].int(1, MAX_COUNT, example="1") if "count" in m else 1
+        return cls(program=program, pattern=pattern, stream=stream, count=count, timeout=r.timeout(m), where=where)
+
+    def describe(self) -> str:
+        return f"wait for /{self.pattern}/ from {self.program}"
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        pattern = re.compile(expand(self.pattern, run.addresses, regex=True))
+        run.program(self.program).wait_for_line(pattern, self.stream, self.count, timeout,
+                                                f"{self.count} line(s) matching /{pattern.pattern}/ from {self.program}")
+
+
+@dataclass(frozen=True)
+class WaitExit:
+    """Wait until a program exits; with `status` set, a different exit status fails the step."""
+
+    ACTION: ClassVar[str] = "wait"
+    FORM: ClassVar[str] = "exit"
+    TAKES: ClassVar[tuple[str, ...]] = ("program",)
+    REQUIRED: ClassVar[tuple[str, ...]] = ("program",)
+    program: str
+    status: int | str | None  # a number, NONZERO, or None (any)
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, m: Map, where: Where, group: Group) -> WaitExit:
+        status = r.exit_status(m["exit"], allow_any=True)
+        return cls(program=r.program(m["program"], group), status=status, timeout=r.timeout(m), where=where)
+
+    def describe(self) -> str:
+        return f"wait for {self.program} to exit" + (
+            "" if self.status is None else " with a non-zero status" if self.status == NONZERO
+            else f" with status {self.status}")
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        proc = run.program(self.program)
+        status = proc.wait_exit(timeout)
+        if status is None and proc.running:
+            raise WaitTimeout(f"{self.program} to exit", timeout, f"still running; last output:\n{proc.tail()}")
+        if not status_matches(self.status, status):
+            wanted = "a non-zero status" if self.status == NONZERO else self.status
+            raise StepFailed(f"{self.program} exited with status {status}, expected {wanted}; "
+                             f"last output:\n{proc.tail()}")
+
+
+WAIT_KINDS: dict[str, type[WaitPort] | type[WaitLog] | type[WaitExit]] = {
+    k.FORM: k for k in (WaitPort, WaitLog, WaitExit)}
+
+
+class Wait:
+    """The `wait` action: the one of its forms (WAIT_KINDS) whose key it has; each form takes its own keys."""
+
+    ACTION: ClassVar[str] = "wait"
+
+    @staticmethod
+    def parse(r: _Parser, node: Node, where: Where, group: Group, step: Map) -> WaitPort | WaitLog | WaitExit:
+        allowed = tuple(dict.fromkeys(k for form, kind in WAIT_KINDS.items() for k in (form, *kind.TAKES)))
+        m = node.mapping(allowed + ("timeout",), example="{port: 5000, host: server}")
+        form = m.one_of(tuple(WAIT_KINDS), "a wait", example="{port: 5000, host: server}")
+        kind = WAIT_KINDS[form]
+        takes = (form, *kind.TAKES, "timeout")
+        for key in m.keys():
+            if key not in takes:
+                m[key].fail(f"'{key}' does not go with {form} (a wait for {form} takes: {', '.join(takes)})")
+        for key in kind.REQUIRED:
+            if key not in m:
+                node.fail(f"missing required key '{key}' (a wait for {form} needs: {form}, {key})")
+        return kind.parse(r, m, where, group)
+
+
+# ----------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Netstat:
+    """Take a `netstat -tuna` snapshot on `host`, kept under `name` for socket checks."""
+
+    ACTION: ClassVar[str] = "netstat"
+    host: str
+    name: str
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Netstat:
+        m = node.mapping(("host", "name", "timeout"), ("host", "name"), example="{host: server, name: connected}")
+        host = r.host(m["host"])
+        name = m["name"].str(rule=ID_RULE, pattern=ID, example="connected")
+        if name in r.snapshots:
+            m["name"].fail(f"snapshot name {quote(name)} is already taken by the netstat step on line "
+                           f"{r.snapshots[name]}; give each snapshot its own name")
+        r.snapshots[name] = where.line
+        return cls(host=host, name=name, timeout=r.timeout(m), where=where)
+
+    def describe(self) -> str:
+        return f"netstat on {self.host} as '{self.name}'"
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        from .observe import netstat_text
+
+        rows, earlier = run.lab.without_leftovers(self.host, run.lab.sockets(self.host, timeout=timeout))
+        run.snapshots[self.name] = Snapshot(self.name, self.host, round(run.clock(), 6), rows, netstat_text(rows),
+                                            earlier)
+
+
+@dataclass(frozen=True)
+class Signal:
+    """Send a signal (e.g. 'SIGINT', as a person's Ctrl-C) to a program, once it has been quiet and asleep
+    (runner.SETTLE)."""
+
+    ACTION: ClassVar[str] = "signal"
+    program: str
+    signal: str
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Signal:
+        m = node.mapping(("program", "signal", "timeout"), ("program", "signal"),
+                         example="{program: client, signal: SIGINT}")
+        program = r.program(m["program"], group)
+        return cls(program=program, signal=m["signal"].choice(SIGNALS), timeout=r.timeout(m), where=where)
+
+    def describe(self) -> str:
+        return f"send {self.signal} to {self.program}"
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        proc = run.program(self.program)
+        run.settle(proc, timeout)
+        proc.signal(self.signal, lambda name, pid: run.lab.signal(proc.host, name, pid))
+
+
+@dataclass(frozen=True)
+class Stop:
+    """Stop a program: SIGTERM, then SIGKILL if it has not exited within the timeout."""
+
+    ACTION: ClassVar[str] = "stop"
+    program: str
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Stop:
+        m = node.mapping(("program", "timeout"), ("program",), example="{program: server}")
+        return cls(program=r.program(m["program"], group), timeout=r.timeout(m), where=where)
+
+    def describe(self) -> str:
+        return f"stop {self.program}"
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        proc = run.program(self.program)
+        if not proc.running:
+            return
+
+        def kill(name: str, pid: int) -> tuple[int, str, str]:
+            return run.lab.signal(proc.host, name, pid)
+        proc.signal("SIGTERM", kill)
+        proc.wait_exit(timeout)
+        if proc.running:  # (an ended one whose status the engine is slow to give is not killed)
+            run.stopped[self.program] = f"SIGKILL: it did not end within {timeout:g} s of SIGTERM"
+            proc.signal("SIGKILL", kill)
+            proc.wait_exit(run.left(5.0))
+
+
+@dataclass(frozen=True)
+class Parallel:
+    """Play several steps at once (e.g. start three clients); done when all are done. Their programs
+    become available after the group; its timeout defaults to the longest of its steps' timeouts."""
+
+    ACTION: ClassVar[str] = "parallel"
+    steps: tuple["Step", ...]
+    timeout: float
+    where: Where
+
+    @classmethod
+    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Parallel:
+        if group is not None:
+            node.fail("a parallel group may not contain another parallel; list those steps in this group")
+        mine: dict[str, Start] = {}
+        steps = tuple(r.step(item, mine) for item in
+                      node.list(nonempty=True, example="[{start: {...}}, {start: {...}}]"))
+        r.started.update(mine)
+        return cls(steps=steps, timeout=r.timeout(step, max(s.timeout for s in steps)), where=where)
+
+    def describe(self) -> str:
+        return f"{len(self.steps)} steps at once"
+
+    def play(self, run: Run, timeout: float, key: str) -> None:
+        with ThreadPoolExecutor(max_workers=len(self.steps)) as pool:
+            results = list(pool.map(lambda ix: run.play_step(ix[1], f"{key}.parallel[{ix[0]}]"),
+                                    enumerate(self.steps)))
+        failed = [r for r in results if r.status == "failed"]
+        if failed:
+            raise StepFailed("; ".join(f"{r.key} failed: {r.message}" for r in failed))
+
+
+Step = Union[Start, Send, WaitPort, WaitLog, WaitExit, Netstat, Signal, Stop, Parallel]
+
+#: The action keys of a step, in the order scenarios/README.md lists them, and the kind that reads each.
+STEP_KINDS = {k.ACTION: k for k in (Start, Send, Wait, Netstat, Signal, Stop, Parallel)}
+ACTIONS = tuple(STEP_KINDS)
+
+
+def parse_step(r: _Parser, node: Node, group: Group) -> Step:
+    """One step: a mapping with exactly one action key (and, for parallel only, a timeout beside it)."""
+    m = node.mapping(ACTIONS + ("timeout",), rule="a mapping with one action key (" + ", ".join(ACTIONS) + ")",
+                     example="{wait: {port: 5000, host: server}}")
+    action = m.one_of(ACTIONS, "a step", example="{wait: {port: 5000, host: server}}")
+    if "timeout" in m and action != "parallel":
+        m["timeout"].fail(f"a timeout beside the action is only for parallel; put it inside the action, "
+                          f"e.g. {{{action}: {{..., timeout: 5}}}}")
+    body = m[action]
+    return STEP_KINDS[action].parse(r, body, body.where, group, m)
+
+
+__all__ = ["Start", "Send", "WaitPort", "WaitLog", "WaitExit", "Netstat", "Signal", "Stop", "Parallel", "Step",
+           "Wait", "STEP_KINDS", "WAIT_KINDS", "ACTIONS", "NONZERO", "status_matches", "expected_status", "parse_step"]
