@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Literal
 from .errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_INVALID_INPUT, EXIT_OK
 from .evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
 from .placeholders import expand
-from .steps import Netstat, Parallel, Start, Step
+from .steps import Parallel, Start, Step
 
 if TYPE_CHECKING:  # (checkkinds.py, which scenario.py reads, builds on this module: no import back)
     from .checkkinds import Bounds, Check, LogCheck, SocketCheck

@@ -254,9 +254,9 @@ class Lab:
         for imp in impairments:
             cid = self.container(imp.host)
             self.impaired.add(imp.host)
-            delayer = impair_mod.delayer_command(imp)
+            delayer, rules, tc = impair_mod.delayer_command(imp), impair_mod.nft_ruleset(imp), impair_mod.tc_command(imp)
             try:
-                if impair_mod.nft_ruleset(imp) or impair_mod.tc_command(imp):
+                if rules or tc:
                     run_helper(self.engine, image, cid, impair_mod.helper_command(imp),
                                f"socklab-{self.run_id}-impair-{imp.host}", self.labels, timeout, self._hold)
                 if delayer:
@@ -267,7 +267,7 @@ class Lab:
             except EnvironmentProblem as e:
                 raise EnvironmentProblem(f"{imp.where}: {e}") from None
             done.append({"host": imp.host, "applied": impair_mod.describe(imp),
-                         "nft": impair_mod.nft_ruleset(imp) or "", "tc": " ".join(impair_mod.tc_command(imp) or []),
+                         "nft": rules or "", "tc": " ".join(tc or []),
                          "delayer": ("delayer.py " + " ".join(delayer[5:])) if delayer else ""})
         return tuple(done)
 

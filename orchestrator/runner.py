@@ -11,7 +11,6 @@ down. The checks (checks.py) then decide, from the evidence alone.
 """
 from __future__ import annotations
 
-import re
 import secrets
 import time
 import threading

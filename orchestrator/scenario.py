@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING
 
 from .errors import ScenarioError
 from .placeholders import PLACEHOLDER, expand, placeholders  # noqa: F401 (the language's, used by many)
