@@ -15,7 +15,7 @@ COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; 
                    elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi))$(COMPOSE)
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
-.PHONY: help venv mmdebstrap tools images up down shell-server shell-client watch impair compose-v2 logs test test-unit \
+.PHONY: help venv mmdebstrap chromium tools images up down shell-server shell-client watch impair compose-v2 logs test test-unit \
         scenario-tcp scenario-udp scenarios validate bench probe grade check soak clean clean-runs clean-images prune-images lock
 
 help: ## this list
@@ -34,6 +34,9 @@ venv: $(VENV)/.installed ## the Python environment (pinned: requirements.txt)
 
 mmdebstrap: # builds the images' root filesystems from Debian packages
 	@command -v mmdebstrap >/dev/null || { $(APT_INSTALL) mmdebstrap; }
+
+chromium: # the reports' tests open them in Debian's headless Chromium, driven through its chromium-driver
+	@test -x /usr/bin/chromedriver -a -x /usr/bin/chromium || { $(APT_INSTALL) chromium chromium-driver; }
 
 # (tools probes for compose itself: COMPOSE is worked out once, and must not be before the install)
 tools: mmdebstrap ## mmdebstrap (builds the images) and a compose tool, installed if missing
@@ -117,7 +120,7 @@ logs: ## the lab's container logs
 	$(DC) logs
 
 # ---- tests -------------------------------------------------------------------------------------
-test: images tools compose-v2 ## everything: unit tests, images (testinfra), the lab end to end (Compose v1 and v2)
+test: images tools compose-v2 chromium ## everything: unit tests, images (testinfra), the lab end to end (Compose v1 and v2)
 	$(PY) -m pytest
 
 compose-v2: ## Compose v2 (Debian trixie's) into .cache/compose-v2, for the tests: nothing installed on the host
