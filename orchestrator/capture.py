@@ -20,6 +20,7 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from . import packets
 from .errors import EnvironmentProblem, WaitTimeout
 from .evidence import CaptureEvidence
 from .process import RemoteProcess, Shell, close_started
@@ -91,10 +92,11 @@ EMPTY_PCAP = bytes.fromhex("d4c3b2a1020004000000000000000000ffff000001000000")
 SHARKD_START = f"sharkd unix:{SHARKD_SOCKET} </dev/null >/dev/null 2>&1 & echo $! > {SHARKD_SOCKET}.pid"
 
 
-def count_command(pcap: str, filters: list[str], socket: str = SHARKD_SOCKET) -> list[str]:
+def count_command(pcap: str, filters: list[str], socket: str = SHARKD_SOCKET, frames: bool = True) -> list[str]:
     """The count of each display filter's frames in `pcap`, by the sharkd daemon listening on `socket`
-    (a session of its own); prints the records parse_count_output reads."""
-    return ["perl", COUNT_SCRIPT, socket, pcap, *filters]
+    (a session of its own), and with `frames` every frame's fields (packets.FIELDS: what the reports draw),
+    in the same pass; prints the records parse_count_output reads."""
+    return ["perl", COUNT_SCRIPT, *(["--frames", packets.fields_argument()] if frames else []), socket, pcap, *filters]
 
 
 @dataclass(frozen=True)
@@ -103,6 +105,7 @@ class TsharkResult:
     counts: dict[str, int]
     samples: dict[str, tuple[str, ...]]
     errors: dict[str, str]
+    frames: tuple[packets.Packet, ...] = ()
 
 
 def parse_count_output(filters: list[str], output: str) -> TsharkResult:
@@ -123,7 +126,8 @@ def parse_count_output(filters: list[str], output: str) -> TsharkResult:
                 samples.setdefault(f, []).append(parts[2])
             else:
                 errors[f] = parts[2].strip()
-    return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors)
+    return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors,
+                        packets.parse_records(output.splitlines()))
 
 
 _STATS = re.compile(r"^(\d+) packets? (captured|received by filter|dropped by kernel)", re.MULTILINE)
@@ -239,16 +243,19 @@ def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult 
         pcap=pcap_path, packets=packets, tcpdump_captured=captured, tcpdump_dropped=dropped,
         counts=dict(result.counts) if result else {}, samples=dict(result.samples) if result else {},
         errors=dict(result.errors) if result else {}, problem=problem, filter=capture_filter,
-        overflow=overflow,
+        overflow=overflow, frames=result.frames if result else (),
     )
 
 
-def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict[str, str]) -> TsharkResult:
-    """Count each display filter's packets in a pcap (bytes), in a throwaway container of the capture
-    image (its own sharkd, then the count): no network, no capabilities, as the analyst user."""
+def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict[str, str],
+          frames: bool = False) -> TsharkResult:
+    """Count each display filter's packets in a pcap (bytes), and with `frames` read every frame's fields, in
+    a throwaway container of the capture image (its own sharkd, then the count): no network, no
+    capabilities, as the analyst user."""
     script = f'{SHARKD_START}; exec "$@"'
+    command = count_command("/tmp/socklab.pcap", filters, frames=frames)
     container = engine.create_container(
-        name=None, image=image, command=["sh", "-c", script, "count", *count_command("/tmp/socklab.pcap", filters)],
+        name=None, image=image, command=["sh", "-c", script, "count", *command],
         labels=labels, user=ANALYST, network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
         init=False, mem_limit=MEMORY, nano_cpus=int(CPUS * 1e9), pids_limit=PIDS,
     )

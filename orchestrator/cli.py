@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import json
 import math
 import os
 import re
@@ -109,6 +110,76 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return errors.EXIT_OK
 
 
+#: The biggest capture `ladder` draws (a run's is at most 10,000 packets of 2 KiB: about 20 MiB)
+LADDER_MAX_BYTES = 64 * 2**20
+
+
+def _cmd_ladder(args: argparse.Namespace) -> int:
+    """Draw the ladder diagram of any pcap: a run's (its report.json beside it names the hosts and the lossy
+    links), the compose lab's (captures/: compose.yaml names its hosts) or one a student made by hand."""
+    from . import capture, images, ladder
+    from .engine import Engine
+    from .labels import RUN_LABEL, run_labels
+    from .runner import new_run_id
+
+    pcap = Path(args.pcap)
+    if not pcap.is_file():
+        raise errors.InvalidInput(f"{args.pcap}: no such file (give a capture: a .pcap or .pcapng file)")
+    data = pcap.read_bytes()
+    if len(data) > LADDER_MAX_BYTES:
+        raise errors.InvalidInput(f"{args.pcap}: {len(data) / 2**20:.0f} MiB is more than the "
+                                  f"{LADDER_MAX_BYTES // 2**20} MiB the ladder draws (cut it with editcap -r)")
+    names, losses = _ladder_hosts(pcap, args.topology)
+    with contextlib.ExitStack() as stack:
+        engine = stack.enter_context(contextlib.closing(Engine()))
+        built = images.ensure(engine, ["capture"], progress=_say)["capture"]
+        label = run_labels(f"ladder-{new_run_id()}", purpose="ladder")
+        stack.callback(engine.remove_labelled, RUN_LABEL, label[RUN_LABEL])
+        try:
+            result = capture.count(engine, built.ref, data, [], label, frames=True)
+        except errors.EnvironmentProblem as e:
+            why = re.search(r"could not load \S+: (.*)", str(e))
+            if why:
+                raise errors.InvalidInput(f"{args.pcap}: Wireshark cannot read it as a capture: "
+                                          f"{why.group(1).strip()}") from None
+            raise
+    seen = {a for p in result.frames for a in (p.src, p.dst)}
+    names = {n: a for n, a in names.items() if a in seen or not _named_by_topology(pcap)}
+    diagram = ladder.layout(result.frames, names, losses=losses, title=pcap.name)
+    out = Path(args.output) if args.output else pcap.with_suffix(".svg")
+    out.write_text(ladder.svg(diagram), encoding="utf-8")
+    _say(f"{out}: {ladder.pk_count(len(result.frames))} between "
+         f"{', '.join(line.name for line in diagram.lifelines) or 'no hosts'}"
+         + (f" ({diagram.note})" if diagram.note else ""))
+    return errors.EXIT_OK
+
+
+def _named_by_topology(pcap: Path) -> bool:
+    """Whether `ladder` names the hosts of `pcap` from compose.yaml (no run's report beside it): then only
+    the hosts the capture shows get a lifeline."""
+    return not (pcap.parent / "report.json").is_file()
+
+
+def _ladder_hosts(pcap: Path, topology_path: str):
+    """The host names (name -> address) and lossy links for a capture: from the report.json of the run it
+    belongs to, else from the lab's compose.yaml (the addresses `make up` gives)."""
+    from . import packets
+    from .topology import load_topology
+
+    beside = pcap.parent / "report.json"
+    if beside.is_file():
+        try:
+            rep = json.loads(beside.read_text(encoding="utf-8"))
+            names = {str(k): str(v) for k, v in (rep.get("addresses") or {}).items()}
+            return names, packets.losses_of(rep.get("impairments") or [], names)
+        except (ValueError, AttributeError, TypeError):
+            pass  # not a run's report: named as the compose lab's
+    try:
+        return load_topology(topology_path).addresses(), []
+    except errors.SocklabError:
+        return {}, []
+
+
 def _load_all(paths: list[str], topology_path: str, filter_checker=None):
     from .scenario import load_scenario
     from .topology import load_topology
@@ -164,8 +235,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.text import Text
 
-    from . import checks, images, report, runner
+    from . import checks, images, pages, report, runner
     from .engine import Engine
     from .evidence import ImageEvidence
 
@@ -186,7 +258,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
             rep = report.build(scenario, evidence, outcomes, artifacts=str(folder))
             report.write_json(rep, folder / "report.json")
             report.write_junit(rep, folder / "junit.xml")
+            pages.write_run_page(rep, evidence, folder / "report.html")
             report.render(rep, console)
+            console.print(Text.assemble(("Report ", "bold"), str(folder / "report.html")))
             reports.append(rep)
             codes.append(checks.exit_code(evidence, rep["verdict"]))
         if len(reports) > 1:
@@ -513,12 +587,18 @@ def build_parser() -> argparse.ArgumentParser:
                                       "lose, delay... packets; with no option, clear them")
     p.add_argument("containers", nargs="+", metavar="CONTAINER", help="container id or name")
     p.add_argument("--loss", type=_percent, help="a share of what reaches the host, e.g. 20%% (deterministic)")
-    p.add_argument("--delay", type=_milliseconds, help="added to what the host sends, e.g. 100ms (netem)")
-    p.add_argument("--jitter", type=_milliseconds, help="the delay varies by up to this, e.g. 10ms (netem)")
-    p.add_argument("--duplicate", type=_percent, help="a share sent twice, e.g. 5%% (netem)")
-    p.add_argument("--reorder", type=_percent, help="a share sent ahead of the delayed ones, e.g. 25%% (netem)")
+    p.add_argument("--delay", type=_milliseconds, help="added to what the host sends, e.g. 100ms (a delayer)")
+    p.add_argument("--jitter", type=_milliseconds, help="the delay varies by up to this, e.g. 10ms")
+    p.add_argument("--duplicate", type=_percent, help="a share sent twice, e.g. 5%% (deterministic)")
+    p.add_argument("--reorder", type=_percent, help="a share sent ahead of the delayed ones, e.g. 25%%")
     p.add_argument("--rate", type=_rate, help="a cap on what the host sends, e.g. 1mbit (tbf)")
     p.set_defaults(func=_cmd_impair)
+    p = sub.add_parser("ladder", help="draw the ladder diagram (SVG) of a capture: a run's, make up's, anyone's")
+    p.add_argument("pcap", metavar="PCAP", help="the capture (.pcap or .pcapng)")
+    p.add_argument("-o", "--output", metavar="SVG", help="where the diagram goes (default: PCAP with .svg)")
+    p.add_argument("--topology", default=str(ROOT / "compose.yaml"),
+                   help="names the hosts when no report.json is beside the capture (default: compose.yaml)")
+    p.set_defaults(func=_cmd_ladder)
     p = sub.add_parser("wait-log", help="wait until a container's logs show a line (used by `make up`)")
     p.add_argument("--container", required=True, help="container id or name")
     p.add_argument("--pattern", required=True, type=_regex, help="regular expression")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .packets import Packet
+
 
 @dataclass(frozen=True)
 class Line:
@@ -109,6 +111,7 @@ class CaptureEvidence:
     #: why the capture is incomplete because of what the programs sent (more than the capture's limits):
     #: the programs' doing, so the capture checks fail with this reason; not an error of the run
     overflow: str | None = None
+    frames: tuple[Packet, ...] = ()  # every packet of the pcap, dissected (packets.FIELDS): what reports draw
 
     @property
     def whole(self) -> bool:
@@ -151,7 +154,10 @@ class Evidence:
     timings: dict[str, float] = field(default_factory=dict)  # phase -> seconds
     error: str | None = None  # the run itself could not be carried out (engine, capture, ...)
     limits: dict[str, HostLimits] = field(default_factory=dict)  # host -> what its limits counted
-    impairments: tuple[dict[str, str], ...] = ()  # the links impaired: host, what (impair.describe), commands
+    impairments: tuple[dict[str, str], ...] = ()  # the links impaired: host, what (impair.describe), loss, commands
+    #: the wall clock (seconds since the epoch) at the run's time 0: puts the programs' lines (run times) and
+    #: the packets (the kernel's time stamps, epoch) on one clock
+    epoch: float | None = None
 
     def step_failures(self) -> list[StepResult]:
         return [s for s in self.steps if s.status == "failed"]

@@ -266,7 +266,7 @@ class Lab:
                     self._leases.append(lease)
             except EnvironmentProblem as e:
                 raise EnvironmentProblem(f"{imp.where}: {e}") from None
-            done.append({"host": imp.host, "applied": impair_mod.describe(imp),
+            done.append({"host": imp.host, "applied": impair_mod.describe(imp), "loss": str(imp.loss or ""),
                          "nft": rules or "", "tc": " ".join(tc or []),
                          "delayer": ("delayer.py " + " ".join(delayer[5:])) if delayer else ""})
         return tuple(done)

@@ -103,6 +103,7 @@ class Run:
         self.emit = events
         self.run_id = options.run_id or new_run_id()
         self.t0 = time.monotonic()
+        self.epoch = time.time()  # the wall clock at t0 (evidence.Evidence.epoch)
         self.deadline = self.t0 + scenario.timeout
         self.programs: dict[str, RemoteProcess] = {}
         self.stopped: dict[str, str] = {}  # program id -> how the run ended it (Stop escalated, teardown)
@@ -168,7 +169,7 @@ class Run:
             run_id=self.run_id, scenario=self.scenario.name, scenario_path=self.scenario.path, started_at=started_at,
             addresses=dict(self.addresses), programs=programs, snapshots=dict(self.snapshots), capture=cap_evidence,
             steps=tuple(self.results), images=dict(self.options.images), timings=dict(self.timings), error=self.error,
-            limits=dict(self.limits), impairments=self.impairments,
+            limits=dict(self.limits), impairments=self.impairments, epoch=self.epoch,
         )
 
     @property

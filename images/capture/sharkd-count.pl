@@ -4,6 +4,7 @@
 #
 #   sharkd unix:/tmp/sharkd.sock &          # once: registers every dissector (~0.45 CPU-s here)
 #   sharkd-count.pl /tmp/sharkd.sock CAPTURE.pcap FILTER...
+#   sharkd-count.pl --frames FIELD,FIELD... /tmp/sharkd.sock CAPTURE.pcap FILTER...   (and every frame's fields)
 #
 # Each connection to the daemon is served by a forked child with nothing of any earlier capture: a new
 # session per capture, because sharkd 4.0 keeps each filter's results across `load`s within one session
@@ -15,6 +16,9 @@
 #   count   <filter number, from 1>   <frames that match>
 #   sample  <filter number>           #<frame> <source> → <destination> <protocol> <length> <info>  (first few)
 #   error   <filter number>           <why the filter is invalid, in Wireshark's words>
+#   frame   <number>                  <JSON array: Protocol column, Info column, then each FIELD's text>
+#                                      (with --frames, every frame in order, after the counts; a FIELD is
+#                                      a Wireshark custom column: `ip.src:1` is the first ip.src of the frame)
 #   end                                (last: the counts are complete)
 # A sample is the frame's line in Wireshark's packet list. Filters are evaluated by Wireshark's own engine,
 # so they mean exactly what they mean in Wireshark's filter bar. Exit status 0, or 2 with the reason on stderr.
@@ -30,8 +34,13 @@ my $WAIT = 60;  # seconds the daemon may take to start listening (it registers e
 my $ONE_INTERVAL = 2_000_000_000;
 
 binmode STDOUT, ':encoding(UTF-8)';
+my @fields;
+if (@ARGV && $ARGV[0] eq '--frames') {
+    shift @ARGV;
+    @fields = split /,/, (shift @ARGV // '');
+}
 my ($socket, $pcap, @filters) = @ARGV;
-die "usage: sharkd-count.pl SOCKET CAPTURE FILTER...\n" unless defined $pcap;
+die "usage: sharkd-count.pl [--frames FIELD,FIELD...] SOCKET CAPTURE FILTER...\n" unless defined $pcap;
 
 sub fail { print STDERR "sharkd-count: @_\n"; exit 2 }
 
@@ -88,6 +97,23 @@ for my $i (1 .. @filters) {
     for my $frame (@{$frames->{result} || []}) {
         my ($number, undef, $src, $dst, $proto, $length, $info) = @{$frame->{c}};
         print "sample\t$i\t", one_line("#$number $src \x{2192} $dst $proto $length $info"), "\n";
+    }
+}
+if (@fields) {
+    # Two passes of `frames`: the packet list's own columns (Protocol and Info, as Wireshark shows them), then
+    # the fields as custom columns; one JSON array per frame, in frame order.
+    my $listed = call('frames');
+    fail("sharkd gave no packet list: " . one_line($listed->{error}{message})) if $listed->{error};
+    my %columns = map { ("column$_" => $fields[$_] =~ /:-?\d+$/ ? $fields[$_] : "$fields[$_]:0") } 0 .. $#fields;
+    my $custom = call('frames', %columns);
+    fail("sharkd could not give the fields: " . one_line($custom->{error}{message})) if $custom->{error};
+    my @list = @{$listed->{result} || []};
+    my @rows = @{$custom->{result} || []};
+    fail("sharkd listed " . @list . " frames and gave fields of " . @rows) unless @list == @rows;
+    my $plain = JSON::PP->new->canonical;  # characters, not bytes: STDOUT encodes
+    for my $i (0 .. $#rows) {
+        my ($number, undef, undef, undef, $proto, undef, $info) = @{$list[$i]{c}};
+        print "frame\t$rows[$i]{num}\t", $plain->encode([$proto, $info, @{$rows[$i]{c}}]), "\n";
     }
 }
 print "end\n";

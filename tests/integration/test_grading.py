@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.browser import browser  # noqa: F401  (the fixture)
+
 from .conftest import ROOT, docker, wait_until
 
 pytestmark = pytest.mark.docker
@@ -151,7 +153,50 @@ def digests(folder: Path) -> dict[str, str]:
             for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def test_the_sample_class_gets_its_pinned_grades_every_time(tmp_path):
+def file_of(url: str) -> Path:
+    from urllib.parse import unquote, urlparse
+
+    return Path(unquote(urlparse(url).path))
+
+
+def look_at_the_pages(browser, out: Path, rows: list[dict[str, str]]) -> None:
+    """The grading's pages as an instructor sees them in Chromium: the class index (a row and a working link
+    per student, sortable, the distribution, the pass rates), each student's page (their checks, a working
+    link to each play's report), and the plays' reports (an arrow per packet)."""
+    browser.open(out / "index.html")
+    browser.screenshot("grading-index")
+    assert browser.errors() == [] and browser.requests() == []
+    students = browser.js("return Array.from(document.querySelectorAll('#students tr.student')).map(r => ({"
+                          "name: r.querySelector('td.name').textContent.trim(), href: r.querySelector('td.name a').href,"
+                          "total: r.querySelector('td.total').textContent.trim()}))")
+    assert sorted((s["name"], s["total"]) for s in students) == sorted((r["student"], r["total"]) for r in rows)
+    counts = browser.js("return Array.from(document.querySelectorAll('#distribution rect.bin')).map(r => +r.dataset.count)")
+    assert sum(counts) == len(rows)
+    assert browser.count("#pass-rates tr.check") > 40
+    # sorting by total, as a click on its header does
+    browser.js("Array.from(document.querySelectorAll('#students th')).find(h => h.textContent.trim() === 'total').click()")
+    totals = [float(t) for t in browser.texts("#students tr.student td.total")]
+    assert totals == sorted(totals)
+    reports = 0
+    for s in students:  # every student's link works, and so does each link to their plays' reports
+        browser.driver.get(s["href"])
+        assert browser.js("return document.getElementById('student-name').textContent.trim()") == s["name"]
+        links = browser.js("return Array.from(document.querySelectorAll('a.report')).map(a => a.href)")
+        assert links, f"{s['name']}'s page links no play's report"
+        for href in links:
+            assert file_of(href).is_file(), href
+        reports += len(links)
+        if s["name"] == "bytes-not-chars":
+            browser.screenshot("grading-student-bytes-not-chars")
+            tcp = next(h for h in links if "/tcp-exchange/server_tcp/" in h)
+            browser.driver.get(tcp)
+            rep = json.loads(file_of(tcp).with_name("report.json").read_text())
+            assert browser.count("svg.ladder g.packet") == rep["capture"]["packets"] > 10
+            assert browser.count("#check-table tr.check.failed") == sum(not c["passed"] for c in rep["checks"]) > 0
+    assert reports > 10 * len(students)
+
+
+def test_the_sample_class_gets_its_pinned_grades_every_time(tmp_path, browser):
     """The whole sample class, graded with labs shared by a student's plays (cleared between them), then
     again from scratch with a lab per play, then three students alone: the same grades.csv each time, the
     pinned points, the first grading's files untouched by the later ones, nothing left behind. About 11
@@ -180,6 +225,7 @@ def test_the_sample_class_gets_its_pinned_grades_every_time(tmp_path):
     # plays shared labs: a snapshot left out what an earlier play's TIME_WAIT kept in the kernel, and said so
     assert any("left by an earlier play in this grading's lab" in p.read_text()
                for p in (grades / "first" / "students").rglob("netstat-*.txt"))
+    look_at_the_pages(browser, grades / "first", rows)
     kept = digests(grades / "first")
 
     # again, from scratch, each play in a lab of its own: the same grades
