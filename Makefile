@@ -15,7 +15,7 @@ COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; 
                    elif command -v docker-compose >/dev/null 2>&1; then echo docker-compose; fi))$(COMPOSE)
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
-.PHONY: help venv mmdebstrap chromium tools images up down shell-server shell-client watch impair compose-v2 logs test test-unit \
+.PHONY: help venv mmdebstrap chromium tools images up down shell-server shell-client watch impair ladder compose-v2 logs test test-unit \
         scenario-tcp scenario-udp scenarios validate bench probe grade check soak clean clean-runs clean-images prune-images lock
 
 help: ## this list
@@ -92,6 +92,7 @@ down: ## stop the capture (SIGINT, so the pcap is whole), then remove the lab (a
 	-$(DC) stop capture
 	$(DC) down --remove-orphans --timeout 3
 	@ls -t captures/*.pcap 2>/dev/null | head -1 | sed 's/^/Capture: /'
+	@ls captures/*.pcap >/dev/null 2>&1 && echo "Its ladder diagram: make ladder" || true
 
 shell-server: ## a shell on the server (as the unprivileged user 'student')
 	$(DC) exec server bash
@@ -115,6 +116,11 @@ impair: ## make the running lab's links lose or delay packets: make impair LOSS=
 	$(PY) -m orchestrator impair $$(for h in $(HOSTS); do $(DC) ps -q $$h; done) \
 	  $(if $(LOSS),--loss $(LOSS)) $(if $(DELAY),--delay $(DELAY)) $(if $(JITTER),--jitter $(JITTER)) \
 	  $(if $(DUPLICATE),--duplicate $(DUPLICATE)) $(if $(REORDER),--reorder $(REORDER)) $(if $(RATE),--rate $(RATE))
+
+ladder: venv ## the ladder diagram (SVG) of a capture: make ladder [PCAP=captures/lab-....pcap] (default: the latest)
+	@pcap="$(or $(PCAP),$$(ls -t captures/*.pcap 2>/dev/null | head -1))"; \
+	  test -n "$$pcap" || { echo "usage: make ladder PCAP=FILE (no capture in captures/: make up, then make down)"; exit 2; }; \
+	  $(PY) -m orchestrator ladder "$$pcap"
 
 logs: ## the lab's container logs
 	$(DC) logs

@@ -237,7 +237,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from . import checks, images, pages, report, runner
+    from . import checks, images, report, runner, runpage
     from .engine import Engine
     from .evidence import ImageEvidence
 
@@ -258,7 +258,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             rep = report.build(scenario, evidence, outcomes, artifacts=str(folder))
             report.write_json(rep, folder / "report.json")
             report.write_junit(rep, folder / "junit.xml")
-            pages.write_run_page(rep, evidence, folder / "report.html")
+            runpage.write_run_page(rep, evidence, folder / "report.html")
             report.render(rep, console)
             console.print(Text.assemble(("Report ", "bold"), str(folder / "report.html")))
             reports.append(rep)
@@ -353,6 +353,8 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         console.print(Text(gradebook.summary(grades[0], final)))
     console.print(table)
     console.print(Text.assemble(("Grades ", "bold"), str(out / gradebook.CSV_NAME)))
+    page = (grading.student_folder(final, grades[0].submission.name) if single and grades else out) / gradebook.PAGE_NAME
+    console.print(Text.assemble(("Pages ", "bold"), str(page)))
     return errors.EXIT_OK if all(g.status == "graded" for g in grades) else errors.EXIT_CHECKS_FAILED
 
 

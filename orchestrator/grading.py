@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import checks, pages, report, runner
+from . import checks, report, runner, runpage
 from .errors import SocklabError
 from .evidence import ImageEvidence
 from .interrupts import Interrupts
@@ -213,7 +213,7 @@ def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, l
     rep = report.build(scenario, evidence, outcomes, artifacts=str(part.folder))
     report.write_json(rep, part.folder / "report.json")
     report.write_junit(rep, part.folder / "junit.xml")
-    pages.write_run_page(rep, evidence, part.folder / "report.html")
+    runpage.write_run_page(rep, evidence, part.folder / "report.html")
     played_with = f"your {part.program} with the lab's " + (", ".join(
         sorted({p.argv[2] for p in evidence.programs.values() if p.source == "reference" and len(p.argv) > 2}))
         or "nothing else")

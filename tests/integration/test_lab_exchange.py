@@ -97,6 +97,31 @@ def test_wireshark_filters_from_the_assignment(exchange):
     assert tshark(pcap, f"udp.port=={UDP_PORT}")
 
 
+def test_the_ladder_of_the_labs_capture(exchange, tmp_path):
+    """`make ladder` on what `make up` captured: the hosts named as compose.yaml names them, an arrow per
+    packet, the handshake first."""
+    import subprocess
+    import sys
+    import xml.etree.ElementTree as ET
+
+    from .conftest import ROOT
+
+    out = tmp_path / "lab.svg"
+    proc = subprocess.run([sys.executable, "-m", "orchestrator", "ladder", str(exchange["pcap"]), "-o", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = ET.fromstring(out.read_bytes())
+    svg = "{http://www.w3.org/2000/svg}"
+    groups = [g for g in root.iter(f"{svg}g")]
+    heads = {g.get("data-address"): [t.text for t in g.iter(f"{svg}text")][0] for g in groups
+             if g.get("class") == "lifeline"}
+    assert heads == {"10.77.0.20": "client", "10.77.0.10": "server"}
+    packets = [g for g in groups if g.get("class") == "packet"]
+    assert len(packets) == len(tshark(exchange["pcap"], "frame"))
+    tcp = [g.get("data-flags") for g in packets if g.get("data-kind") == "tcp"]
+    assert tcp[:3] == ["SYN", "SYN, ACK", "ACK"] and tcp.count("FIN, ACK") == 2
+
+
 def test_down_leaves_nothing(lab, exchange):
     lab.down()
     assert labelled(f"socklab.run={lab.run_id}") == ([], [])

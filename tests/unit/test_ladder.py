@@ -1,4 +1,4 @@
-"""The packets of a capture (packets.py), their ladder diagram (ladder.py) and the run's HTML page (pages.py),
+"""The packets of a capture (packets.py), their ladder diagram (ladder.py) and the run's HTML page (runpage.py),
 on recorded sharkd output (tests/data/*.frames: sharkd-count.pl --frames on a real capture) and on made-up
 packets. No Docker: tests/integration/test_reports.py opens real reports in Chromium."""
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import ladder, packets as pk, pages
+from orchestrator import ladder, packets as pk, runpage
 from orchestrator.evidence import (CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow,
                                    StepResult)
 
@@ -219,13 +219,14 @@ CHECKS = [{"name": "server announces where it listens", "kind": "log", "points":
 
 def test_the_run_page_shows_checks_ladder_timeline_sockets_logs_and_filters():
     fr = frames("tcp-exchange")
-    ev = _evidence(fr, lines=("Socket is listening", "<script>alert('x')</script>"))
-    html = pages.run_page(_report(ev, CHECKS), ev)
+    ev = _evidence(fr, lines=("Socket is listening", "<script>alert('x')</script>", "paid\u202egnp.exe\x1b[2J"))
+    html = runpage.run_page(_report(ev, CHECKS), ev)
     page = Page(html)
     assert page.classes["check"] == 2 and page.classes["failed"] >= 1
     text = "".join(page.text)
     assert "line 3: Server message: I received 4 chars: <olá>" in text  # the failed check's evidence, as text
     assert "<script>alert" not in html and "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "\u202e" not in html and "\x1b" not in html and "paid\\u202egnp.exe\\x1b[2J" in text  # seen, not obeyed
     assert [a.get("data-frame") for tag, a in page.tags if tag == "g" and a.get("class") == "packet"] == \
         [str(n) for n in range(1, 19)]
     assert page.ids["pcap"] == "a" and ("a", {"href": "capture.pcap", "id": "pcap"}) in page.tags
@@ -242,17 +243,17 @@ def test_the_run_page_shows_checks_ladder_timeline_sockets_logs_and_filters():
 def test_the_timeline_puts_lines_and_packets_on_one_clock():
     fr = frames("tcp-exchange")
     ev = _evidence(fr)
-    rows, notes = pages.timeline(ev)
+    rows, notes = runpage.timeline(ev)
     packet_rows = [r for r in rows if r["kind"] == "packet"]
     assert len(packet_rows) == 18 and packet_rows[0]["t"] == pytest.approx(1.0)
     assert [r["t"] for r in rows] == sorted(r["t"] for r in rows) and notes == []
-    rows, notes = pages.timeline(replace(ev, epoch=None))
+    rows, notes = runpage.timeline(replace(ev, epoch=None))
     assert [r for r in rows if r["kind"] == "packet"][0]["t"] == 0 and "no wall-clock anchor" in notes[0]
 
 
 def test_display_filters_come_from_the_capture():
-    assert pages.display_filters(frames("lossy-link"), LOSSY_NAMES) == [
+    assert runpage.display_filters(frames("lossy-link"), LOSSY_NAMES) == [
         ("ip.addr==10.78.68.20", "everything client sent or received"),
         ("tcp.port==5000", "the TCP session: handshake, messages and answers, teardown"),
         ("udp.port==6000", "the datagrams: no handshake, no acknowledgement, no teardown")]
-    assert pages.display_filters([], {"client": "10.0.0.20"}) == [("ip.addr==10.0.0.20", "everything client sent or received")]
+    assert runpage.display_filters([], {"client": "10.0.0.20"}) == [("ip.addr==10.0.0.20", "everything client sent or received")]
