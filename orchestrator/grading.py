@@ -213,7 +213,8 @@ def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, l
     rep = report.build(scenario, evidence, outcomes, artifacts=str(part.folder))
     report.write_json(rep, part.folder / "report.json")
     report.write_junit(rep, part.folder / "junit.xml")
-    runpage.write_run_page(rep, evidence, part.folder / "report.html")
+    runpage.write_run_page(rep, evidence, part.folder / "report.html", graded=part.program,
+                           judges=[judged_file(part.entry, check.judges) for check in scenario.checks])
     played_with = f"your {part.program} with the lab's " + (", ".join(
         sorted({p.argv[2] for p in evidence.programs.values() if p.source == "reference" and len(p.argv) > 2}))
         or "nothing else")

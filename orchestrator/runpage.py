@@ -86,10 +86,13 @@ def host_logs(evidence: Evidence) -> dict[str, list[tuple[float, str, str, str]]
     return {host: sorted(rows, key=lambda r: r[0]) for host, rows in sorted(logs.items())}
 
 
-def run_page(report: dict, evidence: Evidence) -> str:
+def run_page(report: dict, evidence: Evidence, graded: str | None = None, judges: list[str] | None = None) -> str:
     """The HTML report of one run: its checks with their evidence, the ladder diagram of its capture, one
     timeline of output lines and packets, the socket snapshots as tables, the logs per host, the steps with
-    their timings, what the limits stopped, and the capture with the assignment's display filters."""
+    their timings, what the limits stopped, and the capture with the assignment's display filters.
+
+    A grading's play (`graded`: the student's program in it; `judges`: the program file each check judges)
+    says which checks count for the student: the others judge the lab's own programs."""
     frames = evidence.capture.frames
     diagram = ladder.layout(frames, evidence.addresses,
                             losses=pk.losses_of(evidence.impairments, evidence.addresses),
@@ -100,15 +103,16 @@ def run_page(report: dict, evidence: Evidence) -> str:
     return render("run.html.j2", r=report, ev=evidence, ladder=ladder.svg(diagram, standalone=False),
                   diagram=diagram, timeline=rows, timeline_notes=notes, logs={h: v[:LOG_LINES] for h, v in logs.items()},
                   logs_cut=cut, filters=display_filters(frames, evidence.addresses),
-                  failed=[c for c in report["checks"] if not c["passed"]],
+                  failed=[c for c in report["checks"] if not c["passed"]], graded=graded,
+                  judges=judges or [None] * len(report["checks"]),
                   passed=sum(1 for c in report["checks"] if c["passed"]))
 
 
 
 
-def write_run_page(report: dict, evidence: Evidence, path: str | Path) -> None:
-    """Write the run's HTML report (UTF-8)."""
-    Path(path).write_text(run_page(report, evidence), encoding="utf-8")
+def write_run_page(report: dict, evidence: Evidence, path: str | Path, **graded) -> None:
+    """Write the run's HTML report (UTF-8); `graded`: run_page's."""
+    Path(path).write_text(run_page(report, evidence, **graded), encoding="utf-8")
 
 
 __all__ = ["run_page", "write_run_page", "timeline", "display_filters", "host_logs"]

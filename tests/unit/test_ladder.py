@@ -257,3 +257,12 @@ def test_display_filters_come_from_the_capture():
         ("tcp.port==5000", "the TCP session: handshake, messages and answers, teardown"),
         ("udp.port==6000", "the datagrams: no handshake, no acknowledgement, no teardown")]
     assert runpage.display_filters([], {"client": "10.0.0.20"}) == [("ip.addr==10.0.0.20", "everything client sent or received")]
+
+
+def test_a_gradings_play_says_which_checks_count_for_the_student():
+    ev = _evidence(frames("tcp-exchange"))
+    page = Page(runpage.run_page(_report(ev, CHECKS), ev, graded="server_tcp.py",
+                                 judges=["server_tcp.py", "client_tcp.py"]))
+    rows = [a.get("class") for tag, a in page.tags if tag == "tr" and "check" in (a.get("class") or "").split()]
+    assert rows == ["check passed", "check failed not-counted"] and page.ids["graded"] == "p"
+    assert "graded" not in Page(runpage.run_page(_report(ev, CHECKS), ev)).ids
