@@ -9,8 +9,8 @@ anything would fail its test: see `Browser.requests`).
 """
 from __future__ import annotations
 
+import os
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -28,6 +28,7 @@ class Browser:
         from selenium import webdriver
         from selenium.webdriver.chrome.service import Service
 
+        os.environ.setdefault("SE_OFFLINE", "true")  # selenium's manager: never look for a browser online
         binary = next((b for b in CHROMIUM if Path(b).exists()), None)
         if binary is None or not Path(DRIVER).exists():
             pytest.fail("Chromium and its driver are not installed: `make chromium` installs Debian's "
@@ -96,7 +97,3 @@ def browser():
         yield b
     finally:
         b.close()
-
-
-def have_chromium() -> bool:
-    return shutil.which("chromedriver") is not None
