@@ -125,7 +125,14 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
     pcap = Path(args.pcap)
     if not pcap.is_file():
         raise errors.InvalidInput(f"{args.pcap}: no such file (give a capture: a .pcap or .pcapng file)")
-    data = pcap.read_bytes()
+    out = Path(args.output) if args.output else pcap.with_suffix(".svg")
+    if out.resolve() == pcap.resolve():
+        raise errors.InvalidInput(f"{args.pcap}: the diagram would overwrite the capture; give another file "
+                                  "with -o")
+    try:
+        data = pcap.read_bytes()
+    except OSError as e:
+        raise errors.InvalidInput(f"{args.pcap}: cannot be read ({e.strerror})") from None
     if len(data) > LADDER_MAX_BYTES:
         raise errors.InvalidInput(f"{args.pcap}: {len(data) / 2**20:.0f} MiB is more than the "
                                   f"{LADDER_MAX_BYTES // 2**20} MiB the ladder draws (cut it with editcap -r)")
@@ -146,8 +153,10 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
     seen = {a for p in result.frames for a in (p.src, p.dst)}
     names = {n: a for n, a in names.items() if a in seen or not _named_by_topology(pcap)}
     diagram = ladder.layout(result.frames, names, losses=losses, title=pcap.name)
-    out = Path(args.output) if args.output else pcap.with_suffix(".svg")
-    out.write_text(ladder.svg(diagram), encoding="utf-8")
+    try:
+        out.write_text(ladder.svg(diagram), encoding="utf-8")
+    except OSError as e:
+        raise errors.InvalidInput(f"{out}: the diagram cannot be written there ({e.strerror})") from None
     _say(f"{out}: {ladder.pk_count(len(result.frames))} between "
          f"{', '.join(line.name for line in diagram.lifelines) or 'no hosts'}"
          + (f" ({diagram.note})" if diagram.note else ""))

@@ -134,7 +134,7 @@ def preview(data: bytes, cut: bool, limit: int = 24) -> str:
 
 def label(p: Packet, names: Mapping[str, str]) -> str:
     """What the arrow says: TCP flags, data length and preview; a datagram's length and preview; ICMP's
-    and ARP's meaning in words."""
+    and ARP's meaning in words (`names`: address -> host name)."""
     if p.transport == "tcp":
         text = ", ".join(p.flag_names) or "no flags"
         if p.payload_length:
@@ -152,8 +152,9 @@ def label(p: Packet, names: Mapping[str, str]) -> str:
 
 
 def _order(packets: Sequence[Packet], names: Mapping[str, str]) -> list[str]:
-    """The lifelines, left to right: the hosts that open connections or send a flow's first datagram (the
-    clients) in order of first appearance, then the others (the servers), then addresses of no lab host."""
+    """The lifelines, left to right: the hosts that open connections or send a flow's first datagram and
+    never accept one (the clients) in order of first appearance, then the others (the servers), then
+    addresses of no named host."""
     seen: list[str] = []
     opens: set[str] = set()
     flows: set[frozenset] = set()
@@ -173,12 +174,10 @@ def _order(packets: Sequence[Packet], names: Mapping[str, str]) -> list[str]:
         if address not in seen:
             seen.append(address)
 
-    def rank(a: str) -> tuple[int, int]:
-        if a not in names.values():
-            return (3, seen.index(a))
-        if a in opens and a not in servers:
-            return (0, seen.index(a))
-        return (1 if a in servers or a not in opens else 2, seen.index(a))
+    named = set(names.values())
+
+    def rank(a: str) -> tuple[bool, bool, int]:  # the run's hosts first (clients, then the others), then strangers
+        return (bool(named) and a not in named, not (a in opens and a not in servers), seen.index(a))
     return sorted(seen, key=rank)
 
 

@@ -35,6 +35,11 @@ def display_filters(frames, addresses: dict[str, str]) -> list[tuple[str, str]]:
     return out
 
 
+def _who(prog) -> str:
+    """A program as the timeline names it: 'client on client' is just 'client'."""
+    return prog.id if prog.id == prog.host else f"{prog.id} on {prog.host}"
+
+
 def timeline(evidence: Evidence) -> tuple[list[dict], list[str]]:
     """The programs' lines, their starts and ends, the steps and the packets on one clock (seconds since the
     run started), in time order; and notes on what was left out. A line's time is when the lab received
@@ -46,16 +51,16 @@ def timeline(evidence: Evidence) -> tuple[list[dict], list[str]]:
             rows.append({"t": step.started, "kind": "step", "who": step.key, "what": step.description,
                          "status": step.status})
     for prog in evidence.programs.values():
-        rows.append({"t": prog.started, "kind": "start", "who": f"{prog.id} on {prog.host}",
+        rows.append({"t": prog.started, "kind": "start", "who": _who(prog),
                      "what": "started: " + " ".join(prog.argv), "status": ""})
         for ln in prog.lines[:TIMELINE_LINES]:
-            rows.append({"t": ln.t, "kind": "line", "who": f"{prog.id} on {prog.host}",
+            rows.append({"t": ln.t, "kind": "line", "who": _who(prog),
                          "what": ln.text, "status": ln.stream})
         if len(prog.lines) > TIMELINE_LINES:
             notes.append(f"{prog.id}: only its first {TIMELINE_LINES} of {len(prog.lines)} lines are on the "
-                         "timeline (its host's log below has them all)")
+                         f"timeline (logs/{prog.host}.log has them all)")
         if prog.ended is not None:
-            rows.append({"t": prog.ended, "kind": "exit", "who": f"{prog.id} on {prog.host}",
+            rows.append({"t": prog.ended, "kind": "exit", "who": _who(prog),
                          "what": f"exited with status {prog.exit_status}", "status": ""})
     frames = evidence.capture.frames
     if frames:
@@ -67,7 +72,7 @@ def timeline(evidence: Evidence) -> tuple[list[dict], list[str]]:
         for p in frames[:TIMELINE_PACKETS]:
             rows.append({"t": round(p.time - epoch, 6), "kind": "packet", "frame": p.number,
                          "who": f"{names.get(p.src, p.src)} → {names.get(p.dst, p.dst)}",
-                         "what": ladder.label(p, evidence.addresses), "status": p.protocol})
+                         "what": ladder.label(p, names), "status": p.protocol})
         if len(frames) > TIMELINE_PACKETS:
             notes.append(f"only the first {TIMELINE_PACKETS} of {len(frames)} packets are on the timeline")
     order = {"step": 0, "start": 1, "packet": 2, "line": 3, "exit": 4}
@@ -103,11 +108,9 @@ def run_page(report: dict, evidence: Evidence, graded: str | None = None, judges
     return render("run.html.j2", r=report, ev=evidence, ladder=ladder.svg(diagram, standalone=False),
                   diagram=diagram, timeline=rows, timeline_notes=notes, logs={h: v[:LOG_LINES] for h, v in logs.items()},
                   logs_cut=cut, filters=display_filters(frames, evidence.addresses),
-                  failed=[c for c in report["checks"] if not c["passed"]], graded=graded,
+                  graded=graded,
                   judges=judges or [None] * len(report["checks"]),
                   passed=sum(1 for c in report["checks"] if c["passed"]))
-
-
 
 
 def write_run_page(report: dict, evidence: Evidence, path: str | Path, **graded) -> None:

@@ -105,3 +105,18 @@ def test_validate_a_scenario_as_the_topology_says_it_is_no_compose_file(capsys):
     assert capsys.readouterr().err == (
         f"error: {tcp}:1: this is not a compose file: its top level has name, description, hosts, clients, timeout, "
         "defaults, steps, checks, where a compose file has services and networks\n")
+
+
+def test_ladder_refuses_what_it_cannot_draw_before_docker(tmp_path, capsys):
+    assert cli.main(["ladder", str(tmp_path / "none.pcap")]) == errors.EXIT_INVALID_INPUT
+    assert "none.pcap: no such file" in capsys.readouterr().err
+    looks = tmp_path / "capture.svg"
+    looks.write_bytes(b"\xd4\xc3\xb2\xa1")
+    assert cli.main(["ladder", str(looks)]) == errors.EXIT_INVALID_INPUT
+    assert "would overwrite the capture" in capsys.readouterr().err
+    big = tmp_path / "big.pcap"
+    with big.open("wb") as f:
+        f.truncate(cli.LADDER_MAX_BYTES + 1)
+    assert cli.main(["ladder", str(big)]) == errors.EXIT_INVALID_INPUT
+    err = capsys.readouterr().err
+    assert "more than the 64 MiB the ladder draws" in err and err.count("\n") == 1

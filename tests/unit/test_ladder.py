@@ -246,6 +246,8 @@ def test_the_timeline_puts_lines_and_packets_on_one_clock():
     rows, notes = runpage.timeline(ev)
     packet_rows = [r for r in rows if r["kind"] == "packet"]
     assert len(packet_rows) == 18 and packet_rows[0]["t"] == pytest.approx(1.0)
+    assert [(r["who"], r["what"]) for r in packet_rows[1:3]] == [("client → server", "ARP who has server?"),
+                                                                 ("server → client", "ARP reply")]
     assert [r["t"] for r in rows] == sorted(r["t"] for r in rows) and notes == []
     rows, notes = runpage.timeline(replace(ev, epoch=None))
     assert [r for r in rows if r["kind"] == "packet"][0]["t"] == 0 and "no wall-clock anchor" in notes[0]
