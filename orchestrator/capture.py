@@ -126,8 +126,11 @@ def parse_count_output(filters: list[str], output: str) -> TsharkResult:
                 samples.setdefault(f, []).append(parts[2])
             else:
                 errors[f] = parts[2].strip()
-    return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors,
-                        packets.parse_records(output.splitlines()))
+    try:
+        frames = packets.parse_records(output.splitlines())
+    except (ValueError, KeyError, IndexError, TypeError) as e:
+        raise EnvironmentProblem(f"the capture's dissector (sharkd) gave packets that cannot be read: {e}") from None
+    return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors, frames)
 
 
 _STATS = re.compile(r"^(\d+) packets? (captured|received by filter|dropped by kernel)", re.MULTILINE)

@@ -165,13 +165,21 @@ def from_columns(number: int, columns: list[str]) -> Packet:
 
 
 def parse_records(lines: Iterable[str]) -> tuple[Packet, ...]:
-    """The `frame` records of sharkd-count.pl's output, as packets (other records are left alone); copies
-    made by a duplicating link marked (`mark_duplicates`)."""
-    packets = []
+    """The packets in sharkd-count.pl's `frames` records (other records are left alone): sharkd's two answers,
+    the packet list's columns and FIELDS, zipped frame by frame; copies made by a duplicating link marked
+    (`mark_duplicates`)."""
+    answers: dict[str, list[dict]] = {}
     for line in lines:
-        if line.startswith("frame\t"):
-            _, number, data = line.split("\t", 2)
-            packets.append(from_columns(int(number), json.loads(data)))
+        if line.startswith("frames\t"):
+            _, name, data = line.split("\t", 2)
+            answers[name] = json.loads(data)["result"]
+    listed, fields = answers.get("list", []), answers.get("fields", [])
+    if len(listed) != len(fields):
+        raise ValueError(f"sharkd listed {len(listed)} frames and gave the fields of {len(fields)}")
+    packets = []
+    for row, custom in zip(listed, fields):
+        columns = row["c"]  # No., Time, Source, Destination, Protocol, Length, Info
+        packets.append(from_columns(int(custom["num"]), [columns[4], columns[6], *custom["c"]]))
     return mark_duplicates(packets)
 
 

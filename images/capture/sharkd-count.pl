@@ -16,9 +16,10 @@
 #   count   <filter number, from 1>   <frames that match>
 #   sample  <filter number>           #<frame> <source> → <destination> <protocol> <length> <info>  (first few)
 #   error   <filter number>           <why the filter is invalid, in Wireshark's words>
-#   frame   <number>                  <JSON array: Protocol column, Info column, then each FIELD's text>
-#                                      (with --frames, every frame in order, after the counts; a FIELD is
-#                                      a Wireshark custom column: `ip.src:1` is the first ip.src of the frame)
+#   frames  list                      <sharkd's answer to `frames`: every frame's packet-list columns>
+#   frames  fields                    <its answer to `frames` with each FIELD as a custom column>
+#                                      (with --frames, after the counts; a FIELD is a Wireshark custom
+#                                      column: `ip.src:1` is the frame's first ip.src; JSON-RPC, one line each)
 #   end                                (last: the counts are complete)
 # A sample is the frame's line in Wireshark's packet list. Filters are evaluated by Wireshark's own engine,
 # so they mean exactly what they mean in Wireshark's filter bar. Exit status 0, or 2 with the reason on stderr.
@@ -26,6 +27,7 @@ use strict;
 use warnings;
 use IO::Socket::UNIX;
 use JSON::PP;
+use Encode qw(decode);
 use Time::HiRes qw(sleep time);
 
 my $SAMPLES = 5;
@@ -72,6 +74,20 @@ sub call {
     return $answer;
 }
 
+# A request whose (long) answer is passed on as it came: the line, or the end with sharkd's reason.
+sub call_raw {
+    my ($method, %params) = @_;
+    my $request = {jsonrpc => '2.0', id => ++$id, method => $method};
+    $request->{params} = \%params if %params;
+    print {$conn} $json->encode($request), "\n" or fail("writing to sharkd: $!");
+    my $line = <$conn>;
+    fail("sharkd closed the session during '$method'") unless defined $line;
+    chomp $line;
+    return $line if $line =~ /^\{"jsonrpc":"2\.0","id":\d+,"result":\[/;
+    my $answer = eval { $json->decode($line) } || {};
+    fail("sharkd's answer to '$method': " . one_line($answer->{error}{message} // substr($line, 0, 200)));
+}
+
 sub one_line { my $s = shift // ''; $s =~ s/[\t\r\n]+/ /g; return $s }
 
 my $loaded = call('load', file => $pcap);
@@ -101,19 +117,13 @@ for my $i (1 .. @filters) {
 }
 if (@fields) {
     # Two passes of `frames`: the packet list's own columns (Protocol and Info, as Wireshark shows them), then
-    # the fields as custom columns; one JSON array per frame, in frame order.
-    my $listed = call('frames');
-    fail("sharkd gave no packet list: " . one_line($listed->{error}{message})) if $listed->{error};
+    # the fields as custom columns. Each answer is passed on as sharkd wrote it (one line of JSON, parsed by
+    # the orchestrator): decoding and encoding 10,000 frames with JSON::PP would cost seconds.
     my %columns = map { ("column$_" => $fields[$_] =~ /:-?\d+$/ ? $fields[$_] : "$fields[$_]:0") } 0 .. $#fields;
-    my $custom = call('frames', %columns);
-    fail("sharkd could not give the fields: " . one_line($custom->{error}{message})) if $custom->{error};
-    my @list = @{$listed->{result} || []};
-    my @rows = @{$custom->{result} || []};
-    fail("sharkd listed " . @list . " frames and gave fields of " . @rows) unless @list == @rows;
-    my $plain = JSON::PP->new->canonical;  # characters, not bytes: STDOUT encodes
-    for my $i (0 .. $#rows) {
-        my ($number, undef, undef, undef, $proto, undef, $info) = @{$list[$i]{c}};
-        print "frame\t$rows[$i]{num}\t", $plain->encode([$proto, $info, @{$rows[$i]{c}}]), "\n";
+    for my $pass (['list'], ['fields', %columns]) {
+        my ($name, %params) = @$pass;
+        my $line = call_raw('frames', %params);
+        print "frames\t$name\t", decode('UTF-8', $line), "\n";
     }
 }
 print "end\n";
