@@ -147,7 +147,8 @@ def from_columns(number: int, columns: list[str]) -> Packet:
                   length=_int(f["length"]) or 0)
     if f["arp_op"].strip():
         return Packet(**common, transport="arp", src=f["arp_src"], dst=f["arp_dst"])
-    ip = dict(src=f["src"], dst=f["dst"], ip_id=_int(f["ip_id"], 16) if f["ip_id"].startswith("0x") else _int(f["ip_id"]))
+    ip_id = _int(f["ip_id"], 16) if f["ip_id"].startswith("0x") else _int(f["ip_id"])  # '0x2caa (11434)'
+    ip = dict(src=f["src"], dst=f["dst"], ip_id=ip_id)
     if f["icmp_type"].strip():
         return Packet(**common, **ip, transport="icmp", icmp_type=_int(f["icmp_type"]), icmp_code=_int(f["icmp_code"]),
                       about=f["inner_dst"])

@@ -106,8 +106,8 @@ def run_page(report: dict, evidence: Evidence, graded: str | None = None, judges
     logs = host_logs(evidence)
     cut = {host: len(lines) - LOG_LINES for host, lines in logs.items() if len(lines) > LOG_LINES}
     return render("run.html.j2", r=report, ev=evidence, ladder=ladder.svg(diagram, standalone=False),
-                  diagram=diagram, timeline=rows, timeline_notes=notes, logs={h: v[:LOG_LINES] for h, v in logs.items()},
-                  logs_cut=cut, filters=display_filters(frames, evidence.addresses),
+                  diagram=diagram, timeline=rows, timeline_notes=notes,
+                  logs={h: v[:LOG_LINES] for h, v in logs.items()}, logs_cut=cut, filters=display_filters(frames, evidence.addresses),
                   graded=graded,
                   judges=judges or [None] * len(report["checks"]),
                   passed=sum(1 for c in report["checks"] if c["passed"]))

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import testinfra
 
+from tests.browser import browser  # noqa: F401  (the fixture: headless Chromium for the reports' tests)
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -13,8 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import browser  # noqa: F401  (the fixture)
-
 from .conftest import ROOT, docker, wait_until
 
 pytestmark = pytest.mark.docker

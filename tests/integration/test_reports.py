@@ -12,8 +12,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser import browser  # noqa: F401  (the fixture)
-
 from .conftest import ROOT, docker, tshark
 
 SAMPLE = ROOT / "examples" / "submissions"
@@ -93,7 +91,8 @@ def test_every_failed_check_is_shown_with_its_evidence(browser, tcp_runs):
     browser.screenshot("report-tcp-bytes-not-chars")
     assert browser.js("return document.getElementById('verdict').textContent") == "fail"
     shown = browser.js("return Array.from(document.querySelectorAll('#check-table tr.check.failed')).map(r => ({"
-                       "name: r.querySelector('.name').textContent, evidence: r.querySelector('pre.evidence').innerText,"
+                       "name: r.querySelector('.name').textContent,"
+                       "evidence: r.querySelector('pre.evidence').innerText,"
                        "visible: r.querySelector('pre.evidence').offsetHeight > 0}))")
     assert [s["name"] for s in shown] == [c["name"] for c in failed]
     for s, c in zip(shown, failed):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html.parser
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest

@@ -60,7 +60,8 @@ def test_lossy_links_drop_what_their_rule_drops_and_tcp_retransmits_exactly_thos
     lost_udp = [by_number[n] for n in lost if by_number[n].transport == "udp"]
     # every 5th TCP data segment reaching the server, and apart from them every 5th datagram
     reaching = [p for p in fr if p.dst == LOSSY_NAMES["server"]]
-    assert [p.number for p in reaching if p.transport == "tcp" and p.flags & pk.PSH][4::5] == [p.number for p in lost_tcp]
+    data = [p.number for p in reaching if p.transport == "tcp" and p.flags & pk.PSH]
+    assert data[4::5] == [p.number for p in lost_tcp]
     assert [p.number for p in reaching if p.transport == "udp"][4::5] == [p.number for p in lost_udp]
     assert [p.payload for p in lost_udp] == [b"datagram 5", b"datagram 10"]  # the server's log lacks these two
     # Wireshark's own analysis agrees: each lost segment, and only those, is retransmitted by the client
@@ -194,7 +195,8 @@ def _evidence(fr, lines=("Socket is listening in address 0.0.0.0 and port 5000 .
     t0 = fr[0].time - 1.0
     server = ProgramEvidence("server", "server", ("python3", "server_tcp.py", "0.0.0.0", "5000"),
                              tuple(Line(0.2 + i * 0.01, "stdout", text) for i, text in enumerate(lines)), 0, 0.1, 2.0)
-    snap = Snapshot("connected", "server", 1.5, (SocketRow("tcp", "0.0.0.0:5000", "0.0.0.0:*", "LISTEN", "raw"),), "raw")
+    listening = SocketRow("tcp", "0.0.0.0:5000", "0.0.0.0:*", "LISTEN", "raw")
+    snap = Snapshot("connected", "server", 1.5, (listening,), "raw")
     steps = (StepResult("steps[0]", 10, "start", "start server on server", "ok", "", 0.1, 0.05),
              StepResult("steps[1]", 12, "wait", "wait for tcp port 5000 on server", "failed", "never <came>", 0.2, 5.0))
     cap = CaptureEvidence("capture.pcap", len(fr), len(fr), 0, frames=tuple(fr))
@@ -204,8 +206,10 @@ def _evidence(fr, lines=("Socket is listening in address 0.0.0.0 and port 5000 .
 
 def _report(ev: Evidence, checks) -> dict:
     return {"run_id": ev.run_id, "scenario": {"name": ev.scenario, "path": ev.scenario_path, "description": "d"},
-            "verdict": "fail", "score": {"awarded": 1, "total": 3}, "checks": checks, "steps": [vars(s) for s in ev.steps],
-            "capture": {"pcap": "capture.pcap", "packets": 18, "tcpdump_captured": 18, "tcpdump_dropped": 0, "whole": True,
+            "verdict": "fail", "score": {"awarded": 1, "total": 3}, "checks": checks,
+            "steps": [vars(s) for s in ev.steps],
+            "capture": {"pcap": "capture.pcap", "packets": 18, "tcpdump_captured": 18, "tcpdump_dropped": 0,
+                        "whole": True,
                         "problem": None, "overflow": None, "filter": "not ip6"},
             "stopped_by_limits": ["server: stopped with SIGKILL"], "impairments": [], "timings": {"total": 2.5},
             "images": {}, "addresses": dict(ev.addresses), "started_at": ev.started_at, "error": None}
@@ -214,7 +218,8 @@ def _report(ev: Evidence, checks) -> dict:
 CHECKS = [{"name": "server announces where it listens", "kind": "log", "points": 1, "awarded": 1, "passed": True,
            "evidence": "found", "where": "scenarios/tcp.yaml:30 (checks[0])"},
           {"name": "replies count <characters>", "kind": "log", "points": 2, "awarded": 0, "passed": False,
-           "evidence": "line 3: Server message: I received 4 chars: <olá>", "where": "scenarios/tcp.yaml:41 (checks[3])"}]
+           "evidence": "line 3: Server message: I received 4 chars: <olá>",
+           "where": "scenarios/tcp.yaml:41 (checks[3])"}]
 
 
 def test_the_run_page_shows_checks_ladder_timeline_sockets_logs_and_filters():
@@ -258,7 +263,8 @@ def test_display_filters_come_from_the_capture():
         ("ip.addr==10.78.68.20", "everything client sent or received"),
         ("tcp.port==5000", "the TCP session: handshake, messages and answers, teardown"),
         ("udp.port==6000", "the datagrams: no handshake, no acknowledgement, no teardown")]
-    assert runpage.display_filters([], {"client": "10.0.0.20"}) == [("ip.addr==10.0.0.20", "everything client sent or received")]
+    assert runpage.display_filters([], {"client": "10.0.0.20"}) == [
+        ("ip.addr==10.0.0.20", "everything client sent or received")]
 
 
 def test_a_gradings_play_says_which_checks_count_for_the_student():
