@@ -106,18 +106,22 @@ class TsharkResult:
     samples: dict[str, tuple[str, ...]]
     errors: dict[str, str]
     frames: tuple[packets.Packet, ...] = ()
+    damaged: str | None = None  # the pcap is cut short or damaged (sharkd read what it could)
 
 
 def parse_count_output(filters: list[str], output: str) -> TsharkResult:
     """Parse sharkd-count.pl's output (total / count / sample / error records, tab-separated)."""
-    total = None
+    total, damaged = None, None
     counts: dict[str, int] = {}
     samples: dict[str, list[str]] = {}
     errors: dict[str, str] = {}
-    for line in output.splitlines():
+    lines = output.split("\n")  # (not splitlines: Wireshark leaves U+2028 in a packet's Info, JSON does not escape it)
+    for line in lines:
         parts = line.split("\t", 2)
         if parts[0] == "total" and len(parts) == 2:
             total = int(parts[1])
+        elif parts[0] == "damaged" and len(parts) == 2:
+            damaged = parts[1]
         elif parts[0] in ("count", "sample", "error") and len(parts) == 3:
             f = filters[int(parts[1]) - 1]
             if parts[0] == "count":
@@ -127,10 +131,10 @@ def parse_count_output(filters: list[str], output: str) -> TsharkResult:
             else:
                 errors[f] = parts[2].strip()
     try:
-        frames = packets.parse_records(output.splitlines())
+        frames = packets.parse_records(lines)
     except (ValueError, KeyError, IndexError, TypeError) as e:
         raise EnvironmentProblem(f"the capture's dissector (sharkd) gave packets that cannot be read: {e}") from None
-    return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors, frames)
+    return TsharkResult(total, counts, {f: tuple(s) for f, s in samples.items()}, errors, frames, damaged)
 
 
 _STATS = re.compile(r"^(\d+) packets? (captured|received by filter|dropped by kernel)", re.MULTILINE)
@@ -240,6 +244,8 @@ def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult 
     elif problem is None and dropped:
         overflow = (f"packets came faster than the capture could record them: the kernel dropped {dropped:,} "
                     f"of the {(stats.get('received by filter') or (captured or 0) + dropped):,} the programs sent")
+    if problem is None and result is not None and result.damaged:  # (tcpdump ends its file whole: ours to explain)
+        problem = result.damaged
     if problem is None and result is not None and packets != captured:
         problem = f"the capture is not whole: tcpdump captured {captured} packets but the pcap holds {packets}"
     return CaptureEvidence(

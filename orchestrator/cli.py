@@ -124,17 +124,17 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
 
     pcap = Path(args.pcap)
     if not pcap.is_file():
-        raise errors.InvalidInput(f"{args.pcap}: no such file (give a capture: a .pcap or .pcapng file)")
+        raise errors.InvalidInput(f"{_shown(args.pcap)}: no such file (give a capture: a .pcap or .pcapng file)")
     out = Path(args.output) if args.output else pcap.with_suffix(".svg")
     if out.resolve() == pcap.resolve():
-        raise errors.InvalidInput(f"{args.pcap}: the diagram would overwrite the capture; give another file "
+        raise errors.InvalidInput(f"{_shown(args.pcap)}: the diagram would overwrite the capture; give another file "
                                   "with -o")
     try:
         data = pcap.read_bytes()
     except OSError as e:
-        raise errors.InvalidInput(f"{args.pcap}: cannot be read ({e.strerror})") from None
+        raise errors.InvalidInput(f"{_shown(args.pcap)}: cannot be read ({e.strerror})") from None
     if len(data) > LADDER_MAX_BYTES:
-        raise errors.InvalidInput(f"{args.pcap}: {len(data) / 2**20:.0f} MiB is more than the "
+        raise errors.InvalidInput(f"{_shown(args.pcap)}: {len(data) / 2**20:.0f} MiB is more than the "
                                   f"{LADDER_MAX_BYTES // 2**20} MiB the ladder draws (cut it with editcap -r)")
     names, losses = _ladder_hosts(pcap, args.topology)
     with contextlib.ExitStack() as stack:
@@ -147,20 +147,30 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
         except errors.EnvironmentProblem as e:
             why = re.search(r"could not load \S+: (.*)", str(e))
             if why:
-                raise errors.InvalidInput(f"{args.pcap}: Wireshark cannot read it as a capture: "
+                raise errors.InvalidInput(f"{_shown(args.pcap)}: Wireshark cannot read it as a capture: "
                                           f"{why.group(1).strip()}") from None
             raise
     seen = {a for p in result.frames for a in (p.src, p.dst)}
     names = {n: a for n, a in names.items() if a in seen or not _named_by_topology(pcap)}
-    diagram = ladder.layout(result.frames, names, losses=losses, title=pcap.name)
+    diagram = ladder.layout(result.frames, names, losses=losses, title=_shown(pcap.name))
     try:
         out.write_text(ladder.svg(diagram), encoding="utf-8")
     except OSError as e:
-        raise errors.InvalidInput(f"{out}: the diagram cannot be written there ({e.strerror})") from None
-    _say(f"{out}: {ladder.pk_count(len(result.frames))} between "
+        raise errors.InvalidInput(f"{_shown(out)}: the diagram cannot be written there ({e.strerror})") from None
+    _say(f"{_shown(out)}: {ladder.pk_count(len(result.frames))} between "
          f"{', '.join(line.name for line in diagram.lifelines) or 'no hosts'}"
          + (f" ({diagram.note})" if diagram.note else ""))
+    if result.damaged:
+        _say(f"{_shown(args.pcap)}: {result.damaged} (stopped mid-write?); the diagram shows those")
     return errors.EXIT_OK
+
+
+def _shown(path: object) -> str:
+    """A path as text that can be printed and put in a page: bytes a file name holds that are not UTF-8
+    (Python keeps them as surrogates) shown escaped."""
+    from .report import safe
+
+    return safe(str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
 
 
 def _named_by_topology(pcap: Path) -> bool:

@@ -8,7 +8,10 @@ template (templates/ladder.svg.j2, autoescaped: a payload is text, never markup)
 
 A capture of a few hundred packets stays readable: past FOLD_OVER packets, a long run of plain data
 segments of one connection (or datagrams of one flow) is folded into one row that says how many packets
-and which frames it holds; a handshake, a teardown, a reset or anything marked is never folded.
+and which frames it holds; a handshake, a teardown or a reset only when plain data alone would leave more
+than MAX_ROWS rows (a flood of connections), and what is marked (Wireshark's analysis, a link's copy or
+loss) never. Whatever a hostile capture holds, the diagram stays bounded: at most HARD_ROWS rows,
+MAX_LEGEND conversations named, MAX_STRANGERS lifelines for addresses of no named host.
 """
 from __future__ import annotations
 
@@ -18,6 +21,9 @@ from dataclasses import dataclass
 from . import packets as pk
 from .packets import Packet
 from .pages import render
+from .report import _x
+
+OTHERS = "others"  # the lifeline shared by the addresses past MAX_STRANGERS
 
 #: colours of the conversations (TCP connections, UDP flows), in order of first packet; readable on white
 PALETTE = ("#0969da", "#8250df", "#1a7f37", "#bc4c00", "#bf3989", "#0a7ea4", "#6e5b00", "#57606a")
@@ -34,7 +40,11 @@ GAP = 0.5  # seconds: a longer silence between two packets is drawn as a break t
 FOLD_OVER = 150  # packets: more than this and long plain runs are folded
 FOLD_RUN = 10  # a plain run longer than this is folded...
 KEEP_HEAD, KEEP_TAIL = 4, 3  # ...keeping its first and last few
-MAX_ROWS = 400  # rows past which plain runs fold across conversations too
+MAX_ROWS = 400  # rows past which plain runs fold across conversations, then any unmarked run
+HARD_ROWS = 1200  # rows past which nothing more is drawn (what is left is said in one row)
+MAX_LEGEND = 12  # conversations named in the legend (the rest are counted)
+MAX_STRANGERS = 4  # lifelines for addresses of no named host; the rest share one
+MAX_UNNAMED = 8  # the same when no host is named (a capture made by hand)
 
 
 @dataclass(frozen=True)
@@ -153,8 +163,8 @@ def label(p: Packet, names: Mapping[str, str]) -> str:
 
 def _order(packets: Sequence[Packet], names: Mapping[str, str]) -> list[str]:
     """The lifelines, left to right: the hosts that open connections or send a flow's first datagram and
-    never accept one (the clients) in order of first appearance, then the others (the servers), then
-    addresses of no named host."""
+    never accept one (the clients), then those that accept them (the servers), then the others, each in
+    order of first appearance; addresses of no named host after the named ones."""
     seen: list[str] = []
     opens: set[str] = set()
     flows: set[frozenset] = set()
@@ -170,39 +180,51 @@ def _order(packets: Sequence[Packet], names: Mapping[str, str]) -> list[str]:
                 flows.add(ends)
                 opens.add(p.src)
     servers = {p.dst for p in packets if p.transport == "tcp" and p.flags & pk.SYN and not p.flags & pk.ACK}
+    servers |= {p.dst for p in packets if p.transport == "udp" and p.src in opens}
     for name, address in names.items():  # hosts of the run that sent nothing still get a lifeline
         if address not in seen:
             seen.append(address)
 
     named = set(names.values())
 
-    def rank(a: str) -> tuple[bool, bool, int]:  # the run's hosts first (clients, then the others), then strangers
-        return (bool(named) and a not in named, not (a in opens and a not in servers), seen.index(a))
+    def rank(a: str) -> tuple[bool, int, int]:  # the run's hosts (clients, servers, the others), then strangers
+        role = 0 if a in opens and a not in servers else 1 if a in servers else 2
+        return (bool(named) and a not in named, role, seen.index(a))
     return sorted(seen, key=rank)
 
 
-def _foldable_runs(packets: Sequence[Packet], of: Mapping[int, int], across: bool) -> list[tuple[int, int]]:
-    """(start, end) index ranges of plain runs longer than FOLD_RUN: one conversation's (or, `across`, any)."""
+def _foldable_runs(packets: Sequence[Packet], of: Mapping[int, int], keep: set[int],
+                   rule: str) -> list[tuple[int, int]]:
+    """(start, end) index ranges of foldable runs longer than FOLD_RUN. `rule`: 'conversation' (plain packets
+    of one conversation), 'plain' (plain packets of any), 'unmarked' (anything not marked: the last resort,
+    for a flood of handshakes). The packets of `keep` (a link's losses) are never folded."""
+    def foldable(p: Packet) -> bool:
+        if p.number in keep or p.analysis or p.duplicate_of is not None:
+            return False
+        return True if rule == "unmarked" else p.plain()
+
     runs, start = [], None
-    for i, p in enumerate(packets + [None]):  # type: ignore[operator]
-        same = (p is not None and p.plain() and start is not None
-                and (across or of.get(p.number) == of.get(packets[start].number)))
+    for i in range(len(packets) + 1):
+        p = packets[i] if i < len(packets) else None
+        same = (p is not None and start is not None and foldable(p)
+                and (rule != "conversation" or of.get(p.number) == of.get(packets[start].number)))
         if same:
             continue
         if start is not None and i - start > FOLD_RUN:
             runs.append((start, i))
-        start = i if p is not None and p.plain() else None
+        start = i if p is not None and foldable(p) else None
     return runs
 
 
-def _fold_plan(packets: list[Packet], of: Mapping[int, int]) -> dict[int, tuple[int, int]]:
-    """Index of a run's first folded packet -> (its last folded index + 1, count); nothing below FOLD_OVER."""
+def _fold_plan(packets: list[Packet], of: Mapping[int, int], keep: set[int]) -> dict[int, tuple[int, int]]:
+    """Index of a run's first folded packet -> (its last folded index + 1, count); nothing below FOLD_OVER.
+    Each rule (`_foldable_runs`) is tried in turn until the diagram has at most MAX_ROWS rows."""
     if len(packets) <= FOLD_OVER:
         return {}
-    plan = {}
-    for across in (False, True):
+    plan: dict[int, tuple[int, int]] = {}
+    for rule in ("conversation", "plain", "unmarked"):
         plan = {}
-        for start, end in _foldable_runs(packets, of, across):
+        for start, end in _foldable_runs(packets, of, keep, rule):
             plan[start + KEEP_HEAD] = (end - KEEP_TAIL, end - KEEP_TAIL - start - KEEP_HEAD)
         rows = len(packets) - sum(count - 1 for _, count in plan.values())
         if rows <= MAX_ROWS:
@@ -215,21 +237,31 @@ def layout(packets: Sequence[Packet], names: Mapping[str, str] | None = None, *,
     """The diagram of `packets` (in capture order) between the hosts `names` (host name -> address; an
     address of no named host gets a lifeline of its own, named by its address). `losses`: the lossy links,
     whose dropped packets are marked."""
-    names = dict(names or {})
+    names = {_x(n): a for n, a in (names or {}).items()}
     by_address = {a: n for n, a in names.items()}
     packets = list(packets)
     order = _order(packets, names) if packets or names else []
+    strangers = [a for a in order if a not in by_address]
+    room = MAX_STRANGERS if names else MAX_UNNAMED
+    if len(strangers) > room:  # (an ARP sweep of the subnet: one lifeline for the rest, not 250)
+        shared = strangers[room - 1:]
+        order = [a for a in order if a not in shared] + [OTHERS]
+        by_address.update({a: f"{len(shared)} other addresses" for a in shared + [OTHERS]})
     lifelines = tuple(Lifeline(a, by_address.get(a, a), LEFT + LANE // 2 + i * LANE) for i, a in enumerate(order))
     x = {line.address: line.x for line in lifelines}
+    if OTHERS in x:
+        x.update({a: x[OTHERS] for a in strangers[room - 1:]})
     of, convs = pk.conversations(packets)
     lost = pk.lost_by_links(packets, losses)
-    folds_at = _fold_plan(packets, of)
+    folds_at = _fold_plan(packets, of, set(lost))
 
     def colour(p: Packet) -> str:
         c = of.get(p.number)
         return NEUTRAL if c is None else PALETTE[c % len(PALETTE)]
 
-    legend = tuple(Legend(PALETTE[c.index % len(PALETTE)], describe(c, by_address)) for c in convs)
+    legend = tuple(Legend(PALETTE[c.index % len(PALETTE)], _x(describe(c, by_address))) for c in convs[:MAX_LEGEND])
+    if len(convs) > MAX_LEGEND:
+        legend += (Legend(NEUTRAL, f"… and {len(convs) - MAX_LEGEND} more conversations"),)
     head = TOP + 18 * len(legend)  # the lifelines' heads, under the title and the legend
     arrows, folds, breaks = [], [], []
     y = head + 56
@@ -237,6 +269,13 @@ def layout(packets: Sequence[Packet], names: Mapping[str, str] | None = None, *,
     last_time, i = None, 0
     while i < len(packets):
         p = packets[i]
+        if len(arrows) + len(folds) >= HARD_ROWS:  # nothing more is drawn; the rest is said, and counted
+            last = packets[-1]
+            folds.append(Fold(y, len(packets) - i, p.number, last.number,
+                              f"⋮ {len(packets) - i} more packets not drawn (frames {p.number}–{last.number}): "
+                              f"the diagram stops at {HARD_ROWS} rows; the pcap has them all", NEUTRAL))
+            y += ROW
+            break
         if last_time is not None and p.time - last_time >= GAP:
             breaks.append(Break(y - 8, f"{p.time - last_time:.2f} s later"))
             y += 22
@@ -256,18 +295,19 @@ def layout(packets: Sequence[Packet], names: Mapping[str, str] | None = None, *,
         src, dst = x.get(p.src), x.get(p.dst)
         if src is None or dst is None or src == dst:  # (not between two lifelines: drawn as a short stub)
             src, dst = (src or dst or LEFT + LANE // 2), (src or dst or LEFT + LANE // 2) + LANE // 3
-        arrows.append(Arrow(p.number, y, src, dst, label(p, by_address), f"#{p.number} {p.protocol} {p.info}",
+        arrows.append(Arrow(p.number, y, src, dst, _x(label(p, by_address)), _x(f"#{p.number} {p.protocol} {p.info}"),
                             round(p.time - t0, 6), MARK if p.number in lost or "retransmission" in p.analysis
                             or "fast_retransmission" in p.analysis else colour(p), tuple(marks), p.number in lost,
                             p.transport, ", ".join(p.flag_names) if p.transport == "tcp" else "", of.get(p.number)))
         last_time, i, y = p.time, i + 1, y + ROW + (MARKED if marks else 0)
     folded = sum(f.count for f in folds)
     note = (f"{len(packets)} packets; {folded} of them in {len(folds)} folded run{'s' if len(folds) != 1 else ''} "
-            "of plain data (handshakes, teardowns, resets and marked packets are never folded)" if folds
+            "(plain data first; marked packets and a link's losses are never folded, and handshakes, teardowns "
+            f"and resets only when plain data alone leaves more than {MAX_ROWS} rows)" if folds
             else "" if packets else "The capture holds no packets.")
     width = max(LEFT + LANE * max(len(lifelines), 2), 600)
     return Ladder(width, y + 20, head, lifelines, tuple(arrows), tuple(folds), tuple(breaks), legend,
-                  len(packets), title, note)
+                  len(packets), _x(title), note)
 
 
 def pk_count(n: int, what: str = "packet") -> str:

@@ -48,6 +48,8 @@ FIELDS: tuple[tuple[str, str], ...] = (
     ("icmp_type", "icmp.type"),
     ("icmp_code", "icmp.code"),
     ("inner_dst", "ip.dst:2"),
+    ("src6", "ipv6.src:1"),  # (the lab has no IPv6; a capture made by hand may)
+    ("dst6", "ipv6.dst:1"),
 )
 #: Wireshark's expert analysis of a TCP segment, as the diagram words it.
 ANALYSIS = {"retransmission": "retransmission", "fast_retransmission": "fast retransmission",
@@ -148,7 +150,7 @@ def from_columns(number: int, columns: list[str]) -> Packet:
     if f["arp_op"].strip():
         return Packet(**common, transport="arp", src=f["arp_src"], dst=f["arp_dst"])
     ip_id = _int(f["ip_id"], 16) if f["ip_id"].startswith("0x") else _int(f["ip_id"])  # '0x2caa (11434)'
-    ip = dict(src=f["src"], dst=f["dst"], ip_id=ip_id)
+    ip = dict(src=f["src"] or f["src6"], dst=f["dst"] or f["dst6"], ip_id=ip_id)
     if f["icmp_type"].strip():
         return Packet(**common, **ip, transport="icmp", icmp_type=_int(f["icmp_type"]), icmp_code=_int(f["icmp_code"]),
                       about=f["inner_dst"])
@@ -225,17 +227,31 @@ def lost_by_links(packets: Iterable[Packet], losses: Iterable[Loss]) -> dict[int
     counters: dict[tuple[str, str], int] = {}
     lost = {}
     for p in packets:
-        loss = by_address.get(p.dst)
-        if loss is None or not p.is_data():
+        if not p.is_data():
             continue
-        key = (p.dst, p.transport)
-        n = counters.get(key, 0)
-        counters[key] = n + 1
-        period, positions = drop_pattern(loss.percent)
-        if n % period in positions:
-            lost[p.number] = loss
-        # (a dropped segment is counted too: the rule counts before it drops)
+        # a datagram to everyone (broadcast, multicast) reaches every other host, and each one's rule counts it
+        reached = ([loss for a, loss in by_address.items() if a != p.src] if _to_everyone(p.dst)
+                   else [by_address[p.dst]] if p.dst in by_address else [])
+        for loss in reached:
+            key = (loss.address, p.transport)
+            n = counters.get(key, 0)
+            counters[key] = n + 1  # (a dropped packet is counted too: the rule counts before it drops)
+            period, positions = drop_pattern(loss.percent)
+            if n % period in positions and _to_one(p.dst):
+                lost[p.number] = loss
     return lost
+
+
+def _to_everyone(address: str) -> bool:
+    """A broadcast (the limited one, or a /24's: the lab's networks are /24) or an IPv4 multicast address."""
+    parts = address.split(".")
+    return len(parts) == 4 and parts[0].isdigit() and (parts[3] == "255" or 224 <= int(parts[0]) <= 239)
+
+
+def _to_one(address: str) -> bool:
+    """The diagram marks a loss on a packet sent to one host (a broadcast's loss at one host of several is not
+    the packet's)."""
+    return not _to_everyone(address)
 
 
 def losses_of(impairments: Iterable[Mapping[str, str]], addresses: Mapping[str, str]) -> list[Loss]:

@@ -20,6 +20,7 @@
 #   frames  fields                    <its answer to `frames` with each FIELD as a custom column>
 #                                      (with --frames, after the counts; a FIELD is a Wireshark custom
 #                                      column: `ip.src:1` is the frame's first ip.src; JSON-RPC, one line each)
+#   damaged <why>                      (the capture file is cut short or damaged: what was read is counted)
 #   end                                (last: the counts are complete)
 # A sample is the frame's line in Wireshark's packet list. Filters are evaluated by Wireshark's own engine,
 # so they mean exactly what they mean in Wireshark's filter bar. Exit status 0, or 2 with the reason on stderr.
@@ -63,6 +64,14 @@ until ($conn = IO::Socket::UNIX->new(Peer => $socket)) {
 my $json = JSON::PP->new->utf8->canonical;
 my $id = 0;
 
+sub read_answer {
+    my ($method) = @_;
+    my $line = <$conn>;
+    fail("sharkd closed the session during '$method'") unless defined $line;
+    my $answer = eval { $json->decode($line) } or fail("sharkd's answer to '$method' is not JSON: $@");
+    return $answer;
+}
+
 sub call {
     my ($method, %params) = @_;
     my $request = {jsonrpc => '2.0', id => ++$id, method => $method};
@@ -90,11 +99,23 @@ sub call_raw {
 
 sub one_line { my $s = shift // ''; $s =~ s/[\t\r\n]+/ /g; return $s }
 
-my $loaded = call('load', file => $pcap);
-fail("sharkd could not load $pcap: " . one_line($loaded->{error}{message})) if $loaded->{error};
-my $status = call('status');
-fail("sharkd gave no status of $pcap: " . one_line($status->{error}{message})) if $status->{error};
-print "total\t$status->{result}{frames}\n";
+# `load` and `status` at once: sharkd 4.0 never answers the `load` of a capture that is cut short or damaged
+# (a tcpdump killed mid-write), but it answers the `status` after it, with the frames it could read. So an
+# answer to `status` first says the capture is damaged (a `damaged` record), at once instead of a wait that
+# never ends; what it could read is counted and listed.
+print {$conn} $json->encode({jsonrpc => '2.0', id => ++$id, method => 'load', params => {file => $pcap}}), "\n";
+my $load_id = $id;
+print {$conn} $json->encode({jsonrpc => '2.0', id => ++$id, method => 'status'}), "\n" or fail("writing to sharkd: $!");
+my $first = read_answer('load');
+if ($first->{id} == $load_id) {
+    fail("sharkd could not load $pcap: " . one_line($first->{error}{message})) if $first->{error};
+    $first = read_answer('status');
+} else {
+    my $read = $first->{result}{frames} // 0;  # what it could read is counted and listed as usual
+    print "damaged\tthe capture file is cut short or damaged: Wireshark read $read whole packets of it\n";
+}
+fail("sharkd gave no status of $pcap: " . one_line($first->{error}{message})) if $first->{error};
+print "total\t$first->{result}{frames}\n";
 
 for my $i (1 .. @filters) {
     my $filter = $filters[$i - 1];

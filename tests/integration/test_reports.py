@@ -114,6 +114,12 @@ def test_ladder_draws_any_capture_with_tshark(tmp_path):
     root = ET.fromstring(svg.read_bytes())
     packets = [g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "packet"]
     assert len(packets) == len(tshark(pcap, "frame")) == 18
+    cut = tmp_path / "cut.pcap"  # a capture stopped mid-write: what Wireshark can read is drawn, and said
+    cut.write_bytes(pcap.read_bytes()[:-10])
+    proc = run("ladder", str(cut))
+    assert proc.returncode == 0 and "cut short or damaged: Wireshark read 17 whole packets" in proc.stdout, proc
+    root = ET.fromstring((tmp_path / "cut.svg").read_bytes())
+    assert len([g for g in root.iter("{http://www.w3.org/2000/svg}g") if g.get("class") == "packet"]) == 17
     bad = run("ladder", str(ROOT / "README.md"), "-o", str(tmp_path / "x.svg"))
     assert bad.returncode == 2 and "Wireshark cannot read it as a capture" in bad.stderr
     assert not (tmp_path / "x.svg").exists()

@@ -95,7 +95,8 @@ def test_the_ladder_of_a_tcp_exchange_is_the_assignments_figure():
     root = svg_tree(diagram)
     arrows = groups(root, "packet")
     assert len(arrows) == diagram.packets == 18 and not diagram.folds
-    assert [line.name for line in diagram.lifelines] == ["client", "server"]  # who connects on the left
+    # who connects on the left; after the run's hosts, the host's IPv6 chatter this old recording holds
+    assert [line.name for line in diagram.lifelines] == ["client", "server", "::", "ff02::16", "ff02::1:ff79:8cc6"]
     tcp = [a for a in diagram.arrows if a.kind == "tcp"]
     assert [a.flags for a in tcp[:3]] == ["SYN", "SYN, ACK", "ACK"]
     assert tcp[0].x1 < tcp[0].x2 and tcp[1].x1 > tcp[1].x2  # SYN to the right, SYN-ACK back
@@ -274,3 +275,70 @@ def test_a_gradings_play_says_which_checks_count_for_the_student():
     rows = [a.get("class") for tag, a in page.tags if tag == "tr" and "check" in (a.get("class") or "").split()]
     assert rows == ["check passed", "check failed not-counted"] and page.ids["graded"] == "p"
     assert "graded" not in Page(runpage.run_page(_report(ev, CHECKS), ev)).ids
+
+
+# ---- what a hostile capture or a hand-made one must not do to the diagram -------------------------------
+
+
+def _udp(n: int, dst: str = "10.0.0.10", src: str = "10.0.0.20", sport: int = 40000, dport: int = 6000,
+         t: float = 0.0) -> pk.Packet:
+    return pk.Packet(n, t + n * 1e-4, "UDP", "", 60, "udp", src=src, dst=dst, ip_id=n, sport=sport, dport=dport,
+                     payload_length=4, payload=b"data")
+
+
+def test_a_links_losses_are_never_folded():
+    flood = [_udp(n) for n in range(1, 401)]
+    diagram = ladder.layout(flood, {"server": "10.0.0.10", "client": "10.0.0.20"},
+                            losses=[pk.Loss("server", "10.0.0.10", 5)])
+    assert len([a for a in diagram.arrows if a.lost]) == 20  # every 20th of 400, each drawn
+    assert len(diagram.arrows) + sum(f.count for f in diagram.folds) == 400 and len(diagram.folds) == 20
+
+
+def test_a_broadcast_counts_at_every_lossy_host_but_is_no_ones_loss():
+    names = {"server": "10.0.0.10", "client": "10.0.0.20"}
+    flood = [_udp(1, dst="10.0.0.255")] + [_udp(n) for n in range(2, 12)]
+    lost = pk.lost_by_links(flood, [pk.Loss("server", names["server"], 20)])
+    assert sorted(lost) == [5, 10]  # the broadcast was the server's 1st datagram: the 5th is frame 5
+
+
+def test_a_flood_of_connections_or_addresses_keeps_the_diagram_bounded():
+    base = dict(protocol="TCP", info="", length=60, transport="tcp", src="10.0.0.20", dst="10.0.0.10", dport=1)
+    scan = []
+    for i in range(5000):  # a connect() to 5,000 closed ports: SYN, RST, nothing plain
+        scan += [pk.Packet(2 * i + 1, i * 1e-3, **base, sport=40000 + i, stream=i, flags=pk.SYN),
+                 pk.Packet(2 * i + 2, i * 1e-3 + 1e-5, **{**base, "src": "10.0.0.10", "dst": "10.0.0.20"},
+                           sport=1, stream=i, flags=pk.RST | pk.ACK)]
+    diagram = ladder.layout(scan, {"server": "10.0.0.10", "client": "10.0.0.20"})
+    assert len(diagram.arrows) + len(diagram.folds) <= ladder.MAX_ROWS
+    assert len(diagram.arrows) + sum(f.count for f in diagram.folds) == len(scan)
+    assert len(diagram.legend) == ladder.MAX_LEGEND + 1 and diagram.legend[-1].text == "… and 4988 more conversations"
+    assert diagram.height < 40_000
+    sweep = [pk.Packet(n, n * 1e-3, "ARP", "Who has 10.0.0.x?", 42, "arp", src="10.0.0.20", dst=f"10.0.0.{n}")
+             for n in range(1, 254)]
+    diagram = ladder.layout(sweep, {"server": "10.0.0.10", "client": "10.0.0.20"})
+    assert len(diagram.lifelines) == 2 + ladder.MAX_STRANGERS and diagram.lifelines[-1].name == "248 other addresses"
+    svg_tree(diagram)
+
+
+def test_text_xml_cannot_hold_is_replaced_not_a_broken_file():
+    diagram = ladder.layout(frames("tcp-exchange"), TCP_NAMES, title="cap\x1b[1m\x00.pcap")
+    assert svg_tree(diagram).find(f"{SVG}text").text == "cap\ufffd[1m\ufffd.pcap"
+
+
+def test_a_packet_holding_a_line_separator_is_read_whole():
+    from orchestrator import capture
+
+    lines = (DATA / "tcp-exchange.frames").read_text(encoding="utf-8").replace(
+        '"Who has 10.78.10.10? Tell 10.78.10.20"', '"Who has\u2028 10.78.10.10?\u2029"')
+    result = capture.parse_count_output([], lines)
+    assert len(result.frames) == 18 and "\u2028" in result.frames[1].info
+
+
+def test_a_damaged_capture_is_the_runs_problem():
+    from orchestrator import capture
+
+    out = "damaged\tthe capture file is cut short or damaged: Wireshark read 4 whole packets of it\ntotal\t4\nend\n"
+    result = capture.parse_count_output([], out)
+    assert result.damaged.startswith("the capture file is cut short") and result.total == 4
+    ev = capture.evidence("capture.pcap", {"captured": 4}, result, None)
+    assert ev.problem == result.damaged and not ev.whole
