@@ -110,8 +110,10 @@ def _cmd_clean(args: argparse.Namespace) -> int:
     return errors.EXIT_OK
 
 
-#: The biggest capture `ladder` draws (a run's is at most 10,000 packets of 2 KiB: about 20 MiB)
-LADDER_MAX_BYTES = 64 * 2**20
+#: The biggest capture `ladder` draws: a run's is at most 10,000 packets of 2 KiB, about 20 MiB. (Bigger
+#: ones would hold hundreds of thousands of short packets: more than Wireshark lists in the capture
+#: container's memory and minute.)
+LADDER_MAX_BYTES = 24 * 2**20
 
 
 def _cmd_ladder(args: argparse.Namespace) -> int:

@@ -119,4 +119,4 @@ def test_ladder_refuses_what_it_cannot_draw_before_docker(tmp_path, capsys):
         f.truncate(cli.LADDER_MAX_BYTES + 1)
     assert cli.main(["ladder", str(big)]) == errors.EXIT_INVALID_INPUT
     err = capsys.readouterr().err
-    assert "more than the 64 MiB the ladder draws" in err and err.count("\n") == 1
+    assert "more than the 24 MiB the ladder draws" in err and err.count("\n") == 1
