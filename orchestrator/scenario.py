@@ -37,8 +37,8 @@ class Impairment:
     """What a host's link does to its packets (scenario key `impair`; impair.py applies it). Loss takes what
     the host receives, deterministically: `loss` percent of the TCP data segments and, counted apart, of the
     UDP datagrams reaching it, evenly spread (20%: every 5th); handshakes, acknowledgements and teardowns
-    pass. The rest shapes what it sends, with the kernel's netem (delay, jitter, duplicate, reorder) or tbf
-    (rate)."""
+    pass. The rest shapes what it sends: a delayer (delay, jitter, reorder), nftables' dup (duplicate), tbf
+    (rate); impair.py says why not netem."""
 
     host: str
     loss: int | None = None  # percent, 1-100
