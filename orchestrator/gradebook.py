@@ -19,7 +19,7 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -136,14 +136,18 @@ def student_href(name: str) -> str:
     return quote(f"students/{folder_name(name)}/{PAGE_NAME}")
 
 
-def play_links(grade: StudentGrade, settings: Settings) -> dict[str, list[dict[str, str]]]:
+def play_links(grade: StudentGrade, settings: Settings,
+               written: Callable[[Path], bool] | None = None) -> dict[str, list[dict[str, Any]]]:
     """Scenario path -> the student's plays of it (grading.plan: only the programs they handed in, that a check
-    judges): the program, and the link from the student's folder to the play's report.html."""
+    judges): the program, the link from the student's folder to the play's report.html, and whether that page
+    was written (`written(path)`; a play the engine failed before it ended has none: no link to nowhere)."""
     root = student_folder(settings, grade.submission.name)
-    links: dict[str, list[dict[str, str]]] = {}
+    links: dict[str, list[dict[str, Any]]] = {}
     for part in plan(grade.submission, settings):
         href = quote(f"{part.folder.relative_to(root).as_posix()}/{PLAY_PAGE}")
-        links.setdefault(part.entry.scenario.path, []).append({"program": part.program, "href": href})
+        links.setdefault(part.entry.scenario.path, []).append({
+            "program": part.program, "href": href,
+            "written": written(part.folder / PLAY_PAGE) if written else True})
     return links
 
 
@@ -212,7 +216,7 @@ def _status(grade: StudentGrade) -> dict[str, Any]:
     return {"graded": grade.status == "graded", "status": grade.status, "errors": [safe(e) for e in grade.errors]}
 
 
-def student_page(grade: StudentGrade, settings: Settings) -> str:
+def student_page(grade: StudentGrade, settings: Settings, written: Callable[[Path], bool] | None = None) -> str:
     """A student's page (students/<name>/index.html): their grade, what they handed in, and per scenario each
     check with its evidence, what the lab's limits stopped, and a link to the report of each of their plays."""
     sub = grade.submission
@@ -220,7 +224,7 @@ def student_page(grade: StudentGrade, settings: Settings) -> str:
     programs = [{"name": p, "handed_in": p in sub.files,
                  "problem": None if p in sub.files else safe(sub.problems.get(p, f"{p} not submitted"))}
                 for p in needed]
-    links = play_links(grade, settings)
+    links = play_links(grade, settings, written)
     scenarios = []
     for i, s in enumerate(grade.scenarios):
         w = s.entry.weight
@@ -270,7 +274,7 @@ def write_student(grade: StudentGrade, settings: Settings) -> Path:
     (folder / "results.json").write_text(json.dumps(gradescope(grade, settings), indent=2, ensure_ascii=False) + "\n",
                                          encoding="utf-8")
     (folder / "junit.xml").write_text(junit(grade), encoding="utf-8")
-    (folder / PAGE_NAME).write_text(student_page(grade, settings), encoding="utf-8")
+    (folder / PAGE_NAME).write_text(student_page(grade, settings, Path.is_file), encoding="utf-8")
     return folder
 
 

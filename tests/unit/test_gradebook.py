@@ -359,3 +359,18 @@ def test_write_all_writes_the_pages_and_every_link_leads_somewhere(klass, settin
         for href in links:
             assert (folder / unquote(href)).resolve().is_file(), (g.submission.name, href)
         assert len(page.all("a", "report")) == len(grading.plan(g.submission, settings))
+
+
+def test_a_play_that_wrote_no_report_gets_no_link(klass, settings):
+    for g in klass:
+        for part in grading.plan(g.submission, settings):
+            part.folder.mkdir(parents=True, exist_ok=True)
+            if part.program != "client_tcp.py":  # (as if the engine had failed those plays before their end)
+                (part.folder / "report.html").write_text("<!DOCTYPE html>")
+    gradebook.write_all(klass, settings, {})
+    for g in klass:
+        parts = grading.plan(g.submission, settings)
+        folder = grading.student_folder(settings, g.submission.name)
+        page = parse((folder / "index.html").read_text(encoding="utf-8"))
+        assert len(page.all("a", "report")) == sum(p.program != "client_tcp.py" for p in parts)
+        assert len(page.all("span", "no-report")) == sum(p.program == "client_tcp.py" for p in parts)
