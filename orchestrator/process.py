@@ -69,6 +69,10 @@ class RemoteProcess:
         self._cond = threading.Condition()
         self._lines: list[Line] = []
         self._partial = {"stdout": b"", "stderr": b""}
+        #: when the last character of the line being written arrived: a line's time is when its text was
+        #: complete, not when its newline came (print() writes the text, then the newline, apart: under load the
+        #: two can arrive on either side of a snapshot, and the line must not move with the scheduler)
+        self._partial_at: dict[str, float] = {"stdout": 0.0, "stderr": 0.0}
         self._frames = {"stdout": 0, "stderr": 0}  # output received, however much of it is kept
         self._last_frame_at: dict[str, float | None] = {"stdout": None, "stderr": None}
         self._pid: int | None = None
@@ -91,7 +95,7 @@ class RemoteProcess:
         with self._cond:
             for stream, rest in self._partial.items():
                 if rest:
-                    self._add(stream, rest, now)
+                    self._add(stream, rest, self._partial_at[stream])
             self._partial = {"stdout": b"", "stderr": b""}
             if self._ended is None:  # (wait_exit may have learnt of the end first)
                 self._ended = now
@@ -102,13 +106,18 @@ class RemoteProcess:
         with self._cond:
             self._frames[stream] += 1
             self._last_frame_at[stream] = now
-            buf = self._partial[stream] + data
+            pending = self._partial[stream]
+            buf = pending + data
             *complete, rest = buf.split(b"\n")
-            for raw in complete:
+            # the first line ended by this chunk was complete before it when the chunk adds only its end
+            first_at = self._partial_at[stream] if pending and not data.split(b"\n", 1)[0].strip(b"\r") else now
+            for i, raw in enumerate(complete):
                 if self._pid is None and stream == "stderr" and raw.startswith(PID_MARK.encode()):
                     self._pid = int(raw[len(PID_MARK):])
                     continue
-                self._add(stream, raw, now)
+                self._add(stream, raw, first_at if i == 0 else now)
+            if data.rsplit(b"\n", 1)[-1].strip(b"\r"):  # this chunk wrote some of the line now being written
+                self._partial_at[stream] = now
             self._partial[stream] = rest[: self._limit]
             self._cond.notify_all()
 

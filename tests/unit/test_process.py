@@ -115,3 +115,19 @@ def test_a_shell_command_that_timed_out_never_lends_its_output_to_the_next():
         shell.run("dump tables", timeout=0.05)
     assert shell.run("dump tables", timeout=2) == (0, "fresh rows", "")  # the stale answer was dropped
     shell.close()
+
+
+def test_a_lines_time_is_when_its_text_was_complete_not_when_its_newline_came():
+    """print() writes the text and the newline apart: under load the newline may come after a snapshot the
+    text came before (tcp-clients' 'bob gets his own answer ... before: three' once cost a point so)."""
+    now = [0.0]
+    p = start(lambda proc: 0, clock=lambda: now[0])
+    assert p.wait_exit(5) == 0
+    for t, chunk in ((10.0, b"Hey there: Server message: I am bob"), (20.0, b"\nHey there: "), (30.0, b"\r\n"),
+                     (40.0, b"one\ntwo"), (50.0, b"\n"), (60.0, b"three")):
+        now[0] = t
+        p._take("stdout", chunk)
+    p._end()
+    assert [(ln.t, ln.text) for ln in p.evidence().lines] == [
+        (10.0, "Hey there: Server message: I am bob"), (20.0, "Hey there: "), (40.0, "one"), (40.0, "two"),
+        (60.0, "three")]
