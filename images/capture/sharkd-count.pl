@@ -64,33 +64,37 @@ until ($conn = IO::Socket::UNIX->new(Peer => $socket)) {
 my $json = JSON::PP->new->utf8->canonical;
 my $id = 0;
 
-sub read_answer {
+sub send_request {
+    my ($method, %params) = @_;
+    my $request = {jsonrpc => '2.0', id => ++$id, method => $method};
+    $request->{params} = \%params if %params;
+    print {$conn} $json->encode($request), "\n" or fail("writing to sharkd: $!");
+}
+
+sub read_line {
     my ($method) = @_;
     my $line = <$conn>;
     fail("sharkd closed the session during '$method'") unless defined $line;
+    return $line;
+}
+
+sub read_answer {
+    my ($method) = @_;
+    my $line = read_line($method);
     my $answer = eval { $json->decode($line) } or fail("sharkd's answer to '$method' is not JSON: $@");
     return $answer;
 }
 
 sub call {
-    my ($method, %params) = @_;
-    my $request = {jsonrpc => '2.0', id => ++$id, method => $method};
-    $request->{params} = \%params if %params;
-    print {$conn} $json->encode($request), "\n" or fail("writing to sharkd: $!");
-    my $line = <$conn>;
-    fail("sharkd closed the session during '$method'") unless defined $line;
-    my $answer = eval { $json->decode($line) } or fail("sharkd's answer to '$method' is not JSON: $@");
-    return $answer;
+    send_request(@_);
+    return read_answer($_[0]);
 }
 
 # A request whose (long) answer is passed on as it came: the line, or the end with sharkd's reason.
 sub call_raw {
-    my ($method, %params) = @_;
-    my $request = {jsonrpc => '2.0', id => ++$id, method => $method};
-    $request->{params} = \%params if %params;
-    print {$conn} $json->encode($request), "\n" or fail("writing to sharkd: $!");
-    my $line = <$conn>;
-    fail("sharkd closed the session during '$method'") unless defined $line;
+    my ($method) = @_;
+    send_request(@_);
+    my $line = read_line($method);
     chomp $line;
     return $line if $line =~ /^\{"jsonrpc":"2\.0","id":\d+,"result":\[/;
     my $answer = eval { $json->decode($line) } || {};
@@ -103,9 +107,9 @@ sub one_line { my $s = shift // ''; $s =~ s/[\t\r\n]+/ /g; return $s }
 # (a tcpdump killed mid-write), but it answers the `status` after it, with the frames it could read. So an
 # answer to `status` first says the capture is damaged (a `damaged` record), at once instead of a wait that
 # never ends; what it could read is counted and listed.
-print {$conn} $json->encode({jsonrpc => '2.0', id => ++$id, method => 'load', params => {file => $pcap}}), "\n";
+send_request('load', file => $pcap);
 my $load_id = $id;
-print {$conn} $json->encode({jsonrpc => '2.0', id => ++$id, method => 'status'}), "\n" or fail("writing to sharkd: $!");
+send_request('status');
 my $first = read_answer('load');
 if ($first->{id} == $load_id) {
     fail("sharkd could not load $pcap: " . one_line($first->{error}{message})) if $first->{error};
