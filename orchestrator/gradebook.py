@@ -44,11 +44,16 @@ def grades_csv(grades: Iterable[StudentGrade], settings: Settings) -> str:
     writer.writerow(["student", "total", "maximum", *names, "status", "notes"])
     for g in grades:
         status = g.status if not g.errors else "error: " + "; ".join(g.errors)
-        notes = "; ".join([*(f"{p}" for p in g.submission.problems.values()),
-                           *([g.submission.error] if g.submission.error else [])])
+        notes = "; ".join(_notes(g))
         writer.writerow([g.submission.name, _points(g.total), _points(g.maximum),
                          *(_points(s.entry.weight * s.awarded) for s in g.scenarios), status, notes])
     return buf.getvalue()
+
+
+def _notes(grade: StudentGrade) -> list[str]:
+    """What was wrong with a student's submission: each program's problem, and why it could not be used."""
+    sub = grade.submission
+    return [*(str(p) for p in sub.problems.values()), *([sub.error] if sub.error else [])]
 
 
 def _mark(check: dict[str, Any]) -> str:
@@ -249,7 +254,7 @@ def class_index(grades: Iterable[StudentGrade], settings: Settings, manifest: di
     grades = list(grades)
     students = []
     for g in grades:
-        notes = [*g.submission.problems.values(), *([g.submission.error] if g.submission.error else [])]
+        notes = _notes(g)
         students.append({"name": safe(g.submission.name), "href": student_href(g.submission.name),
                          "total": g.total, "maximum": g.maximum, "percent": num(round(percentage(g), 1)),
                          "scenarios": [num(s.entry.weight * s.awarded) for s in g.scenarios],

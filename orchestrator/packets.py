@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 #: (name, Wireshark custom column) read for every frame, in this order after the Protocol and Info columns.
 #: `:1` is a field's first occurrence: an ICMP error quotes the datagram it answers, whose headers come after.
@@ -195,16 +195,11 @@ def mark_duplicates(packets: Iterable[Packet]) -> tuple[Packet, ...]:
         if p.ip_id and p.transport in ("tcp", "udp"):
             key = (p.src, p.dst, p.ip_id, p.transport, p.length, p.sport, p.dport, p.seq)
             if key in seen:
-                p = _replace(p, duplicate_of=seen[key])
+                p = replace(p, duplicate_of=seen[key])
             else:
                 seen[key] = p.number
         out.append(p)
     return tuple(out)
-
-
-def _replace(p: Packet, **changes) -> Packet:
-    from dataclasses import replace
-    return replace(p, **changes)
 
 
 @dataclass(frozen=True)
