@@ -19,7 +19,7 @@ DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
         scenario-tcp scenario-udp scenarios validate bench probe grade check soak clean clean-runs clean-images prune-images lock
 
 help: ## this list
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{sub("%", "NAME", $$1); printf "  make %-14s %s\n", $$1, $$2}'
 
 # ---- what the targets need, installed on first use -------------------------------------------
 $(VENV)/.installed: requirements.txt pyproject.toml
@@ -67,8 +67,11 @@ check: venv mmdebstrap ## a student's check: make check PROGRAMS=DIR plays the s
 	@test -n "$(PROGRAMS)" || { echo "usage: make check PROGRAMS=DIR (a folder with your programs)"; exit 2; }
 	$(PY) -m orchestrator check "$(PROGRAMS)"
 
+# every scenario file but the suite: it lists scenarios and weights for grade and check, and `run` plays only scenarios
+SCENARIOS = $(filter-out scenarios/suite.yaml,$(sort $(wildcard scenarios/*.yaml)))
+
 scenarios: venv mmdebstrap ## play every scenario in scenarios/
-	$(PY) -m orchestrator run scenarios/*.yaml
+	$(PY) -m orchestrator run $(SCENARIOS)
 
 validate: venv mmdebstrap ## check every scenario file and the suite (display filters by tshark) without running anything
 	$(PY) -m orchestrator validate scenarios/*.yaml
