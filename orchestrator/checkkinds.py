@@ -10,18 +10,19 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Union
 
-from .checks import (LIST_LIMIT, _noun, _output, _log_match, _log_sequence, _program_missing, _program_output,
+from .checks import (LIST_LIMIT, keyed_steps, _noun, _output, _log_match, _log_sequence, _program_missing, _program_output,
                      _row_text, capture_doubt, clip, describe_status, first_failure, plural, row_matches,
                      scenario_expand, step_ref, why_not_done)
 from .evidence import Evidence, Snapshot
 from .placeholders import expand
-from .steps import NONZERO, PROTOS, STREAMS, Netstat, expected_status, status_matches
+from .steps import NONZERO, PROTOS, STREAMS, Netstat, Signal, expected_status, status_matches
 from .yamlsource import Map, Node, Where, quote, shown
 
 if TYPE_CHECKING:
     from .scenario import Scenario, _Parser
 
 MAX_POINTS = 1000.0
+ABSENCE = "an absence (a count that accepts 0)"
 #: netstat's spelling of TCP states (with an underscore, unlike ss).
 STATES = ("LISTEN", "ESTABLISHED", "TIME_WAIT", "CLOSE_WAIT", "FIN_WAIT1", "FIN_WAIT2", "SYN_SENT",
           "SYN_RECV", "LAST_ACK", "CLOSING", "CLOSE")
@@ -115,6 +116,10 @@ class LogCheck:
             return _log_match(evidence, self.pattern, self.bounds, out)
         return _log_sequence(evidence, self.sequence, out)
 
+    def vacuous(self, signalled: set[str]) -> str | None:
+        """'an absence' when a count of 0 lines would pass (what a program that does nothing shows), else None."""
+        return ABSENCE if self.pattern is not None and self.bounds.accepts(0) else None
+
 
 @dataclass(frozen=True)
 class SocketCheck:
@@ -168,6 +173,10 @@ class SocketCheck:
         more = [f"    … and {len(snap.rows) - len(shown)} more rows"] if len(snap.rows) > len(shown) else []
         mark = " (→ marks the matching ones)" if hits else ""
         return False, "\n".join([head, f"Its {plural(len(snap.rows), 'row')}{mark}:", *rows, *more])
+
+    def vacuous(self, signalled: set[str]) -> str | None:
+        """'an absence' when a count of 0 would pass (what a program that does nothing shows), else None."""
+        return ABSENCE if self.bounds.accepts(0) else None
 
 
 @dataclass(frozen=True)
@@ -225,6 +234,10 @@ class CaptureCheck:
         body = ["The matching frames:", *samples] if samples else []
         return False, "\n".join([head, *body])
 
+    def vacuous(self, signalled: set[str]) -> str | None:
+        """'an absence' when a count of 0 would pass (what a program that does nothing shows), else None."""
+        return ABSENCE if self.bounds.accepts(0) else None
+
 
 @dataclass(frozen=True)
 class ExitCheck:
@@ -249,6 +262,9 @@ class ExitCheck:
         if prog is None:
             return False, _program_missing(scenario, evidence, self.program)
         said = f"{prog.id} {describe_status(prog.exit_status)}"
+        missed = self._signal_missed(scenario, evidence)
+        if missed is not None:
+            return False, f"Not earned: {missed}\n{said}."
         if self.status is None and prog.exit_status is not None and prog.stopped is None:
             return True, said + "."
         if self.status == NONZERO and status_matches(NONZERO, prog.exit_status) and prog.stopped is None:
@@ -260,6 +276,28 @@ class ExitCheck:
             said += f" (stopped with {prog.stopped})"
         out = _program_output(prog, "both")
         return False, "\n".join([f"Expected {expected}; {said}.", *out.cut(), *out.tail()])
+
+    def _signal_missed(self, scenario: Scenario, evidence: Evidence) -> str | None:
+        """On a program the scenario signals, an exit status says how it ends on that signal (a person's
+        Ctrl-C): it counts only if the program was still running when the last such signal came. Why not, or
+        None (it was, or the scenario signals it nowhere)."""
+        sent = [(key, step) for key, step in keyed_steps(scenario.steps)
+                if isinstance(step, Signal) and step.program == self.program]
+        if not sent:
+            return None
+        key, step = sent[-1]
+        result = next((r for r in evidence.steps if r.key == key), None)
+        if result is not None and result.status == "ok":
+            return None
+        how = f"{step.signal} (Ctrl-C)" if step.signal == "SIGINT" else step.signal
+        why = result.message if result is not None and result.message else "the run did not get that far"
+        return (f"this check is about how {self.program} ends on {how}, and {self.program} was not running "
+                f"when {step.signal} was to be sent ({why}).")
+
+    def vacuous(self, signalled: set[str]) -> str | None:
+        """'an exit check' unless the scenario signals the program (then it depends on the signal having
+        come while the program ran: _signal_missed)."""
+        return None if self.program in signalled else "an exit check"
 
 
 Spec = Union[LogCheck, SocketCheck, CaptureCheck, ExitCheck]
@@ -276,12 +314,23 @@ class Check:
     #: the id of the program whose behaviour the check judges: in grading, the check is judged in the run
     #: where that program is the student's and every other one the lab's reference (README, Grading)
     judges: str = ""
+    #: the names of the checks (of the same scenario, judging the same program) that must pass for this one to
+    #: earn its points: an absence ("resets nothing") or an exit status counts only for a program that did the
+    #: behaviour it is about (scenarios/README.md, requires)
+    requires: tuple[str, ...] = ()
+
+    def vacuous(self, signalled: set[str]) -> str | None:
+        """Why inaction, a crash or an early exit could pass this check on its own, when it has points and
+        no `requires` (what `validate` warns about), or None. `signalled`: the programs the scenario signals."""
+        if self.points <= 0 or self.requires:
+            return None
+        return self.spec.vacuous(signalled)
 
 
 def parse_check(r: _Parser, node: Node) -> Check:
     """One check: a name, points (default 1), the program it judges, and exactly one kind's key."""
     kinds = tuple(CHECK_KINDS)
-    m = node.mapping(("name", "points", "judges") + kinds, ("name",),
+    m = node.mapping(("name", "points", "judges", "requires") + kinds, ("name",),
                      example="{name: server exits cleanly, exit: {program: server, status: 0}}")
     name = m["name"].str(example="'server exits cleanly'")
     if name in r.check_names:
@@ -291,7 +340,19 @@ def parse_check(r: _Parser, node: Node) -> Check:
     points = m["points"].number(0, MAX_POINTS, example="1") if "points" in m else 1.0
     kind = m.one_of(kinds, "a check", example="{exit: {program: server, status: 0}}")
     spec = CHECK_KINDS[kind].parse(r, m[kind])
-    return Check(name=name, points=points, spec=spec, where=node.where, judges=_judges(r, m, spec))
+    requires: tuple[str, ...] = ()
+    if "requires" in m:
+        node_r = m["requires"]
+        if not isinstance(node_r.value, (str, list)):
+            node_r.must("the name of another check of this scenario, or a list of names",
+                        "['each answer travels server to client']")
+        items = [node_r] if isinstance(node_r.value, str) else node_r.list(
+            nonempty=True, example="['each answer travels server to client']")
+        requires = tuple(item.str(rule="the name of another check of this scenario",
+                                  example="'each answer travels server to client'") for item in items)
+        r.requires.append((name, items))
+    return Check(name=name, points=points, spec=spec, where=node.where, judges=_judges(r, m, spec),
+                 requires=requires)
 
 
 def _judges(r: _Parser, m: Map, spec: Spec) -> str:

@@ -75,16 +75,49 @@ class Outcome:
 
 
 def evaluate(scenario: Scenario, evidence: Evidence) -> list[Outcome]:
-    """One Outcome per check of the scenario, in the scenario's order."""
-    return [evaluate_check(scenario, evidence, check) for check in scenario.checks]
+    """One Outcome per check of the scenario, in the scenario's order. A check that `requires` others is
+    judged after them, and passes only if they passed too (the loader rules out a circle)."""
+    by_name = {c.name: c for c in scenario.checks}
+    done: dict[str, Outcome] = {}
+
+    def outcome(check: Check) -> Outcome:
+        if check.name not in done:
+            done[check.name] = evaluate_check(scenario, evidence, check,
+                                              [outcome(by_name[n]) for n in check.requires])
+        return done[check.name]
+
+    return [outcome(check) for check in scenario.checks]
 
 
-def evaluate_check(scenario: Scenario, evidence: Evidence, check: Check) -> Outcome:
-    """The Outcome of one check."""
+def evaluate_check(scenario: Scenario, evidence: Evidence, check: Check,
+                   required: Sequence[Outcome] = ()) -> Outcome:
+    """The Outcome of one check, given the outcomes of the checks it requires (in its `requires` order)."""
     passed, text = check.spec.judge(scenario, evidence)  # (checkkinds.py: each kind judges its own)
+    missed = next((o for o in required if not o.passed), None)
+    if missed is not None:
+        passed, text = False, not_earned(missed, text if passed else None)
     return Outcome(name=check.name, kind=check.spec.KIND, points=check.points,
                    awarded=check.points if passed else 0.0, passed=passed,
                    evidence=bounded(text), where=str(check.where))
+
+
+NOT_EARNED = "Not earned: "
+
+
+def not_earned(missed: Outcome, alone: str | None) -> str:
+    """Why a check earned nothing because a check it requires failed: the behaviour it is about did not
+    happen. `alone`: its own evidence, if on its own it would have passed (shown, so nobody wonders)."""
+    why = missed.evidence
+    if why.startswith(NOT_EARNED):  # that one failed for want of another: say the first thing that was missing
+        why = why[len(NOT_EARNED):]
+    first, _, rest = why.partition("\n")
+    lines = [f"{NOT_EARNED}this counts only for a program that did what \"{missed.name}\" looks for, and that did "
+             f"not happen: {first}"]
+    if rest:
+        lines.append(rest)
+    if alone is not None:
+        lines.append(f"(On its own this check would have passed: {alone.partition(chr(10))[0]})")
+    return "\n".join(lines)
 
 
 def verdict(evidence: Evidence, outcomes: Iterable[Outcome]) -> Verdict:

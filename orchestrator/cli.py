@@ -244,12 +244,14 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 said.append(f"{path}: ok (suite {suite.name}: " + ", ".join(
                     f"{e.scenario.name} x{e.weight:g} needs {' '.join(e.scenario.needs())}" for e in suite.entries)
                     + f"; at most {suite.maximum():g} points)")
+                said += [f"warning: {w}" for e in suite.entries for w in e.scenario.warnings]
             else:
                 from .scenario import load_scenario
 
                 sc = load_scenario(path, topology, checker)
                 said.append(f"{sc.path}: ok ({sc.name}: {len(sc.steps)} steps, {len(sc.checks)} checks)")
-    for line in said:
+                said += [f"warning: {w}" for w in sc.warnings]
+    for line in dict.fromkeys(said):  # (a scenario validated alone and in the suite is warned about once)
         _say(line)
     return errors.EXIT_OK
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ScenarioError
+from .checks import keyed_steps
 from .placeholders import PLACEHOLDER, expand, placeholders  # noqa: F401 (the language's, used by many)
 from .checkkinds import (CHECK_KINDS, FILTER_EXAMPLE, MAX_POINTS, STATES, Bounds, CaptureCheck, Check,  # noqa: F401
                          ExitCheck, LogCheck, SocketCheck, parse_check)
@@ -66,6 +67,8 @@ class Scenario:
     timeout: float  # the whole run's limit, seconds
     where: Where = field(compare=False, default=Where("", None, ""))
     impairments: tuple[Impairment, ...] = ()  # the links that lose, delay... (scenario key `impair`)
+    #: what `validate` warns about (a check that inaction could pass, depending on nothing), located
+    warnings: tuple[str, ...] = field(compare=False, default=())
 
     def programs(self) -> dict[str, Start]:
         """Every program the scenario starts, by id (Parallel steps included)."""
@@ -164,6 +167,7 @@ class _Parser:
         self.snapshots: dict[str, int | None] = {}  # netstat snapshot name -> line
         self.check_names: dict[str, int | None] = {}
         self.filters: list[tuple[Node, str]] = []  # capture filter nodes and their expanded text
+        self.requires: list[tuple[str, list[Node]]] = []  # a check's name and the nodes of its `requires`
 
     # -- top level --
 
@@ -187,10 +191,11 @@ class _Parser:
                       m["steps"].list(nonempty=True, example="[{start: {id: server, host: server, run: ...}}]"))
         checks = tuple(self.check(item) for item in
                        m["checks"].list(nonempty=True, example="[{name: server exits cleanly, exit: ...}]"))
+        self._check_requires(checks)
         self._check_filters()
         return Scenario(path=self.path, name=name, description=description, hosts=tuple(self.hosts),
                         clients=clients, steps=steps, checks=checks, timeout=timeout,
-                        where=self.root.where, impairments=impairments)
+                        where=self.root.where, impairments=impairments, warnings=self._warnings(steps, checks))
 
     def _hosts(self, node: Node) -> list[str]:
         hosts: list[str] = []
@@ -396,6 +401,57 @@ class _Parser:
         if not (addr_ok and port_ok):
             node.must(_ENDPOINT_RULE, "'{server.ip}:5000'")
         return text
+
+    def _judged_file(self, program: str) -> str:
+        start = self.started[program]
+        return program_file(start.argv) or start.argv[0]
+
+    def _check_requires(self, checks: tuple[Check, ...]) -> None:
+        """Every name in a `requires` is another check of this scenario that judges the same program (in
+        grading both are judged in that program's play), and no check requires itself, however indirectly."""
+        by_name = {c.name: c for c in checks}
+        for name, nodes in self.requires:
+            check = by_name[name]
+            for node, wanted in zip(nodes, check.requires):
+                if wanted == name:
+                    node.fail(f"check {quote(name)} cannot require itself; name the check whose behaviour it "
+                              "depends on")
+                other = by_name.get(wanted)
+                if other is None:
+                    node.fail(f"no check is named {quote(wanted)}{did_you_mean(wanted, by_name)} (a check may "
+                              "require only checks of this scenario, by their name)")
+                mine, theirs = self._judged_file(check.judges), self._judged_file(other.judges)
+                if mine != theirs:
+                    node.fail(f"check {quote(wanted)} judges {theirs}, and this check judges {mine}: a check may "
+                              "require only what the program it judges did (in grading, each program is judged "
+                              "in a play of its own)")
+        for name in by_name:  # a cycle: follow the requirements from each check
+            seen, todo = set(), list(by_name[name].requires)
+            while todo:
+                wanted = todo.pop()
+                if wanted == name:
+                    nodes = next(n for c, n in self.requires if c == name)
+                    nodes[0].fail(f"check {quote(name)} requires itself through {names(sorted(seen))}: "
+                                  "requirements cannot go round in a circle")
+                if wanted not in seen:
+                    seen.add(wanted)
+                    todo.extend(by_name[wanted].requires)
+
+    def _warnings(self, steps: tuple[Step, ...], checks: tuple[Check, ...]) -> tuple[str, ...]:
+        """The checks that inaction, a crash or an early exit would pass on their own: with points, an
+        absence or an exit check, depending on nothing (no `requires`; an exit check on a program the scenario
+        signals depends on the signal: it earns only if the program was still running when it came)."""
+        signalled = {s.program for _, s in keyed_steps(steps) if isinstance(s, Signal)}
+        warned = []
+        for check in checks:
+            what = check.vacuous(signalled)
+            if what is None:
+                continue
+            warned.append(f"{check.where}: check {quote(check.name)} is {what} that depends on nothing: a program "
+                          "that does nothing, crashes or exits at once would earn its points. Name the check of "
+                          "the behaviour it is about in requires (scenarios/README.md, requires), or give it "
+                          "points: 0")
+        return tuple(warned)
 
     def _check_filters(self) -> None:
         """Ask the filter checker (tshark) once about every display filter; report the first bad one."""
