@@ -18,6 +18,7 @@ interrupted resumes where it stopped.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -89,6 +90,7 @@ class PartResult:
     seconds: float
     reused: bool = False
     stopped: list[str] = field(default_factory=list)  # what the sandbox's limits stopped in the play, in words
+    plays: int = 1  # how many times it was played (RACE_PLAYS when the first play showed a race)
 
 
 @dataclass
@@ -192,7 +194,7 @@ def cached(part: Part) -> PartResult | None:
     if data.get("key") != part.key or data.get("verdict") == "error":
         return None  # (a play the lab could not carry out is always tried again)
     return PartResult(part.key, data["verdict"], data.get("error"), data["checks"], data.get("seconds", 0.0),
-                      reused=True, stopped=list(data.get("stopped_by_limits", [])))
+                      reused=True, stopped=list(data.get("stopped_by_limits", [])), plays=data.get("plays", 1))
 
 
 def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, lab: Lab | None = None
@@ -224,12 +226,56 @@ def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, l
     error = report.run_problem(rep) if rep["verdict"] == "error" else None
     result = PartResult(part.key, rep["verdict"], error, mine, round(time.monotonic() - started, 3),
                         stopped=list(rep.get("stopped_by_limits") or []))
-    (part.folder / PART_FILE).write_text(json.dumps({
-        "key": part.key, "student": part.student, "scenario": scenario.name, "program": part.program,
-        "verdict": result.verdict, "error": error, "checks": mine, "seconds": result.seconds,
-        "programs": sources, "run_id": evidence.run_id, "stopped_by_limits": result.stopped,
-    }, indent=2, ensure_ascii=False) + "\n")
+    store(part, result, sources=sources, run_id=evidence.run_id)
     return result
+
+
+def store(part: Part, result: PartResult, **more: Any) -> None:
+    """The play's result in its folder, where `cached` finds it."""
+    (part.folder / PART_FILE).write_text(json.dumps({
+        "key": part.key, "student": part.student, "scenario": part.entry.scenario.name, "program": part.program,
+        "verdict": result.verdict, "error": result.error, "checks": result.checks, "seconds": result.seconds,
+        "stopped_by_limits": result.stopped, "plays": result.plays, **more,
+    }, indent=2, ensure_ascii=False) + "\n")
+
+
+#: How many times a play is played when its first play showed a race between the student's program and the
+#: lab's limits (shows_race), and the rule that decides (combine): a check earns its points only if it passed
+#: in every one of them, what the program does every time, not what it did once.
+RACE_PLAYS = 3
+
+
+def shows_race(result: PartResult) -> bool:
+    """Whether a play's outcome may have depended on timing that the student's program decides: the sandbox's
+    limits stopped something (a process killed for memory, forks refused, output cut), and what came before
+    and after that moment depends on how fast the program reached it. (A race the lab controls is removed by
+    design: README, Grading.) A play the lab could not carry out is an error, not a race."""
+    return result.verdict != "error" and bool(result.stopped)
+
+
+def combine(first: PartResult, again: list[PartResult]) -> PartResult:
+    """One result of several plays of one part (RACE_PLAYS): each check passes only if it passed in every play;
+    one whose outcome varied says so, with the evidence of a play where it failed."""
+    plays = [first, *again]
+    if any(r.verdict == "error" for r in again):  # the lab failed a replay: that student is graded again later
+        return next(r for r in again if r.verdict == "error")
+    checks_ = []
+    for check in first.checks:
+        found = [next((c for c in r.checks if c["name"] == check["name"]), None) for r in plays]
+        passed = sum(1 for c in found if c is not None and c["passed"])
+        if passed in (0, len(plays)):
+            checks_.append(check)
+            continue
+        failed = next(c for c in found if c is not None and not c["passed"])
+        checks_.append(dict(failed, evidence=(
+            f"The outcome varied: this check passed in {passed} of {len(plays)} plays of this scenario, which "
+            f"were played {len(plays)} times because your program met the lab's limits (what happens before and "
+            "after that depends on timing). A check counts only if it passed in every play. A play where it "
+            "failed:\n" + failed["evidence"])))
+    stopped = list(dict.fromkeys(x for r in plays for x in r.stopped))
+    verdict = "pass" if all(c["passed"] for c in checks_) and first.verdict == "pass" else "fail"
+    return PartResult(first.key, verdict, None, checks_, round(sum(r.seconds for r in plays), 3),
+                      stopped=stopped, plays=len(plays))
 
 
 def not_submitted(entry: Entry, check, reason: str) -> dict[str, Any]:
@@ -270,6 +316,9 @@ def assemble(submission: Submission, parts: list[Part], results: dict[str, PartR
                 errors.append(result.error)
         stopped = [f"{what} (in the play of your {p.program})" for p in parts if p.entry is entry and results.get(p.key)
                    for what in results[p.key].stopped]
+        stopped += [f"so the play of your {p.program} was played {results[p.key].plays} times, and a check counts "
+                    "only if it passed in every one" for p in parts
+                    if p.entry is entry and results.get(p.key) and results[p.key].plays > 1]
         grades.append(ScenarioGrade(entry, outcomes, [f"{entry.scenario.name}: {e}" for e in errors], stopped))
     return StudentGrade(submission, grades)
 
@@ -361,6 +410,8 @@ class Grader:
                     else:
                         lab, part = self._next(lab, remaining)
                     result = play(part, self.engine, self.settings, self.cancel, lab)
+                    if result is not None and shows_race(result):
+                        result = self._replay(part, result)
                 except SocklabError as e:  # the engine failed this play: the student is not graded, with why
                     result = PartResult(part.key, "error", str(e), [], 0.0)
                     if lab is not None:
@@ -372,6 +423,21 @@ class Grader:
         finally:
             if lab is not None:
                 lab.teardown()
+
+    def _replay(self, part: Part, first: PartResult) -> PartResult | None:
+        """The part played RACE_PLAYS - 1 more times, each in a lab of its own and a folder of its own
+        (`play-2`, ...; the first play's artifacts stay where they are), and the results combined (combine)."""
+        again = []
+        for n in range(2, RACE_PLAYS + 1):
+            self.labs_created += 1
+            result = play(dataclasses.replace(part, folder=part.folder / f"play-{n}"), self.engine, self.settings,
+                          self.cancel)
+            if result is None:
+                return None
+            again.append(result)
+        result = combine(first, again)
+        store(part, result, replays=[f"play-{n}" for n in range(2, RACE_PLAYS + 1)])
+        return result
 
     def _next(self, lab: Lab | None, remaining: list[Part]) -> tuple[Lab, Part]:
         """The lab for the next play, and that play (taken out of `remaining`): `lab` cleared, and the first

@@ -361,3 +361,46 @@ def test_a_lab_whose_impaired_link_cannot_be_restored_is_replaced_and_says_why(t
     assert len(grader.replaced) == 2
     assert "the impaired link of server could not be restored" in grader.replaced[0]
     assert "the loss rules are left" in grader.replaced[0]
+
+
+# ---- a race between the program and the lab's limits: played RACE_PLAYS times, a fixed rule decides --------
+
+
+def _result(verdict: str, *passed: bool, stopped=("the memory limit (256 MiB) was reached",)):
+    from orchestrator.grading import PartResult
+
+    return PartResult("k", verdict, None, [{"name": f"c{i}", "points": 1, "awarded": int(p), "passed": p,
+                                            "evidence": f"evidence {i} {p}"} for i, p in enumerate(passed)],
+                      1.0, stopped=list(stopped))
+
+
+def test_a_play_shows_a_race_only_when_the_limits_stopped_something():
+    from orchestrator.grading import shows_race
+
+    assert shows_race(_result("fail", True, False))
+    assert not shows_race(_result("fail", True, False, stopped=()))
+    assert not shows_race(_result("error", True, stopped=("x",)))  # the lab's failure is no race: an error
+
+
+def test_a_check_whose_outcome_varied_counts_only_if_it_passed_every_time():
+    from orchestrator.grading import combine
+
+    first, *again = (_result("fail", True, True, False), _result("fail", True, False, False),
+                     _result("pass", True, True, True))
+    got = combine(first, again)
+    assert [(c["name"], c["passed"], c["awarded"]) for c in got.checks] == [
+        ("c0", True, 1), ("c1", False, 0), ("c2", False, 0)]
+    assert got.checks[0]["evidence"] == "evidence 0 True"  # the same every time: as it was
+    assert got.checks[1]["evidence"].startswith("The outcome varied: this check passed in 2 of 3 plays")
+    assert got.checks[1]["evidence"].endswith("evidence 1 False")
+    assert got.checks[2]["evidence"].startswith("The outcome varied: this check passed in 1 of 3 plays")
+    assert (got.plays, got.verdict) == (3, "fail")
+    # the same plays in another order give the same points
+    assert [c["awarded"] for c in combine(again[1], [first, again[0]]).checks] == [1, 0, 0]
+
+
+def test_a_replay_the_lab_failed_makes_the_play_an_error():
+    from orchestrator.grading import combine
+
+    broken = _result("error", True)
+    assert combine(_result("fail", True), [broken, _result("pass", True)]) is broken

@@ -1,0 +1,5 @@
+import socket
+import colorama
+
+colorama.init()
+print("never reached")

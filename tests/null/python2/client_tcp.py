@@ -1,0 +1,2 @@
+import socket, sys
+print "client_tcp: this is Python 2"

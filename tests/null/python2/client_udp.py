@@ -1,0 +1,2 @@
+import socket, sys
+print "client_udp: this is Python 2"

@@ -1,0 +1,2 @@
+import socket, sys
+print "server_tcp: this is Python 2"

@@ -1,0 +1,2 @@
+import socket, sys
+print "server_udp: this is Python 2"
