@@ -316,7 +316,7 @@ def assemble(submission: Submission, parts: list[Part], results: dict[str, PartR
                 errors.append(result.error)
         stopped = [f"{what} (in the play of your {p.program})" for p in parts if p.entry is entry and results.get(p.key)
                    for what in results[p.key].stopped]
-        stopped += [f"so the play of your {p.program} was played {results[p.key].plays} times, and a check counts "
+        stopped += [f"because of that, the play of your {p.program} was played {results[p.key].plays} times, and a check counts "
                     "only if it passed in every one" for p in parts
                     if p.entry is entry and results.get(p.key) and results[p.key].plays > 1]
         grades.append(ScenarioGrade(entry, outcomes, [f"{entry.scenario.name}: {e}" for e in errors], stopped))

@@ -114,6 +114,20 @@ def test_threads_printing_at_once_never_cost_points(tmp_path):
     assert session_leftovers(*gradings) == []
 
 
+def test_a_server_without_the_greeting_loses_only_the_greeting(tmp_path):
+    """One mistake costs its own checks only: the lab's client waits a bounded time for the greeting, says so
+    and carries on, so the server's right answers are still exercised and earn their points everywhere."""
+    klass = class_of(tmp_path, "no-greeting", FAIR / "no-greeting")
+    proc = grade(str(klass), "--out", str(tmp_path / "grades"), "--only", "no-greeting", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    [row] = read_csv(tmp_path / "grades" / "grades.csv")
+    assert ([row[s] for s in SCENARIOS], row["total"]) == (["22", "14", "16", "11", "4", "8", "8", "8", "4"], "95")
+    summary = (tmp_path / "grades" / "students" / "no-greeting" / "summary.txt").read_text()
+    failed = [line for line in summary.splitlines() if line.lstrip().startswith("✗")]
+    assert len(failed) == 1 and "the greeting travels server to client" in failed[0], summary
+    assert session_leftovers(proc) == []
+
+
 # ---- the sample class (examples/README.md) -------------------------------------------------------------
 
 SAMPLE = ROOT / "examples" / "submissions"

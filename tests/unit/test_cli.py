@@ -14,6 +14,41 @@ def test_validate_without_filters_needs_no_docker(capsys):
     assert "tcp.yaml: ok (tcp-exchange" in out and "udp.yaml: ok (udp-exchange" in out
 
 
+def test_validate_warns_about_a_check_that_inaction_would_pass(tmp_path, capsys):
+    """An absence or an exit status with points that depends on nothing is a warning (exit 0), located; the
+    scenarios of the project have none."""
+    scenario = tmp_path / "vacuous.yaml"
+    scenario.write_text("""name: vacuous
+description: a server that does nothing would pass these
+hosts: [server]
+steps:
+  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}
+checks:
+  - name: the server resets nothing
+    judges: server
+    capture: {filter: "tcp.flags.reset==1", count: 0}
+  - name: the server exits 0
+    exit: {program: server, status: 0}
+  - name: shown, not graded
+    points: 0
+    judges: server
+    capture: {filter: "udp", count: 0}
+""")
+    assert cli.main(["validate", "--no-filters", str(scenario)]) == errors.EXIT_OK
+    warnings = [ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("warning: ")]
+    assert warnings == [
+        f"warning: {scenario}:7 (checks[0]): check 'the server resets nothing' is an absence (a count that accepts "
+        "0) that depends on nothing: a program that does nothing, crashes or exits at once would earn its points. "
+        "Name the check of the behaviour it is about in requires (scenarios/README.md, requires), or give it "
+        "points: 0",
+        f"warning: {scenario}:10 (checks[1]): check 'the server exits 0' is an exit check that depends on nothing: "
+        "a program that does nothing, crashes or exits at once would earn its points. Name the check of the "
+        "behaviour it is about in requires (scenarios/README.md, requires), or give it points: 0"]
+    suite = ROOT / "scenarios" / "suite.yaml"
+    assert cli.main(["validate", "--no-filters", str(suite), *map(str, sorted((ROOT / "scenarios").glob("*.yaml")))]) == 0
+    assert "warning" not in capsys.readouterr().out
+
+
 def test_an_invalid_scenario_is_one_line_and_exit_2(capsys):
     path = ROOT / "tests/scenarios/invalid/port_out_of_range.yaml"
     assert cli.main(["validate", "--no-filters", str(path)]) == errors.EXIT_INVALID_INPUT
