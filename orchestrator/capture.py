@@ -263,23 +263,15 @@ def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict
     capabilities, as the analyst user."""
     script = f'{SHARKD_START}; exec "$@"'
     command = count_command("/tmp/socklab.pcap", filters, frames=frames)
-    container = engine.create_container(
-        name=None, image=image, command=["sh", "-c", script, "count", *command],
-        labels=labels, user=ANALYST, network_mode="none", cap_drop=["ALL"], security_opt=["no-new-privileges"],
-        init=False, mem_limit=MEMORY, nano_cpus=int(CPUS * 1e9), pids_limit=PIDS,
-    )
-    try:
-        engine.put_files(container, "/tmp", {"socklab.pcap": pcap}, uid=1000)
-        engine.start(container)
-        code = engine.wait_exit(container, 60)
-        out = engine.logs(container)
-        if code is None:
-            raise WaitTimeout("sharkd to count the packets", 60, out[-500:])
-        if code != 0:
-            raise EnvironmentProblem(f"sharkd failed (exit {code}) counting the packets: {out[-500:]}")
-        return parse_count_output(filters, out)
-    finally:
-        engine.remove_container(container)
+    code, out, _ = engine.run_to_end(  # (its root stays writable: the pcap is put in /tmp before it starts)
+        image, ["sh", "-c", script, "count", *command], labels, user=ANALYST, read_only=False,
+        files=("/tmp", {"socklab.pcap": pcap}, 1000), mem_limit=MEMORY, nano_cpus=int(CPUS * 1e9),
+        pids_limit=PIDS, timeout=60)
+    if code is None:
+        raise WaitTimeout("sharkd to count the packets", 60, out[-500:])
+    if code != 0:
+        raise EnvironmentProblem(f"sharkd failed (exit {code}) counting the packets: {out[-500:]}")
+    return parse_count_output(filters, out)
 
 
 def check_filters(engine: Any, image: str, filters: list[str], labels: dict[str, str]) -> dict[str, str]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import docker
@@ -20,10 +20,22 @@ from .errors import EngineError, EnvironmentProblem
 from .labels import RUN_LABEL, RunResources
 
 
+#: Every container the orchestrator creates gains no privilege (setuid binaries and file capabilities do nothing).
+NO_NEW_PRIVILEGES = "no-new-privileges"
+
+
 class ImageInfo(NamedTuple):
     id: str
     labels: dict[str, str]
     tags: tuple[str, ...]  # repository:tag names pointing at it
+
+
+class Finished(NamedTuple):
+    """How a container run to its end ended (Engine.run_to_end)."""
+
+    code: int | None  # its exit status; None: still running at the timeout (then removed, so killed)
+    output: str  # stdout and stderr as Docker interleaves them
+    stdout: str | None  # stdout alone, when asked for
 
 
 @contextlib.contextmanager
@@ -188,6 +200,49 @@ class Engine:
                 networking_config=networking, stdin_open=lease, detach=not lease, tty=False,
             )["Id"]  # (docker-py sets StdinOnce for stdin_open without detach)
 
+    def run_to_end(self, image: str, command: list[str], labels: dict[str, str], *, user: str, timeout: float,
+                   mem_limit: str, nano_cpus: int, pids_limit: int, name: str | None = None,
+                   network_mode: str = "none", cap_add: list[str] | None = None, read_only: bool = True,
+                   files: tuple[str, dict[str, bytes], int] | None = None, stdin: bytes | None = None,
+                   stdout: bool = False,
+                   hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> Finished:
+        """Run `command` to its end in a throwaway container and remove it, whatever happens (an error, an
+        interrupt): how every helper runs (a link's impairer, sharkd's count, the compile check). Each is
+        hardened the same way: every capability dropped but `cap_add`, no new privileges, no init, `user`,
+        `network_mode` ('none': no network at all; 'container:ID': that container's), the root filesystem
+        read-only (unless read_only=False, for `files`: (folder, name -> bytes, owner uid), put there before
+        it starts), memory, CPU and pids limits, and `timeout` seconds to end.
+
+        `stdin`: bytes fed to its standard input, which then ends (the command reads to its end). `stdout`:
+        return its standard output alone too. `hold()`: a context in which interrupts wait
+        (interrupts.Interrupts.held), around the creation and the removal, so that an interrupt cannot leave
+        the engine creating a container unseen."""
+        with hold():
+            cid = self.create_container(
+                name=name, image=image, command=command, labels=labels, user=user, network_mode=network_mode,
+                cap_drop=["ALL"], cap_add=cap_add, security_opt=[NO_NEW_PRIVILEGES], init=False,
+                read_only=read_only, mem_limit=mem_limit, nano_cpus=nano_cpus, pids_limit=pids_limit,
+                lease=stdin is not None)
+        try:
+            if files is not None:
+                folder, content, uid = files
+                self.put_files(cid, folder, content, uid=uid)
+            feed = self.lease(cid) if stdin is not None else None
+            try:
+                self.start(cid)
+                if feed is not None:
+                    feed.send(stdin)
+            finally:
+                if feed is not None:
+                    feed.close()
+            code = self.wait_exit(cid, timeout)
+            output = self.logs(cid)
+            alone = self.logs(cid, stderr=False) if stdout else None
+        finally:
+            with hold():
+                self.remove_container(cid)
+        return Finished(code, output, alone)
+
     def lease(self, container: str) -> "Lease":
         """Attach to the standard input of a container created with lease=True (before starting it):
         while the returned Lease is open the container's input stays open; when it closes, or this
@@ -223,9 +278,11 @@ class Engine:
         with _doing(f"inspecting container {container[:12]}"):
             return dict(self.api.inspect_container(container)["Config"].get("Labels") or {})
 
-    def logs(self, container: str, tail: int | str = "all") -> str:
+    def logs(self, container: str, tail: int | str = "all", stderr: bool = True) -> str:
+        """What the container wrote: stdout and stderr as Docker interleaves them (stdout alone without
+        `stderr`)."""
         with _doing(f"reading the logs of container {container[:12]}"):
-            return self.api.logs(container, stdout=True, stderr=True, tail=tail).decode("utf-8", "replace")
+            return self.api.logs(container, stdout=True, stderr=stderr, tail=tail).decode("utf-8", "replace")
 
     def wait_exit(self, container: str, timeout: float) -> int | None:
         """Wait for the container to exit; its exit code, or None if it is still running after `timeout`."""
@@ -362,9 +419,20 @@ class Lease:
     def __init__(self, sock: Any):
         self._sock = sock
 
-    def close(self) -> None:
+    def send(self, data: bytes) -> None:
+        """Write `data` to the container's input (its end comes with close()). A container that has ended
+        takes no more: the rest is dropped (its exit status and output say why)."""
         with contextlib.suppress(OSError):
-            getattr(self._sock, "_sock", self._sock).close()
+            getattr(self._sock, "_sock", self._sock).sendall(data)
+
+    def close(self) -> None:
+        import socket
+
+        raw = getattr(self._sock, "_sock", self._sock)
+        with contextlib.suppress(OSError):
+            raw.shutdown(socket.SHUT_WR)  # the end of the input now: the wrapper holding the socket may keep
+        with contextlib.suppress(OSError):  # it open past close() (its own reference to the file descriptor)
+            raw.close()
 
 
 class ExecSession:

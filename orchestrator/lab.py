@@ -85,18 +85,9 @@ def run_helper(engine: Any, image: str, container: str, command: list[str], name
     NET_ADMIN and nothing else (root, no new privileges, a read-only root, small limits), and remove it:
     how a link is impaired (impair.py), in a lab or in the compose lab (`make impair`). Its output; an
     EnvironmentProblem if it fails."""
-    with hold():
-        helper = engine.create_container(
-            name=name, image=image, command=command, labels=labels, user="root",
-            network_mode=f"container:{container}", cap_drop=["ALL"], cap_add=["NET_ADMIN"],
-            security_opt=[NO_NEW_PRIVILEGES], init=False, read_only=True, mem_limit="64m",
-            nano_cpus=int(0.5e9), pids_limit=16)
-    try:
-        engine.start(helper)
-        code = engine.wait_exit(helper, timeout)
-        out = engine.logs(helper)
-    finally:
-        engine.remove_container(helper)
+    code, out, _ = engine.run_to_end(
+        image, command, labels, name=name, user="root", network_mode=f"container:{container}",
+        cap_add=["NET_ADMIN"], mem_limit="64m", nano_cpus=int(0.5e9), pids_limit=16, timeout=timeout, hold=hold)
     if code != 0:
         said = "did not finish in time" if code is None else f"failed (exit {code})"
         raise EnvironmentProblem(f"impairing the link {said}: {out.strip()[-300:]}")

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from orchestrator.capture import COUNT_SCRIPT, SHARKD_START, STOP_ON_INPUT
+from orchestrator.engine import Engine
 from orchestrator.errors import EngineError
 from orchestrator.observe import SOCKET_TABLES
 
@@ -204,11 +205,14 @@ class FakeEngine:
         assert cid in self.containers, f"fake engine: no container {cid} to start"
         self.started.append(cid)
 
-    # a container that runs its command to the end (the link impairer's helper, lab.Lab.impair)
+    # a container that runs its command to the end (the link impairer's helper, lab.Lab.impair): the real
+    # engine's sequence of calls, on the fake's
+    run_to_end = Engine.run_to_end
+
     def wait_exit(self, cid: str, timeout: float) -> int | None:
         return self.helper_result[0]
 
-    def logs(self, cid: str, tail="all") -> str:
+    def logs(self, cid: str, tail="all", stderr=True) -> str:
         if "socklab.delayer" in (self.containers.get(cid, {}).get("labels") or {}):
             return self.delayer_output
         return self.helper_result[1]
@@ -305,6 +309,9 @@ class FakeEngine:
 
 
 class FakeLease:
+    def send(self, data: bytes) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
