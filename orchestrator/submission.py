@@ -10,23 +10,28 @@ message that names the file and says what is wrong; nothing is followed, nothing
 
 A class folder (issue 8, `discover`)
 ------------------------------------
-The class folder holds one entry per student: a folder, or a `.zip`, named after the student. `discover`
-gives one `Submission` per entry, sorted by name (ignoring case): the programs that can run (`files`), what
-is wrong with each assignment program that cannot (`problems`), why nothing of the entry can be used
+The class folder holds one entry per student: a folder, or a `.zip`, named after the student. `survey`
+gives one `Submission` per student, sorted by name (ignoring case), and the entries it skipped (`Skipped`:
+no student's); `discover` the submissions alone. A Submission holds the programs that can run (`files`),
+what is wrong with each assignment program that cannot (`problems`), why nothing of the entry can be used
 (`error`; then `files` and `problems` are empty) and `notes` worth telling; `hashes()` and `digest()`
 (sha256) tell equal files apart from different ones. Nothing raises for an entry: only a class folder that
-is missing, not a folder, cannot be listed or holds no entry is InvalidInput (exit 2). Problems and notes
-name files by their path in the entry, as the student knows them; an error names the entry too.
+is missing, not a folder, cannot be listed or holds no submission (nothing, or only entries skipped or
+ignored) is InvalidInput (exit 2). Problems and notes name files by their path in the entry, as the student
+knows them; an error names the entry too.
 
 Entries
 - Names starting with '.' (.DS_Store, .git) and platforms' leftovers (IGNORED: __MACOSX, Thumbs.db,
-  desktop.ini) are ignored, in the class folder and inside every entry.
-- A folder, or a regular file whose name ends in .zip (in any case), is a submission. The student's name is
-  the entry's name without .zip. Anything else (a stray file, a symbolic link, a FIFO ...) is a Submission
-  with an `error`: it is in the class folder, the instructor should see it. A link is not followed: an
-  export holds none, and one could lead the grader to files outside the class.
-- Entries giving the same name, ignoring case (`alice/` and `alice.zip`; `Bob` and `bob.zip`: a report per
-  student must not collide on a case-insensitive disk), are each an error naming them all; none is read.
+  desktop.ini) are ignored, in the class folder and inside every entry: not even listed as skipped.
+- A folder, or a regular file whose name ends in .zip (in any case), is a submission, even one of which
+  nothing can be used (its reasons are its row). The student's name is the entry's name without .zip.
+- Anything else is no student's: skipped (no Submission, so no row and no page), with its reason for the
+  instructor (the console and the manifest list it): a regular file that is not a .zip (a README.txt, a
+  grades.csv, an index.html the platform left, a lone .py file: NOT_A_SUBMISSION), a symbolic link (never
+  followed: an export holds none, and one could lead the grader to files outside the class), a FIFO (never
+  opened: it would block), a device or a socket. Only its kind is looked at (lstat), never its content.
+- Submissions giving the same name, ignoring case (`alice/` and `alice.zip`; `Bob` and `bob.zip`: a report
+  per student must not collide on a case-insensitive disk), are each an error naming them all; none is read.
 
 Where the programs are
 - An assignment program (ASSIGNMENT) is found by its file name ignoring case (`Server_TCP.py` is
@@ -281,9 +286,58 @@ def student_name(entry: str | Path) -> str:
     return name[:-4] if name.lower().endswith(".zip") and len(name) > 4 else name
 
 
+#: Why a regular file of the class folder that is not a .zip is no student's.
+NOT_A_SUBMISSION = "not a folder or a .zip: a file the platform left, not a submission"
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An entry of the class folder that is no student's (see the module): its name, and why."""
+
+    entry: str  # its name in the class folder, as messages show it
+    reason: str
+
+
+@dataclass(frozen=True)
+class ClassFolder:
+    """What a class folder holds: a Submission per student, and the entries skipped as no student's."""
+
+    submissions: list[Submission]
+    skipped: list[Skipped]
+
+
+def _skipped_why(path: Path) -> str | None:
+    """Why an entry of the class folder is no student's (a file that is not a .zip, a link, a FIFO, a
+    device...), or None: a folder or a .zip, a submission (or an entry that cannot even be looked at, whose
+    Submission says why)."""
+    try:
+        info = os.lstat(path)
+    except OSError:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        return None
+    if stat.S_ISREG(info.st_mode):
+        return None if path.name.lower().endswith(".zip") else NOT_A_SUBMISSION
+    if stat.S_ISLNK(info.st_mode):
+        try:
+            target = _shown(os.readlink(path))
+        except OSError:
+            target = "?"
+        return (f"a symbolic link (to {target}), not followed: put the student's folder or .zip itself in the "
+                "class folder")
+    return f"{_kind(info.st_mode)}, not a folder or a .zip: not a submission"
+
+
 def discover(class_dir: str | Path) -> list[Submission]:
-    """One Submission per entry of the class folder (a folder or a .zip per student), sorted by name.
-    InvalidInput if the class folder is missing, not a folder, cannot be listed or holds no entry."""
+    """One Submission per student of the class folder (a folder or a .zip each), sorted by name: survey's
+    submissions."""
+    return survey(class_dir).submissions
+
+
+def survey(class_dir: str | Path) -> ClassFolder:
+    """The class folder's submissions (one per folder or .zip, sorted by name) and the entries skipped as no
+    student's, in name order. InvalidInput if the class folder is missing, not a folder, cannot be listed
+    or holds no submission."""
     root = Path(class_dir)
     expected = "expected the class folder: one folder or .zip per student"
     try:
@@ -296,11 +350,21 @@ def discover(class_dir: str | Path) -> list[Submission]:
         listed = sorted(os.listdir(root))
     except OSError as e:
         raise InvalidInput(f"{class_dir}: cannot be listed: {e.strerror}") from None
-    entries = [name for name in listed if not _ignored(name)]
+    entries, skipped = [], []
+    for name in listed:
+        if _ignored(name):
+            continue
+        why = _skipped_why(root / name)
+        if why is None:
+            entries.append(name)
+        else:
+            skipped.append(Skipped(_shown(name), why))
     if not entries:
-        ignored = [_shown(name) for name in listed]
+        said = [f"skipped {_names([s.entry for s in skipped])}: not a folder or a .zip"] if skipped else []
+        ignored = [_shown(name) for name in listed if _ignored(name)]
+        said += [f"ignored: {_names(ignored)}"] if ignored else []
         raise InvalidInput(f"{class_dir}: holds no submission; {expected}"
-                           + (f" (ignored: {_names(ignored)})" if ignored else ""))
+                           + (f" ({'; '.join(said)})" if said else ""))
     by_name: dict[str, list[str]] = {}
     for name in entries:
         by_name.setdefault(student_name(name).casefold(), []).append(name)
@@ -314,7 +378,7 @@ def discover(class_dir: str | Path) -> list[Submission]:
                 f"{_names(shown)}; rename or remove all but one (none of them is read)")))
         else:
             found.append(read_submission(root / name))
-    return sorted(found, key=lambda s: (s.name.casefold(), s.name, s.path))
+    return ClassFolder(sorted(found, key=lambda s: (s.name.casefold(), s.name, s.path)), skipped)
 
 
 def read_submission(entry: str | Path) -> Submission:

@@ -401,24 +401,57 @@ def test_a_zip_whose_header_lies_is_read_no_further_than_it_declares(klass):
     assert peak < 1 * 2**20 and took < 0.5
 
 
-def test_stray_entries_and_links_are_errors_hidden_ones_ignored(klass, tmp_path):
+def test_stray_entries_and_links_are_skipped_hidden_ones_ignored(klass, tmp_path):
+    """A file that is not a submission is not a student: no Submission (no row, no page), but skipped with
+    its reason; links, FIFOs and sockets too, never followed or opened; hidden entries are not even listed.
+    (Until the issue 'every point earned' each was a Submission with an error, a row of grades.csv.)"""
+    import socket
+
     put(klass / "alice", PROGRAMS)
     (klass / "grades.xlsx").write_bytes(b"PK\x03\x04")
+    for stray in ("README.txt", "grades.csv", "index.html", "server_tcp.py"):
+        (klass / stray).write_text("left by the platform\n")
     (klass / "bob").symlink_to(klass / "alice")
+    (klass / "eve.zip").symlink_to(tmp_path / "nowhere.zip")
     (klass / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
     put(klass / "__MACOSX", {"alice/._server_tcp.py": b"\0\5\26\7"})
     put(klass / ".git", {"HEAD": b"ref: refs/heads/main\n"})
     (klass / "Thumbs.db").write_bytes(b"\xd0\xcf")
     os.mkfifo(klass / "carol.zip")
-    subs = {s.name: s for s in discover(klass)}
-    assert sorted(subs) == ["alice", "bob", "carol", "grades.xlsx"]
-    assert subs["grades.xlsx"].error == ("grades.xlsx is a file, not a folder or a .zip; each student's work must be "
-                                         "a folder or a .zip named after the student")
-    assert subs["bob"].error == (f"bob is a symbolic link (to {klass / 'alice'}); links are not followed: put the "
-                                 "student's folder or .zip itself in the class folder")
-    assert subs["carol"].error == "carol.zip is a FIFO, not a folder or a .zip; each student's work must be a " \
-                                  "folder or a .zip named after the student"
-    assert subs["alice"].files == PROGRAMS
+    with socket.socket(socket.AF_UNIX) as sock:
+        sock.bind(str(klass / "dan"))
+        found = submission.survey(klass)
+    assert [s.name for s in found.submissions] == ["alice"] and found.submissions[0].files == PROGRAMS
+    assert discover(klass) == found.submissions
+    stray = "not a folder or a .zip: a file the platform left, not a submission"
+    assert [(s.entry, s.reason) for s in found.skipped] == [
+        ("README.txt", stray),
+        ("bob", f"a symbolic link (to {klass / 'alice'}), not followed: put the student's folder or .zip itself in "
+                "the class folder"),
+        ("carol.zip", "a FIFO, not a folder or a .zip: not a submission"),
+        ("dan", "a socket, not a folder or a .zip: not a submission"),
+        ("eve.zip", f"a symbolic link (to {tmp_path / 'nowhere.zip'}), not followed: put the student's folder or "
+                    ".zip itself in the class folder"),
+        ("grades.csv", stray), ("grades.xlsx", stray), ("index.html", stray), ("server_tcp.py", stray)]
+
+
+def test_a_submission_of_which_nothing_can_be_used_is_still_a_student(klass):
+    put(klass / "alice", {"notes.txt": b"I ran out of time\n"})
+    (klass / "bob.zip").write_bytes(b"not a zip")
+    (klass / "README.txt").write_text("x")
+    found = submission.survey(klass)
+    alice, bob = found.submissions
+    assert (alice.name, alice.files, sorted(alice.problems)) == ("alice", {}, sorted(ASSIGNMENT))
+    assert bob.name == "bob" and bob.error.startswith("bob.zip is not a zip that can be read")
+    assert [s.entry for s in found.skipped] == ["README.txt"]
+
+
+def test_a_link_does_not_collide_with_the_submission_it_names(klass):
+    zipped(klass / "bob.zip", PROGRAMS)
+    (klass / "bob").symlink_to(klass / "bob.zip")
+    found = submission.survey(klass)
+    assert [(s.name, s.error) for s in found.submissions] == [("bob", None)]
+    assert [s.entry for s in found.skipped] == ["bob"]
 
 
 def test_two_entries_giving_one_name_are_both_errors(klass):
@@ -455,6 +488,10 @@ def test_the_class_folder_must_be_a_folder_with_entries(klass, tmp_path):
     (klass / ".DS_Store").write_bytes(b"")
     (klass / "__MACOSX").mkdir()
     assert refusal(klass) == f"{klass}: holds no submission; {expected} (ignored: .DS_Store and __MACOSX)"
+    (klass / "README.txt").write_text("x")  # only entries that are no student's: none either
+    (klass / "grades.csv").write_text("x")
+    assert refusal(klass) == (f"{klass}: holds no submission; {expected} (skipped README.txt and grades.csv: not a "
+                              "folder or a .zip; ignored: .DS_Store and __MACOSX)")
 
 
 def test_hidden_and_odd_member_names_in_a_zip(klass):
