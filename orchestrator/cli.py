@@ -312,13 +312,18 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from . import gradebook, grading, runner
     from .engine import Engine
     from .report import safe
-    from .submission import discover, read_submission
+    from .submission import read_submission, survey
     from .suite import load_suite
     from .topology import load_topology
 
     console = Console(highlight=False)
     single = args.command == "check"
-    submissions = [read_submission(args.submissions)] if single else discover(args.submissions)
+    skipped = []  # entries of the class folder that are no student's
+    if single:
+        submissions = [read_submission(args.submissions)]
+    else:
+        found = survey(args.submissions)
+        submissions, skipped = found.submissions, found.skipped
     if args.only:
         wanted = set(args.only)
         unknown = sorted(wanted - {s.name for s in submissions})
@@ -336,6 +341,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     with contextlib.closing(Engine(pool_size=max(10, (args.jobs or grading.MAX_DEFAULT_JOBS) * 12))) as engine:
         image_evidence = _images(engine)
         limits = runner.Limits()
+        submissions, compiled = _compile_check(engine, topology, image_evidence, submissions, session, limits)
         jobs = args.jobs or grading.default_jobs(*engine.capacity(), topology, limits)
         settings = grading.Settings(topology=topology, suite=suite, images=image_evidence, out=cache,
                                     fingerprint=grading.fingerprint(topology, image_evidence, limits),
@@ -362,7 +368,7 @@ def _cmd_grade(args: argparse.Namespace) -> int:
         if src.exists():  # copies, not links: a later play of the cache rewrites its files in place
             shutil.copytree(src, dst, dirs_exist_ok=True)
     manifest = _manifest(args, suite, topology, image_evidence, submissions, session, started, engine_version, limits,
-                         jobs)
+                         jobs, compiled, skipped)
     manifest["labs_replaced"] = grader.replaced  # labs that could not be cleared between two plays
     manifest["labs_created"] = grader.labs_created
     gradebook.write_all(grades, final, manifest)
@@ -375,13 +381,49 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     if single:
         console.print(Text(gradebook.summary(grades[0], final)))
     console.print(table)
+    if compiled.problems:
+        broken = [f"{safe(student)}'s {', '.join(programs)}" for student, programs in compiled.problems.items()]
+        console.print(Text(f"Not played, not runnable under the lab's Python {compiled.python} (their checks fail, "
+                           f"with Python's words): {'; '.join(broken)}"))
+    if skipped:
+        entries = f"{len(skipped)} {'entry' if len(skipped) == 1 else 'entries'}"
+        console.print(Text.assemble(("Skipped ", "bold"), f"{entries} of {safe(str(args.submissions))}, no student's:"))
+        for entry in skipped:
+            console.print(Text(f"  {safe(entry.entry)}: {safe(entry.reason)}"))
     console.print(Text.assemble(("Grades ", "bold"), str(out / gradebook.CSV_NAME)))
     page = (grading.student_folder(final, grades[0].submission.name) if single and grades else out) / gradebook.PAGE_NAME
     console.print(Text.assemble(("Pages ", "bold"), str(page)))
     return errors.EXIT_OK if all(g.status == "graded" for g in grades) else errors.EXIT_CHECKS_FAILED
 
 
-def _manifest(args, suite, topology, images, submissions, session, started, engine_version, limits, jobs) -> dict:
+def _compile_check(engine, topology, images: dict, submissions: list, session: str, limits) -> tuple[list, object]:
+    """Every submitted file compiled by the lab's own Python (the image and user the programs play with), in
+    one throwaway container labelled with the grading's session, before any play (startcheck.py): the
+    submissions with the programs that cannot start moved to their problems, and what was found."""
+    from . import runner, startcheck
+    from .evidence import ImageEvidence
+    from .interrupts import Interrupts
+    from .labels import run_labels
+
+    host = next(iter(topology.hosts.values()))  # (the hosts programs play on: one image, one user)
+    ref = runner.exact_image(images, host.image)
+    image = next((im for im in images.values() if im.ref == ref), None)
+    if image is None:  # a topology of another image than the lab's
+        info = engine.image(ref)
+        if info is None:
+            raise errors.EnvironmentProblem(f"the image {ref} of the topology's host {host.name} does not exist")
+        image = ImageEvidence(host.name, ref, info.id, "")
+    user = host.user if host.user and host.user not in ("root", "0") else str(limits.home_uid)
+    labels = run_labels(f"{session}-compile", purpose="compile", session=session)
+    with Interrupts() as interrupts:
+        checked = startcheck.check(engine, submissions, image, user, labels, dict(runner.PROGRAM_ENVIRONMENT),
+                                   hold=interrupts.held)
+        interrupts.check()
+    return checked
+
+
+def _manifest(args, suite, topology, images, submissions, session, started, engine_version, limits, jobs,
+              compiled=None, skipped=()) -> dict:
     """What the grades were made on (gradebook.py)."""
     import dataclasses
     import datetime
@@ -414,6 +456,9 @@ def _manifest(args, suite, topology, images, submissions, session, started, engi
                     "limits": dataclasses.asdict(limits)},
         "submissions": {s.name: {"path": s.path, "digest": s.digest(), "files": s.hashes(), "problems": s.problems,
                                  "error": s.error, "notes": list(s.notes)} for s in submissions},
+        # the lab's Python that compiled every file before the plays, and what could not start (startcheck.py)
+        "compiled": compiled.manifest() if compiled is not None else None,
+        "skipped": [{"entry": e.entry, "reason": e.reason} for e in skipped],  # entries that are no student's
     }
 
 

@@ -204,7 +204,7 @@ class Engine:
                    mem_limit: str, nano_cpus: int, pids_limit: int, name: str | None = None,
                    network_mode: str = "none", cap_add: list[str] | None = None, read_only: bool = True,
                    files: tuple[str, dict[str, bytes], int] | None = None, stdin: bytes | None = None,
-                   stdout: bool = False,
+                   stdout: bool = False, environment: dict[str, str] | None = None,
                    hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> Finished:
         """Run `command` to its end in a throwaway container and remove it, whatever happens (an error, an
         interrupt): how every helper runs (a link's impairer, sharkd's count, the compile check). Each is
@@ -214,7 +214,7 @@ class Engine:
         it starts), memory, CPU and pids limits, and `timeout` seconds to end.
 
         `stdin`: bytes fed to its standard input, which then ends (the command reads to its end). `stdout`:
-        return its standard output alone too. `hold()`: a context in which interrupts wait
+        return its standard output alone too. `environment`: added to the image's. `hold()`: a context in which interrupts wait
         (interrupts.Interrupts.held), around the creation and the removal, so that an interrupt cannot leave
         the engine creating a container unseen."""
         with hold():
@@ -222,7 +222,7 @@ class Engine:
                 name=name, image=image, command=command, labels=labels, user=user, network_mode=network_mode,
                 cap_drop=["ALL"], cap_add=cap_add, security_opt=[NO_NEW_PRIVILEGES], init=False,
                 read_only=read_only, mem_limit=mem_limit, nano_cpus=nano_cpus, pids_limit=pids_limit,
-                lease=stdin is not None)
+                environment=environment, lease=stdin is not None)
         try:
             if files is not None:
                 folder, content, uid = files

@@ -5,8 +5,9 @@ The rule (README, Grading), so that every point can be defended to a student:
   program is the student's and every other program is the lab's reference one. Each check judges one
   program (Check.judges) and is judged in that program's play only. So a broken client never costs its
   student the points of their server, nor the other way round.
-- A program the student did not hand in (or handed in unusable: two candidates, not text) is never replaced:
-  the checks that judge it fail with that reason, and its play does not happen.
+- A program the student did not hand in (or handed in unusable: two candidates, not text, or one the lab's
+  Python cannot start: startcheck.py) is never replaced: the checks that judge it fail with that reason, and
+  its play does not happen.
 - A play that goes wrong by no fault of the programs (the engine, the capture) makes the student's grade
   'error', with the reason, rather than a grade they did not earn: the instructor re-grades them.
 
