@@ -35,8 +35,10 @@ from .topology import Topology
 
 
 #: The environment of every program: Python unbuffered (a program written the handout's way, with plain
-#: print and no flush, is read line by line as it prints), UTF-8 whatever the host's locale.
-PROGRAM_ENVIRONMENT = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8"}
+#: print and no flush, is read line by line as it prints), UTF-8 whatever the host's locale, and the same
+#: randomness in every play (images/node/site/sitecustomize.py seeds `random`; fixed hash seed).
+PROGRAM_ENVIRONMENT = {"PYTHONUNBUFFERED": "1", "PYTHONIOENCODING": "utf-8", "LANG": "C.UTF-8",
+                       "PYTHONHASHSEED": "0", "PYTHONPATH": "/opt/socklab/site"}
 
 
 @dataclass(frozen=True)

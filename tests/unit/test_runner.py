@@ -459,3 +459,22 @@ def test_a_signal_waits_until_the_program_has_been_quiet_as_a_person_reading_its
         before = [ln.t for ln in program.lines if ln.t <= step.started]  # (after it: the reaction)
         if before:
             assert step.started + step.duration - before[-1] >= runner.SETTLE - 0.005, (step, before[-1])
+
+
+def test_every_program_gets_the_same_randomness_every_time():
+    """A program that draws from Python's random (a random delay, a random exit status) does the same in every
+    play: the runner's environment puts the image's sitecustomize (which seeds random) first and fixes the hash
+    seed (README, Grading: the same points every time)."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from orchestrator.runner import PROGRAM_ENVIRONMENT
+
+    site = Path(__file__).resolve().parents[2] / "images" / "node" / "site"
+    assert PROGRAM_ENVIRONMENT["PYTHONPATH"] == "/opt/socklab/site" and PROGRAM_ENVIRONMENT["PYTHONHASHSEED"] == "0"
+    env = {**PROGRAM_ENVIRONMENT, "PYTHONPATH": str(site)}
+    draw = "import random; print(random.random(), random.choice([0, 1]), list({'a', 'b', 'c', 'd'}))"
+    runs = {subprocess.run([sys.executable, "-c", draw], env=env, capture_output=True, text=True, check=True).stdout
+            for _ in range(3)}
+    assert len(runs) == 1
