@@ -241,8 +241,10 @@ def store(part: Part, result: PartResult, **more: Any) -> None:
 
 
 #: How many times a play is played when its first play showed a race between the student's program and the
-#: lab's limits (shows_race), and the rule that decides (combine): a check earns its points only if it passed
-#: in every one of them, what the program does every time, not what it did once.
+#: lab's limits (shows_race), and the rule that decides (combine): a check earns its points if it passed in
+#: most of them (2 of 3), what the program does most of the time, not what it did once. (Why a majority and
+#: not "in every play": a check that passes 9 times in 10 would pass all three plays only 73% of the time,
+#: more variable than one play; by a majority, 97%. A majority moves every outcome towards always or never.)
 RACE_PLAYS = 3
 
 
@@ -255,8 +257,8 @@ def shows_race(result: PartResult) -> bool:
 
 
 def combine(first: PartResult, again: list[PartResult]) -> PartResult:
-    """One result of several plays of one part (RACE_PLAYS): each check passes only if it passed in every play;
-    one whose outcome varied says so, with the evidence of a play where it failed."""
+    """One result of several plays of one part (RACE_PLAYS): each check passes if it passed in most of the
+    plays; one whose outcome varied says so, with the evidence of a play that went the way the majority did."""
     plays = [first, *again]
     if any(r.verdict == "error" for r in again):  # the lab failed a replay: that student is graded again later
         return next(r for r in again if r.verdict == "error")
@@ -267,12 +269,14 @@ def combine(first: PartResult, again: list[PartResult]) -> PartResult:
         if passed in (0, len(plays)):
             checks_.append(check)
             continue
-        failed = next(c for c in found if c is not None and not c["passed"])
-        checks_.append(dict(failed, evidence=(
+        majority = passed * 2 > len(plays)
+        shown = next(c for c in found if c is not None and c["passed"] == majority)
+        way = "passed" if majority else "failed"
+        checks_.append(dict(shown, evidence=(
             f"The outcome varied: this check passed in {passed} of {len(plays)} plays of this scenario, which "
-            f"were played {len(plays)} times because your program met the lab's limits (what happens before and "
-            "after that depends on timing). A check counts only if it passed in every play. A play where it "
-            "failed:\n" + failed["evidence"])))
+            f"was played {len(plays)} times because your program met the lab's limits (what happens before and "
+            "after that moment depends on timing). A check counts if it passed in most of the plays. A play "
+            f"where it {way}:\n" + shown["evidence"])))
     stopped = list(dict.fromkeys(x for r in plays for x in r.stopped))
     verdict = "pass" if all(c["passed"] for c in checks_) and first.verdict == "pass" else "fail"
     return PartResult(first.key, verdict, None, checks_, round(sum(r.seconds for r in plays), 3),
@@ -318,7 +322,7 @@ def assemble(submission: Submission, parts: list[Part], results: dict[str, PartR
         stopped = [f"{what} (in the play of your {p.program})" for p in parts if p.entry is entry and results.get(p.key)
                    for what in results[p.key].stopped]
         stopped += [f"because of that, the play of your {p.program} was played {results[p.key].plays} times, and a check counts "
-                    "only if it passed in every one" for p in parts
+                    "if it passed in most of them" for p in parts
                     if p.entry is entry and results.get(p.key) and results[p.key].plays > 1]
         grades.append(ScenarioGrade(entry, outcomes, [f"{entry.scenario.name}: {e}" for e in errors], stopped))
     return StudentGrade(submission, grades)
