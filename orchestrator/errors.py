@@ -76,7 +76,7 @@ class WaitTimeout(SocklabError):
     def __init__(self, awaited: str, timeout: float, seen: str, *, gave_up_after: float | None = None):
         """gave_up_after: the wait ended before its timeout because what it awaited can no longer come
         (e.g. the program exited), after that many seconds."""
-        self.awaited, self.timeout, self.seen = awaited, timeout, seen
+        self.awaited, self.timeout, self.seen, self.gave_up_after = awaited, timeout, seen, gave_up_after
         if gave_up_after is None:
             super().__init__(f"waited {timeout:g} s for {awaited}; saw instead: {seen or '(nothing)'}")
         else:

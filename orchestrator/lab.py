@@ -307,6 +307,13 @@ class Lab:
         lines = observe.parse_dump(out).get(path) if code == 0 else None
         return not lines or observe.process_state(lines[0]) not in ("R", "")
 
+    def busy(self, host: str, pids: list[int], timeout: float = 5.0) -> bool:
+        """Whether a thread of any of processes `pids` on `host` is running, waiting for a CPU or in the kernel
+        (observe.BUSY_STATES), rather than blocked waiting for something; read by the host's observer with
+        builtins only. False when it cannot tell."""
+        code, out, _ = self.observer(host).run(observe.task_states_script(pids), timeout)
+        return code == 0 and any(observe.process_state(line) in observe.BUSY_STATES for line in out.splitlines())
+
     def signal(self, host: str, signal_name: str, pid: int) -> tuple[int, str, str]:
         return self.observer(host).run(observe.signal_command(signal_name, pid))
 

@@ -84,6 +84,19 @@ def process_state(stat: str) -> str:
     return fields[0] if paren and fields else ""
 
 
+def task_states_script(pids: Iterable[int]) -> str:
+    """A bash snippet (builtins only: no fork) that prints the /proc/PID/task/TID/stat line of every thread of
+    each of `pids` (gone ones print nothing)."""
+    files = " ".join(f"/proc/{int(pid)}/task/*/stat" for pid in pids)
+    return (f"for f in {files}; do if [[ -r $f ]]; then mapfile -t l < \"$f\"; "
+            "(( ${#l[@]} )) && printf '%s\\n' \"${l[0]}\"; fi; done")
+
+
+#: the states of a thread that is doing something or would be if it had a CPU (not blocked waiting for input,
+#: a packet, a timer or a lock): running or runnable, or in the kernel on its behalf (D: e.g. reclaiming memory)
+BUSY_STATES = ("R", "D")
+
+
 def signal_command(signal_name: str, pid: int) -> list[str]:
     """The builtin kill: `kill -s INT 123`."""
     return ["kill", "-s", signal_name.removeprefix("SIG"), str(pid)]

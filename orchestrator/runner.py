@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from . import capture as capture_mod
 from . import observe
@@ -33,6 +33,10 @@ from .process import RemoteProcess, StepFailed
 from .scenario import Scenario, Step, expand
 from .topology import Topology
 
+
+T = TypeVar("T")
+#: How much longer a wait goes on, each time its time is up while a program of the play is busy (Run.patiently).
+PATIENCE_STEP = 0.5
 
 #: The environment of every program: Python unbuffered (a program written the handout's way, with plain
 #: print and no flush, is read line by line as it prints), UTF-8 whatever the host's locale, and the same
@@ -201,6 +205,35 @@ class Run:
         seen even after a wait for a line they did not print."""
         for index, step in enumerate(self.scenario.steps):
             self.play_step(step, f"steps[{index}]")
+
+    def busy(self) -> bool:
+        """Whether a program of the play is doing something or waiting for a CPU (Lab.busy), not waiting."""
+        running: dict[str, list[int]] = {}
+        for proc in self.programs.values():
+            if proc.running:
+                running.setdefault(proc.host, []).append(proc.pid())
+        return any(self.lab.busy(host, pids) for host, pids in running.items())
+
+    def patiently(self, wait: Callable[[float], T], timeout: float) -> T:
+        """`wait(timeout)`, whose time counts only while the play's programs wait: when it is up at a moment a
+        program of the play is still running or waiting for a CPU (starting up on a loaded machine, or
+        computing), the wait goes on, PATIENCE_STEP at a time, while that lasts (within the run's own limit).
+        So a wait ends for want of what it waits for, never for want of a CPU: the same program gets the same
+        verdict on an idle machine and on a busy one (README, Grading: the same points every time). A wait
+        that can no longer come true (the program exited) ends at once, as before."""
+        try:
+            return wait(timeout)
+        except WaitTimeout as timed_out:
+            last, waited = timed_out, timeout
+        while last.gave_up_after is None and self.busy() and (more := self.left(PATIENCE_STEP)) > 0:
+            try:
+                return wait(more)
+            except WaitTimeout as again:
+                last, waited = again, waited + more
+        if last.gave_up_after is not None or waited == timeout:
+            raise last
+        raise WaitTimeout(last.awaited, round(waited, 1), last.seen + " (the time waited counts only while no "
+                          "program of the play was running or waiting for a CPU)")
 
     def settle(self, proc: RemoteProcess, timeout: float) -> None:
         """Wait (at most SETTLE_LIMIT, or the step's timeout) until `proc` has been quiet for SETTLE seconds

@@ -164,8 +164,9 @@ class WaitPort:
     def play(self, run: Run, timeout: float, key: str) -> None:
         from .waits import PortBound, wait_for
 
-        wait_for(PortBound(lambda proto: run.lab.sockets(self.host, (proto, proto + "6")), self.host, self.proto,
-                           self.port, lambda: run.all_ended(self.host)), timeout)
+        bound = PortBound(lambda proto: run.lab.sockets(self.host, (proto, proto + "6")), self.host, self.proto,
+                          self.port, lambda: run.all_ended(self.host))
+        run.patiently(lambda t: wait_for(bound, t), timeout)
 
 
 @dataclass(frozen=True)
@@ -197,8 +198,9 @@ class WaitLog:
 
     def play(self, run: Run, timeout: float, key: str) -> None:
         pattern = re.compile(expand(self.pattern, run.addresses, regex=True))
-        run.program(self.program).wait_for_line(pattern, self.stream, self.count, timeout,
-                                                f"{self.count} line(s) matching /{pattern.pattern}/ from {self.program}")
+        proc = run.program(self.program)
+        awaited = f"{self.count} line(s) matching /{pattern.pattern}/ from {self.program}"
+        run.patiently(lambda t: proc.wait_for_line(pattern, self.stream, self.count, t, awaited), timeout)
 
 
 @dataclass(frozen=True)
@@ -226,9 +228,13 @@ class WaitExit:
 
     def play(self, run: Run, timeout: float, key: str) -> None:
         proc = run.program(self.program)
-        status = proc.wait_exit(timeout)
-        if status is None and proc.running:
-            raise WaitTimeout(f"{self.program} to exit", timeout, f"still running; last output:\n{proc.tail()}")
+
+        def ended(t: float) -> int | None:
+            status = proc.wait_exit(t)
+            if status is None and proc.running:
+                raise WaitTimeout(f"{self.program} to exit", t, f"still running; last output:\n{proc.tail()}")
+            return status
+        status = run.patiently(ended, timeout)
         if not status_matches(self.status, status):
             wanted = "a non-zero status" if self.status == NONZERO else self.status
             raise StepFailed(f"{self.program} exited with status {status}, expected {wanted}; "
