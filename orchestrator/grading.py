@@ -92,6 +92,9 @@ class PartResult:
     reused: bool = False
     stopped: list[str] = field(default_factory=list)  # what the sandbox's limits stopped in the play, in words
     plays: int = 1  # how many times it was played (RACE_PLAYS when the first play showed a race)
+    #: the sandbox's limits stopped the student's program (a process killed for memory, forks refused, its output
+    #: cut) and a check judging it failed: what failed may have depended on when that happened (shows_race)
+    raced: bool = False
 
 
 @dataclass
@@ -225,8 +228,11 @@ def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, l
             if judged_file(part.entry, check.judges) == part.program]
     sources = {pid: p.source for pid, p in evidence.programs.items()}
     error = report.run_problem(rep) if rep["verdict"] == "error" else None
+    limited = (any(lim.oom_kills or lim.forks_refused for lim in evidence.limits.values())
+               or any(p.truncated for p in evidence.programs.values() if p.source == "submission"))
     result = PartResult(part.key, rep["verdict"], error, mine, round(time.monotonic() - started, 3),
-                        stopped=list(rep.get("stopped_by_limits") or []))
+                        stopped=list(rep.get("stopped_by_limits") or []),
+                        raced=limited and any(not c["passed"] for c in mine))
     store(part, result, sources=sources, run_id=evidence.run_id)
     return result
 
@@ -250,10 +256,12 @@ RACE_PLAYS = 3
 
 def shows_race(result: PartResult) -> bool:
     """Whether a play's outcome may have depended on timing that the student's program decides: the sandbox's
-    limits stopped something (a process killed for memory, forks refused, output cut), and what came before
-    and after that moment depends on how fast the program reached it. (A race the lab controls is removed by
-    design: README, Grading.) A play the lab could not carry out is an error, not a race."""
-    return result.verdict != "error" and bool(result.stopped)
+    limits stopped it (a process killed for memory, forks refused, its output cut) and a check judging it
+    failed: what came before and after that moment depends on how fast the program reached it. A play whose
+    every check passed is not played again (more plays could only take points a majority would give back), nor
+    is one the run merely had to end (a program ignoring Ctrl-C does so every time). A race the lab controls is
+    removed by design (README, Grading); a play the lab could not carry out is an error, not a race."""
+    return result.verdict != "error" and result.raced
 
 
 def combine(first: PartResult, again: list[PartResult]) -> PartResult:
