@@ -138,15 +138,15 @@ SAMPLE = ROOT / "examples" / "submissions"
 #: mistake costs and nothing more (examples/README.md says why, student by student); the hostile students
 #: lose only what their program's own behaviour costs.
 PINNED = {
-    "binds-localhost": (10, 10, 3, 11, 4, 4, 4, 6, 3, 55),
+    "binds-localhost": (10, 7, 3, 11, 4, 2, 4, 5, 3, 49),
     "bytes-not-chars": (21, 14, 16, 11, 4, 8, 8, 8, 4, 94),
     "correct": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
-    "crash-on-first-message": (18, 14, 8, 11, 4, 8, 8, 8, 4, 83),
+    "crash-on-first-message": (16, 14, 7, 11, 4, 8, 8, 8, 4, 80),
     "daemon": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
     "disk-filler": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
-    "echo-server": (15, 14, 7, 11, 4, 8, 7, 8, 3, 77),
+    "echo-server": (14, 14, 6, 11, 4, 8, 8, 8, 4, 77),
     "fork-bomb": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
-    "handout-style": (23, 14, 16, 11, 2, 8, 8, 8, 4, 94),
+    "handout-style": (23, 14, 16, 11, 0, 8, 8, 8, 4, 92),
     "hangs-ignoring-signals": (21, 13, 16, 11, 4, 7, 8, 8, 4, 92),
     "memory-hog": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
     "missing-program": (23, 8, 16, 7, 3, 8, 7, 6, 4, 82),
