@@ -10,8 +10,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Union
 
-from .checks import (LIST_LIMIT, keyed_steps, _noun, _output, _log_match, _log_sequence, _program_missing, _program_output,
-                     _row_text, capture_doubt, clip, describe_status, first_failure, plural, row_matches,
+from .checks import (LIST_LIMIT, NOT_EARNED, keyed_steps, _noun, _output, _log_match, _log_sequence,
+                     _program_missing, _program_output, _row_text, capture_doubt, clip, describe_status, first_failure, plural, row_matches,
                      scenario_expand, step_ref, why_not_done)
 from .evidence import Evidence, Snapshot
 from .placeholders import expand
@@ -264,7 +264,7 @@ class ExitCheck:
         said = f"{prog.id} {describe_status(prog.exit_status)}"
         missed = self._signal_missed(scenario, evidence)
         if missed is not None:
-            return False, f"Not earned: {missed}\n{said}."
+            return False, f"{NOT_EARNED}{missed}\n{said}."
         if self.status is None and prog.exit_status is not None and prog.stopped is None:
             return True, said + "."
         if self.status == NONZERO and status_matches(NONZERO, prog.exit_status) and prog.stopped is None:

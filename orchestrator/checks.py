@@ -116,7 +116,8 @@ def not_earned(missed: Outcome, alone: str | None) -> str:
     if rest:
         lines.append(rest)
     if alone is not None:
-        lines.append(f"(On its own this check would have passed: {alone.partition(chr(10))[0]})")
+        on_its_own = alone.partition("\n")[0]
+        lines.append(f"(On its own this check would have passed: {on_its_own})")
     return "\n".join(lines)
 
 

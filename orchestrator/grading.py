@@ -258,8 +258,9 @@ def shows_race(result: PartResult) -> bool:
     """Whether a play's outcome may have depended on timing that the student's program decides: the sandbox's
     limits stopped it (a process killed for memory, forks refused, its output cut) and a check judging it
     failed: what came before and after that moment depends on how fast the program reached it. A play whose
-    every check passed is not played again (more plays could only take points a majority would give back), nor
-    is one the run merely had to end (a program ignoring Ctrl-C does so every time). A race the lab controls is
+    every check passed is kept as it is (the program did all it was asked, the limits notwithstanding: more
+    plays could only take points), and one the run merely had to end is no race (a program ignoring Ctrl-C
+    does so every time). A race the lab controls is
     removed by design (README, Grading); a play the lab could not carry out is an error, not a race."""
     return result.verdict != "error" and result.raced
 
