@@ -405,3 +405,35 @@ def test_a_replay_the_lab_failed_makes_the_play_an_error():
 
     broken = _result("error", True)
     assert combine(_result("fail", True), [broken, _result("pass", True)]) is broken
+
+
+def test_a_play_the_limits_raced_is_played_three_times_and_a_majority_decides(suite, tmp_path, monkeypatch):
+    """A server that the memory limit stops in every play, and that says it listens in the 2nd and 3rd play only
+    (what it got done before the kill depends on timing): its first play fails a check and shows the race, so the
+    part is played 3 times in all, in folders of their own, and the check counts, since it passed in 2 of 3."""
+    from . import fake_engine
+
+    cgroup = dict(fake_engine.CGROUP)
+    monkeypatch.setattr(fake_engine, "CGROUP", cgroup)
+    plays = []
+
+    def hog(proc):
+        plays.append(proc)
+        kills = int(cgroup["/sys/fs/cgroup/memory/memory.oom_control"][2].split()[1]) + 1
+        cgroup["/sys/fs/cgroup/memory/memory.oom_control"] = ["oom_kill_disable 0", "under_oom 0", f"oom_kill {kills}"]
+        if len(plays) > 1:
+            proc.out("Socket is listening")
+        proc.bind("tcp", 5000)
+        proc.wait_signal()
+        return 0
+
+    [g] = grade(engine_for(server_tcp=hog), suite, tmp_path, student("ana", "server_tcp.py"))
+    assert len(plays) == 3
+    check = checks_of(g)["the server listens"]
+    assert check["passed"] and check["evidence"].startswith("The outcome varied: this check passed in 2 of 3 plays")
+    part = next(p for p in grading.plan(g.submission, settings_for(suite, tmp_path)) if p.program == "server_tcp.py")
+    stored = json.loads((part.folder / grading.PART_FILE).read_text())
+    assert stored["plays"] == 3 and stored["replays"] == ["play-2", "play-3"]
+    assert (part.folder / "play-2" / "report.json").is_file() and (part.folder / "play-3" / "report.json").is_file()
+    assert g.scenarios[0].stopped[-1] == ("because of that, the play of your server_tcp.py was played 3 times, and a "
+                                          "check counts if it passed in most of them")
