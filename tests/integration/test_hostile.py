@@ -110,8 +110,13 @@ def test_a_udp_flood_fails_its_capture_checks_with_the_reason_not_the_run(played
     cap = run.report["capture"]
     assert cap["packets"] == cap["tcpdump_captured"] == 10_000 and not cap["whole"], cap
     assert cap["overflow"].startswith("the programs sent at least 10,000 packets"), cap
+    datagrams = run.check("one datagram per message, client to server")
+    assert datagrams["evidence"].startswith("The capture is incomplete: the programs sent"), datagrams
+    # (an absence that requires it says the same, as the reason it was not earned)
     tcp = run.check("the clients use no TCP")
-    assert not tcp["passed"] and tcp["evidence"].startswith("The capture is incomplete: the programs sent"), tcp
+    assert not tcp["passed"] and tcp["evidence"].startswith(
+        'Not earned: this counts only for a program that did what "one datagram per message, client to server" '
+        "looks for, and that did not happen: The capture is incomplete: the programs sent"), tcp
     assert run.printed("The capture is incomplete: the programs sent at least 10,000 packets")
 
 
