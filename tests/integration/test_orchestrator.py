@@ -98,16 +98,20 @@ def test_a_broken_program_fails_with_evidence(tmp_path, runs):
 
 def test_programs_without_a_usage_line_lose_only_the_usage_checks(runs):
     """The handout's programs read sys.argv without checking it: started without their arguments they end
-    on an IndexError (status 1). They lose the usage lines, with the traceback as evidence, and keep the
-    non-zero exits."""
+    on an IndexError (status 1). They lose the usage lines, with the traceback as evidence, and the non-zero
+    exits with them: a traceback is not handling bad input (each exit requires its usage line)."""
     proc = orchestrator("run", "scenarios/usage.yaml", "--programs", "examples/submissions/handout-style", *runs)
     assert proc.returncode == 1, proc.stdout + proc.stderr
     rep = report_of(runs)
     failed = {c["name"]: c["evidence"] for c in rep["checks"] if not c["passed"]}
-    assert len(failed) == 4 and all("prints its usage" in name for name in failed), failed
+    usage = {n: e for n, e in failed.items() if "prints its usage" in n}
+    exits = {n: e for n, e in failed.items() if "exits with a non-zero status" in n}
+    assert len(usage) == len(exits) == 4 and len(failed) == 8, failed
     assert all("IndexError: list index out of range" in evidence and "exited with status 1" in evidence
-               for evidence in failed.values()), failed
-    assert rep["score"]["awarded"] == 4 and rep["score"]["total"] == 8
+               for evidence in usage.values()), failed
+    assert all(evidence.startswith("Not earned: ") and "(On its own this check would have passed: " in evidence
+               for evidence in exits.values()), exits
+    assert rep["score"]["awarded"] == 0 and rep["score"]["total"] == 8
 
 
 def test_a_server_bound_to_localhost_shows_in_netstat(runs):
