@@ -117,13 +117,15 @@ def test_tcp_scenario_loads_into_the_expected_model():
 def test_udp_scenario_loads_into_the_expected_model():
     path = str(ROOT / "scenarios" / "udp.yaml")
     s = load_scenario(path, TOPOLOGY, fake_tshark)
-    assert (s.name, s.clients, len(s.steps), len(s.checks)) == ("udp-exchange", 2, 11, 12)
+    # (14 checks: 12 with points and two of 0, which "no UDP connection", "sends nothing back" and "no TCP" require)
+    assert (s.name, s.clients, len(s.steps), len(s.checks)) == ("udp-exchange", 2, 11, 14)
     assert s.steps[1] == WaitPort("server", "udp", 6000, 5.0, Where(path, 15, "steps[1].wait"))
     assert s.steps[6].argv == ("client_udp.py", "server", "6000", "olá mundo")
     assert s.needs() == {"server_udp.py": ("server",), "client_udp.py": ("first", "second")}
-    no_connection = s.checks[4].spec
+    no_connection = s.checks[6].spec
     assert no_connection == SocketCheck("bound", "udp", None, None, "ESTABLISHED", Bounds(count=0))
-    assert s.checks[4].judges == "server" and s.checks[11].judges == "first"
+    assert s.checks[6].judges == "server" and s.checks[13].judges == "first"
+    assert s.checks[6].requires == ("the server's UDP socket is bound to port 6000 (on any address)",)
 
 
 def test_the_filter_checker_is_asked_once_with_every_filter_expanded():
