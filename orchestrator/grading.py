@@ -228,8 +228,9 @@ def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, l
             if judged_file(part.entry, check.judges) == part.program]
     sources = {pid: p.source for pid, p in evidence.programs.items()}
     error = report.run_problem(rep) if rep["verdict"] == "error" else None
-    limited = (any(lim.oom_kills or lim.forks_refused for lim in evidence.limits.values())
-               or any(p.truncated for p in evidence.programs.values() if p.source == "submission"))
+    # (an output cut is no race: it stops nothing the program does, and what it printed is read to the end at
+    # the same pace, Run.busy; what is kept of it is the same every time)
+    limited = any(lim.oom_kills or lim.forks_refused for lim in evidence.limits.values())
     result = PartResult(part.key, rep["verdict"], error, mine, round(time.monotonic() - started, 3),
                         stopped=list(rep.get("stopped_by_limits") or []),
                         raced=limited and any(not c["passed"] for c in mine))
@@ -256,7 +257,7 @@ RACE_PLAYS = 3
 
 def shows_race(result: PartResult) -> bool:
     """Whether a play's outcome may have depended on timing that the student's program decides: the sandbox's
-    limits stopped it (a process killed for memory, forks refused, its output cut) and a check judging it
+    limits stopped it (a process killed for memory, forks refused) and a check judging it
     failed: what came before and after that moment depends on how fast the program reached it. A play whose
     every check passed is kept as it is (the program did all it was asked, the limits notwithstanding: more
     plays could only take points), and one the run merely had to end is no race (a program ignoring Ctrl-C

@@ -82,6 +82,7 @@ class RemoteProcess:
         self._truncated = False
         self._stdin_closed = False
         self.started = clock()
+        self._written_at = self.started  # when a line was last written to its input
         wrapper = _DEMOTED if demote else _WRAPPER
         self._session = engine.exec_interactive(container, ["sh", "-c", wrapper, "socklab", *argv], user=user,
                                                 environment=environment, workdir=workdir)
@@ -136,6 +137,15 @@ class RemoteProcess:
         """When the program last wrote anything (on the run's clock), or when it started."""
         with self._cond:
             return max([self.started, *(t for t in self._last_frame_at.values() if t is not None)])
+
+    def last_input_at(self) -> float:
+        """When a line was last written to the program's input (on the run's clock), or when it started."""
+        return self._written_at
+
+    def last_frame_at(self) -> float | None:
+        """When the program's output last arrived (on the run's clock); None if it has written nothing."""
+        with self._cond:
+            return max((t for t in self._last_frame_at.values() if t is not None), default=None)
 
     @property
     def running(self) -> bool:
@@ -228,17 +238,23 @@ class RemoteProcess:
             pause = min(pause * 2, 0.05)
 
     # ---- acting -------------------------------------------------------------------------------
-    def write_lines(self, lines: list[str], interval: float = 0.0) -> None:
+    def write_lines(self, lines: list[str], interval: float = 0.0,
+                    before_each: Callable[[], None] | None = None) -> None:
+        """Write each line and a newline to the program's input, `interval` seconds apart, calling
+        `before_each` (Run.settle_all) before each one."""
         if self._stdin_closed:
             raise StepFailed(f"the standard input of {self.id} is closed already")
         for i, line in enumerate(lines):
+            if i and interval and self.running:
+                time.sleep(interval)  # the scenario asks for this spacing, as a person typing
+            if before_each is not None and self.running:
+                before_each()
             if not self.running:
                 raise StepFailed(f"{self.id} exited (status {self.exit_status()}) before it was sent "
                                  f"line {i + 1} ({line!r}); its last output:\n{self.tail()}")
-            if i and interval:
-                time.sleep(interval)  # the scenario asks for this spacing, as a person typing
             try:
                 self._session.write((line + "\n").encode("utf-8"))
+                self._written_at = self._clock()
             except OSError as e:
                 raise StepFailed(f"could not write to {self.id}'s standard input: {e}") from e
 

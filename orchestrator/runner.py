@@ -207,12 +207,40 @@ class Run:
             self.play_step(step, f"steps[{index}]")
 
     def busy(self) -> bool:
-        """Whether a program of the play is doing something or waiting for a CPU (Lab.busy), not waiting."""
-        running: dict[str, list[int]] = {}
-        for proc in self.programs.values():
-            if proc.running:
-                running.setdefault(proc.host, []).append(proc.pid())
-        return any(self.lab.busy(host, pids) for host, pids in running.items())
+        """Whether a program of the play is doing something or waiting for a CPU (Lab.busy), not waiting. A
+        program whose output is still arriving (within the last SETTLE seconds) is doing something too: one that
+        prints a flood waits, asleep, for the lab to read it, at the speed of the machine, not of the program."""
+        now = self.clock()
+        running = [proc for proc in self.programs.values() if proc.running]
+        flowing = (proc.last_frame_at() for proc in running)
+        return any(t is not None and now - t < SETTLE for t in flowing) or self._threads_busy(running)
+
+    def _threads_busy(self, procs: list[RemoteProcess]) -> bool:
+        """Whether a thread of any of `procs` is running or waiting for a CPU (Lab.busy)."""
+        by_host: dict[str, list[int]] = {}
+        for proc in procs:
+            by_host.setdefault(proc.host, []).append(proc.pid())
+        return any(self.lab.busy(host, pids) for host, pids in by_host.items())
+
+    def settle_all(self, timeout: float) -> None:
+        """Wait (at most SETTLE_LIMIT, or `timeout`) until every program of the play has printed nothing, and
+        been sent nothing, for SETTLE seconds and none of their threads is running or waiting for a CPU: as a person waits for the
+        screens to be still before typing the next line (a send step, before each line). Without it the next
+        line reached the lab's client within a millisecond of the answer it waited for, and a server that
+        closes right after answering got it before or after its close as the scheduler had it (a FIN, or a
+        reset for unread data): points that came and went between two gradings."""
+        deadline = time.monotonic() + min(SETTLE_LIMIT, timeout)
+        while (left := deadline - time.monotonic()) > 0:
+            running = [proc for proc in self.programs.values() if proc.running]
+            if not running:
+                return
+            quiet = self.clock() - max(max(p.last_output_at(), p.last_input_at()) for p in running)
+            if quiet < SETTLE:
+                time.sleep(min(SETTLE - quiet, left))
+            elif not self._threads_busy(running):
+                return
+            else:
+                time.sleep(min(0.02, left))
 
     def patiently(self, wait: Callable[[float], T], timeout: float) -> T:
         """`wait(timeout)`, whose time counts only while the play's programs wait: when it is up at a moment a

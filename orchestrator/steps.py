@@ -93,8 +93,9 @@ class Start:
 
 @dataclass(frozen=True)
 class Send:
-    """Write lines to a program's stdin (each followed by a newline), `interval` seconds apart;
-    with close=True, close its stdin afterwards (end of input, like Ctrl-D)."""
+    """Write lines to a program's stdin (each followed by a newline), `interval` seconds apart, each once the
+    play's programs are still (Run.settle_all: as a person types); with close=True, close its stdin
+    afterwards (end of input, like Ctrl-D)."""
 
     ACTION: ClassVar[str] = "send"
     program: str
@@ -129,7 +130,8 @@ class Send:
 
     def play(self, run: Run, timeout: float, key: str) -> None:
         proc = run.program(self.program)
-        proc.write_lines([expand(line, run.addresses) for line in self.lines], self.interval)
+        proc.write_lines([expand(line, run.addresses) for line in self.lines], self.interval,
+                         before_each=lambda: run.settle_all(timeout))
         if self.close:
             proc.close_stdin()
 

@@ -10,13 +10,14 @@ The main thread waits for connections (accept). Each client that connects is
 served by its own thread, so several clients can talk to the server at the
 same time. For a client the server:
   1. sends the greeting "Server is working:";
-  2. for every piece of text received, replies
-     "Server message: I received K chars: <text>";
+  2. for every piece of text received (what arrives together, see
+     rest_of_message), replies "Server message: I received K chars: <text>";
   3. prints "Bye bye Client N!" when the client goes away.
 Stop the server with Ctrl-C.
 """
 
 import codecs
+import select
 import socket
 import sys
 import threading
@@ -24,6 +25,7 @@ import threading
 USAGE = "Usage: server_tcp.py <local address> <port>"
 GREETING = "Server is working:"
 BUFFER_SIZE = 4096  # the most bytes we take from the socket in one recv
+TOGETHER = 0.05  # seconds: bytes that arrive closer together than this are one message
 
 # Several threads print to the same terminal: the lock makes sure that two
 # lines are never mixed together.
@@ -54,6 +56,24 @@ def parse_port(text):
     return None
 
 
+def rest_of_message(conn):
+    """What else arrives within TOGETHER seconds of the last bytes, until a pause, and whether the client
+    closed the connection meanwhile. TCP is a stream: a client that sends one message with two send() calls
+    (or the same message twice, by mistake) may see it arrive in one segment or two, as the timing has it.
+    Taking what arrives together as one message gives such a client the same one answer every time."""
+    rest = b""
+    while True:
+        # acknowledge at once what has arrived: a client's next small send waits for that (Nagle's algorithm)
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 1)
+        ready, _, _ = select.select([conn], [], [], TOGETHER)
+        if not ready:
+            return rest, False
+        more = conn.recv(BUFFER_SIZE)
+        if not more:
+            return rest, True
+        rest += more
+
+
 def serve_client(conn, number):
     """Talk to one client (runs in its own thread) until it disconnects."""
     # TCP is a stream of bytes: a character of several bytes (like "á" or an
@@ -66,12 +86,14 @@ def serve_client(conn, number):
             data = conn.recv(BUFFER_SIZE)
             if not data:  # b"" means the client closed the connection
                 break
-            text = decoder.decode(data)
-            if not text:  # only part of a character arrived: wait for the rest
-                continue
-            # len(text) counts characters, not bytes: "olá" is 3.
-            reply = f"Server message: I received {len(text)} chars: {text}"
-            conn.sendall(reply.encode("utf-8"))
+            rest, closed = rest_of_message(conn)
+            text = decoder.decode(data + rest)
+            if text:  # (only part of a character arrived: wait for the rest)
+                # len(text) counts characters, not bytes: "olá" is 3.
+                reply = f"Server message: I received {len(text)} chars: {text}"
+                conn.sendall(reply.encode("utf-8"))
+            if closed:
+                break
     except OSError:
         pass  # e.g. "Connection reset by peer": the client is gone as well
     finally:

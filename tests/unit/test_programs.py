@@ -530,6 +530,24 @@ def test_tcp_server_joins_characters_split_across_recvs(tcp_server, connect):
     expect_bytes(client, reply("x").encode(), "the reply to 'x'")
 
 
+def test_tcp_server_answers_what_arrives_together_once(tcp_server, connect):
+    """A client that sends the same line twice at once (a mistake seen in submissions) gets one answer for
+    both, every time, however TCP cut them into segments (here: two, no Nagle); a line sent after the answer
+    gets its own (issue 15: the lab's server is an instrument whose answers do not depend on timing)."""
+    client = connect(tcp_server.port)
+    client.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    expect_bytes(client, GREETING, "the greeting")
+    client.sendall(b"hello")
+    client.sendall(b"hello")
+    expect_bytes(client, reply("hellohello").encode(), "one answer for both sends")
+    client.sendall(b"again")
+    expect_bytes(client, reply("again").encode(), "the answer to the next line")
+    client.sendall(b"bye")
+    client.shutdown(socket.SHUT_WR)  # a last message and the end at once: answered, then the server closes
+    expect_bytes(client, reply("bye").encode(), "the answer to a message that came with the end")
+    tcp_server.wait_for("Bye bye Client 1!\n")
+
+
 def test_tcp_server_clients_one_after_the_other(tcp_server, connect):
     expected = listening(LOCAL, tcp_server.port)
     for number in (1, 2):

@@ -478,3 +478,48 @@ def test_every_program_gets_the_same_randomness_every_time():
     runs = {subprocess.run([sys.executable, "-c", draw], env=env, capture_output=True, text=True, check=True).stdout
             for _ in range(3)}
     assert len(runs) == 1
+
+
+def test_each_line_is_typed_once_the_programs_are_still(tmp_path):
+    """Issue 15: a send step writes each line only once every program of the play has printed nothing for
+    SETTLE seconds (Run.settle_all), as a person types after reading the answer. Before, both lines were
+    written at once, and the second reached a server that closes right after its first answer before or after
+    its close, as the scheduler had it. Here the client prints for a while after each line: the next line is
+    never waiting for it when it is done."""
+    early = []
+
+    def slow_client(proc):
+        proc.out("Waiting for connection response")
+        while True:
+            proc.out("Hey there: ", end="")
+            kind, value = proc.next()
+            if kind != "line":
+                proc.out("")
+                return 0
+            for i in range(4):
+                time.sleep(0.03)
+                proc.out(f"thinking {i}")
+            proc.out(f"Server message: I received {len(value)} chars: {value}")
+            early.append(not proc.inbox.empty())  # was the next line written while it was still printing?
+
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": slow_client})
+    ev = play(engine, scenario(), tmp_path)
+    assert [s.status for s in ev.steps][:5] == ["ok"] * 5, ev.steps
+    assert early == [False, False]
+
+
+def test_a_wait_goes_on_while_a_program_s_output_is_still_arriving(tmp_path):
+    """Issue 15: a program printing a flood is asleep most of the time, waiting for the lab to read its
+    output (at the machine's speed, not the program's): a wait whose time is up goes on while its output is
+    still arriving (Run.busy), and ends with what it waited for."""
+    def flooding_client(proc):
+        proc.out("Waiting for connection response")
+        end = time.monotonic() + 1.0  # a timeout of 0.3 s is up long before
+        while time.monotonic() < end:
+            proc.out("debug")
+            time.sleep(0.01)
+        return client_tcp(proc)
+
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": flooding_client})
+    ev = play(engine, scenario(timeout=0.3), tmp_path)
+    assert [s.status for s in ev.steps] == ["ok"] * len(ev.steps), ev.steps
