@@ -135,9 +135,9 @@ test: images tools compose-v2 chromium ## everything: unit tests, images (testin
 compose-v2: ## Compose v2 (Debian trixie's) into .cache/compose-v2, for the tests: nothing installed on the host
 	@sh scripts/compose-v2.sh >/dev/null
 
-soak: images tools ## long repeats: every scenario 50 times (SOAK_RUNS=N); the thread-scheduling case 20 times; the held-out class 5 times
+soak: images tools ## long repeats: every scenario 50 times (SOAK_RUNS=N); the thread-scheduling case 20 times; the sample class twice whole; the held-out class 5 times
 	$(PY) bench/soak.py -n $(or $(SOAK_RUNS),50)
-	SOCKLAB_SOAK_REPEATS=20 $(PY) -m pytest tests/integration/test_grading.py -k threads_printing
+	SOCKLAB_SOAK_REPEATS=20 $(PY) -m pytest tests/integration/test_grading.py -k "threads_printing or pinned_grades"
 	$(PY) bench/repeat.py bench/heldout-class -n 5 --busy 1
 
 test-unit: venv ## only the tests that need no Docker

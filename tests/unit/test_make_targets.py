@@ -233,7 +233,8 @@ CASES = [
     Case("compose-v2", ["sh scripts/compose-v2.sh >/dev/null"]),
     Case("chromium", [CHROMIUM]),
     Case("soak", [IMAGES, TOOLS, f"{PY} bench/soak.py -n 50",
-                  f"SOCKLAB_SOAK_REPEATS=20 {PY} -m pytest tests/integration/test_grading.py -k threads_printing",
+                  f"SOCKLAB_SOAK_REPEATS=20 {PY} -m pytest tests/integration/test_grading.py "
+                  '-k "threads_printing or pinned_grades"',
                   f"{PY} bench/repeat.py bench/heldout-class -n 5 --busy 1"]),
     Case("soak SOAK_RUNS=3", [f"{PY} bench/soak.py -n 3", re.compile(r"SOCKLAB_SOAK_REPEATS=20 .*"),
                               re.compile(r".* bench/repeat.py .*")]),
