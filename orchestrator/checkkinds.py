@@ -1,25 +1,17 @@
-"""The checks of the scenario language, one class per kind: its data (frozen), its YAML keys, how it is read
-from a file (`parse`) and how it is judged (`judge`, a pure function of the scenario and the evidence a run
-collected: no I/O). A new kind of check is one class here, listed in CHECK_KINDS, and its section in
-scenarios/README.md: nothing else dispatches on the kinds. The wording every kind shares (quoting lines,
-listing frames, why a step did not happen) is checks.py's.
+"""The checks of the scenario language, one record per kind: its data (frozen), its YAML keys, how it is read
+from a file (`parse`) and whether inaction could pass it (`vacuous`). Plain data: how a kind is judged is
+its judge's (judges.py, in the layer above, beside what judging uses). A new kind of check is one record
+here, listed in CHECK_KINDS, its judge, and its section in scenarios/README.md.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import ClassVar, Protocol, Union
 
-from .checks import (LIST_LIMIT, NOT_EARNED, keyed_steps, _noun, _output, _log_match, _log_sequence,
-                     _program_missing, _program_output, _row_text, capture_doubt, clip, describe_status, first_failure, plural, row_matches,
-                     scenario_expand, step_ref, why_not_done)
-from .evidence import Evidence, Snapshot
 from .placeholders import expand
-from .steps import NONZERO, PROTOS, STREAMS, Netstat, Signal, expected_status, status_matches
+from .steps import PROTOS, STREAMS, StepReader
 from .yamlsource import Map, Node, Where, quote, shown
-
-if TYPE_CHECKING:
-    from .scenario import Scenario, _Parser
 
 MAX_POINTS = 1000.0
 ABSENCE = "an absence (a count that accepts 0)"
@@ -57,6 +49,22 @@ class Bounds:
         return "any number"
 
 
+class CheckReader(StepReader, Protocol):
+    """What a check kind's `parse` may ask of the scenario's reader (scenario.py implements it), besides what
+    a step's may (StepReader): the checks and filters read so far, and the values only checks have."""
+
+    check_names: dict[str, int | None]  # every check's name -> its line
+    filters: list[tuple[Node, str]]  # capture filter nodes and their text, placeholders expanded with `dummy`
+    requires: list[tuple[str, list[Node]]]  # a check's name and the nodes of its `requires`
+    dummy: dict[str, str]  # host -> a made-up address, to expand placeholders for checking
+
+    def bounds(self, m: Map) -> Bounds: ...
+
+    def snapshot_name(self, node: Node) -> str: ...
+
+    def endpoint(self, node: Node) -> str: ...
+
+
 @dataclass(frozen=True)
 class LogCheck:
     """Lines of output matching regexes (placeholders allowed), of one program or of every program on a host.
@@ -79,7 +87,7 @@ class LogCheck:
     before: str | None = None
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node) -> LogCheck:
+    def parse(cls, r: CheckReader, node: Node) -> LogCheck:
         m = node.mapping(("program", "host", "match", "sequence", "stream", "before", "count", "min", "max"),
                          example="{program: server, match: '^Bye', count: 1}")
         who = m.one_of(("program", "host"), "a log check", example="program: server")
@@ -100,21 +108,6 @@ class LogCheck:
         before = r.snapshot_name(m["before"]) if "before" in m else None
         return cls(program=program, host=host, pattern=pattern, sequence=sequence, stream=stream,
                    bounds=r.bounds(m), before=before)
-
-    def judge(self, scenario: Scenario, evidence: Evidence) -> tuple[bool, str]:
-        out = _output(scenario, evidence, self)
-        if isinstance(out, str):
-            return False, out
-        if self.before is not None:
-            snap = evidence.snapshots.get(self.before)
-            if snap is None:
-                return False, (f"This check counts only what was said before snapshot '{self.before}', and that "
-                               "snapshot was not taken: " + why_not_done(
-                                   scenario, evidence, lambda s: isinstance(s, Netstat) and s.name == self.before))
-            out = out.before(snap)
-        if self.pattern is not None:
-            return _log_match(evidence, self.pattern, self.bounds, out)
-        return _log_sequence(evidence, self.sequence, out)
 
     def vacuous(self, signalled: set[str]) -> str | None:
         """'an absence' when a count of 0 lines would pass (what a program that does nothing shows), else None."""
@@ -138,7 +131,7 @@ class SocketCheck:
     bounds: Bounds
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node) -> SocketCheck:
+    def parse(cls, r: CheckReader, node: Node) -> SocketCheck:
         m = node.mapping(("snapshot", "proto", "local", "remote", "state", "count", "min", "max"), ("snapshot",),
                          example="{snapshot: connected, proto: tcp, local: '{server.ip}:5000', state: LISTEN}")
         snapshot = r.snapshot_name(m["snapshot"])
@@ -147,32 +140,6 @@ class SocketCheck:
         remote = r.endpoint(m["remote"]) if "remote" in m else None
         state = m["state"].choice(STATES) if "state" in m else None
         return cls(snapshot=snapshot, proto=proto, local=local, remote=remote, state=state, bounds=r.bounds(m))
-
-    def judge(self, scenario: Scenario, evidence: Evidence) -> tuple[bool, str]:
-        snap: Snapshot | None = evidence.snapshots.get(self.snapshot)
-        if snap is None:
-            return False, f"snapshot '{self.snapshot}' was not taken: " + why_not_done(
-                scenario, evidence, lambda s: isinstance(s, Netstat) and s.name == self.snapshot)
-        local = scenario_expand(self.local, evidence, regex=False) if self.local is not None else None
-        remote = scenario_expand(self.remote, evidence, regex=False) if self.remote is not None else None
-        wanted = ", ".join(f"{k} {v}" for k, v in (("proto", self.proto), ("local", local), ("remote", remote),
-                                                   ("state", self.state)) if v is not None) or "any"
-        hits = [r for r in snap.rows if row_matches(self, local, remote, r)]
-        n = len(hits)
-        source = f"snapshot '{snap.name}' (netstat -tuna on {snap.host} at {snap.t:.1f} s)"
-        if self.bounds.accepts(n):
-            if n == 0:
-                return True, f"No row of {source} has {wanted}, as expected ({self.bounds})."
-            rows = [f"  {_row_text(r)}" for r in hits[:LIST_LIMIT]]
-            return True, "\n".join([f"{plural(n, 'row')} of {source} matched ({wanted}):", *rows])
-        head = f"Expected {self.bounds} {_noun(self.bounds, 'row')} with {wanted} in {source}; found {n}."
-        if not snap.rows:
-            return False, head + "\nThe snapshot has no socket rows at all."
-        shown = snap.rows[:12]
-        rows = [f"  {'→' if r in hits else ' '} {_row_text(r)}" for r in shown]
-        more = [f"    … and {len(snap.rows) - len(shown)} more rows"] if len(snap.rows) > len(shown) else []
-        mark = " (→ marks the matching ones)" if hits else ""
-        return False, "\n".join([head, f"Its {plural(len(snap.rows), 'row')}{mark}:", *rows, *more])
 
     def vacuous(self, signalled: set[str]) -> str | None:
         """'an absence' when a count of 0 would pass (what a program that does nothing shows), else None."""
@@ -192,7 +159,7 @@ class CaptureCheck:
     bounds: Bounds
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node) -> CaptureCheck:
+    def parse(cls, r: CheckReader, node: Node) -> CaptureCheck:
         m = node.mapping(("filter", "count", "min", "max"), ("filter",), example=f"{{filter: {FILTER_EXAMPLE}}}")
         text = m["filter"].str(rule="a Wireshark display filter (a non-empty string)", example=FILTER_EXAMPLE)
         bad = LINE_BREAK.search(text)
@@ -204,35 +171,6 @@ class CaptureCheck:
         r.placeholders(m["filter"], text)
         r.filters.append((m["filter"], expand(text, r.dummy)))
         return cls(filter=text, bounds=r.bounds(m))
-
-    def judge(self, scenario: Scenario, evidence: Evidence) -> tuple[bool, str]:
-        cap = evidence.capture
-        flt = scenario_expand(self.filter, evidence, regex=False)
-        if cap.pcap is None:
-            failed = first_failure(evidence)
-            reason = (cap.problem or evidence.error
-                      or (f"{step_ref(failed)} failed: {failed.message}" if failed else "no pcap was recorded"))
-            return False, f"There is no capture to count frames in: {reason}"
-        if flt in cap.errors:
-            return False, f"tshark refused the display filter [{clip(flt)}]: {clip(cap.errors[flt], 600)}"
-        doubt = capture_doubt(cap)
-        if doubt:
-            return False, doubt[0].upper() + doubt[1:] + "."
-        if flt not in cap.counts:
-            return False, f"The display filter [{clip(flt)}] was not counted (a fault of the runner)."
-        n = cap.counts[flt]
-        samples = [f"  {clip(s)}" for s in cap.samples.get(flt, ())[:LIST_LIMIT]]
-        if samples and n > len(samples):
-            samples.append(f"  … and {n - len(samples)} more")
-        of = f" (of {cap.packets} in the capture)" if cap.packets is not None else ""
-        if self.bounds.accepts(n):
-            if n == 0:
-                return True, f"No frame matched [{clip(flt)}], as expected ({self.bounds})."
-            return True, "\n".join([f"{plural(n, 'frame')} matched{of}:", *samples])
-        head = (f"Expected {self.bounds} {_noun(self.bounds, 'frame')} matching [{clip(flt)}]; "
-                f"found {n}{of}.")
-        body = ["The matching frames:", *samples] if samples else []
-        return False, "\n".join([head, *body])
 
     def vacuous(self, signalled: set[str]) -> str | None:
         """'an absence' when a count of 0 would pass (what a program that does nothing shows), else None."""
@@ -252,47 +190,10 @@ class ExitCheck:
     status: int | str | None
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node) -> ExitCheck:
+    def parse(cls, r: CheckReader, node: Node) -> ExitCheck:
         m = node.mapping(("program", "status"), ("program", "status"), example="{program: server, status: 0}")
         return cls(program=r.program(m["program"], None, in_checks=True),
                    status=r.exit_status(m["status"], allow_any=True))
-
-    def judge(self, scenario: Scenario, evidence: Evidence) -> tuple[bool, str]:
-        prog = evidence.programs.get(self.program)
-        if prog is None:
-            return False, _program_missing(scenario, evidence, self.program)
-        said = f"{prog.id} {describe_status(prog.exit_status)}"
-        missed = self._signal_missed(scenario, evidence)
-        if missed is not None:
-            return False, f"{NOT_EARNED}{missed}\n{said}."
-        if self.status is None and prog.exit_status is not None and prog.stopped is None:
-            return True, said + "."
-        if self.status == NONZERO and status_matches(NONZERO, prog.exit_status) and prog.stopped is None:
-            return True, said + "."
-        if isinstance(self.status, int) and prog.exit_status == self.status:
-            return True, said + "."
-        expected = "it to end by itself" if self.status is None else expected_status(self.status)
-        if prog.stopped and prog.stopped != "teardown":
-            said += f" (stopped with {prog.stopped})"
-        out = _program_output(prog, "both")
-        return False, "\n".join([f"Expected {expected}; {said}.", *out.cut(), *out.tail()])
-
-    def _signal_missed(self, scenario: Scenario, evidence: Evidence) -> str | None:
-        """On a program the scenario signals, an exit status says how it ends on that signal (a person's
-        Ctrl-C): it counts only if the program was still running when the last such signal came. Why not, or
-        None (it was, or the scenario signals it nowhere)."""
-        sent = [(key, step) for key, step in keyed_steps(scenario.steps)
-                if isinstance(step, Signal) and step.program == self.program]
-        if not sent:
-            return None
-        key, step = sent[-1]
-        result = next((r for r in evidence.steps if r.key == key), None)
-        if result is not None and result.status == "ok":
-            return None
-        how = f"{step.signal} (Ctrl-C)" if step.signal == "SIGINT" else step.signal
-        why = result.message if result is not None and result.message else "the run did not get that far"
-        return (f"this check is about how {self.program} ends on {how}, and {self.program} was not running "
-                f"when {step.signal} was to be sent ({why}).")
 
     def vacuous(self, signalled: set[str]) -> str | None:
         """'an exit check' unless the scenario signals the program (then it depends on the signal having
@@ -327,7 +228,7 @@ class Check:
         return self.spec.vacuous(signalled)
 
 
-def parse_check(r: _Parser, node: Node) -> Check:
+def parse_check(r: CheckReader, node: Node) -> Check:
     """One check: a name, points (default 1), the program it judges, and exactly one kind's key."""
     kinds = tuple(CHECK_KINDS)
     m = node.mapping(("name", "points", "judges", "requires") + kinds, ("name",),
@@ -355,7 +256,7 @@ def parse_check(r: _Parser, node: Node) -> Check:
                  requires=requires)
 
 
-def _judges(r: _Parser, m: Map, spec: Spec) -> str:
+def _judges(r: CheckReader, m: Map, spec: Spec) -> str:
     """`judges`: the program whose behaviour the check judges. A check on one program's output or exit
     judges that program unless it says otherwise; a check on a host's output, the sockets or the packets
     must say (what a socket or a packet shows may be either side's doing)."""

@@ -38,7 +38,7 @@ from .evidence import ImageEvidence
 from .interrupts import Interrupts
 from .lab import Lab
 from .labels import run_labels
-from .checks import keyed_steps
+from .steps import keyed_steps
 from .evidence import SocketRow
 from .scenario import Netstat, Scenario, Start, WaitPort, program_file
 from .submission import Submission

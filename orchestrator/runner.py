@@ -32,6 +32,7 @@ from .labels import run_labels
 from .process import RemoteProcess, StepFailed
 from .scenario import Scenario, Step, expand
 from .topology import Topology
+from .verbs import Stage, Verbs
 
 
 T = TypeVar("T")
@@ -100,7 +101,7 @@ def new_run_id() -> str:
 SETTLE, SETTLE_LIMIT = 0.1, 2.0
 
 
-class Run:
+class Run(Stage):
     """One play of one scenario (see `run`): the state of the run in progress."""
 
     def __init__(self, engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,
@@ -125,6 +126,7 @@ class Run:
                                           self._image, options.limits, options.programs, self.pool, self.clock,
                                           hold=self.interrupts.held), True
         self.snapshots: dict[str, Snapshot] = {}
+        self.verbs = Verbs(self)  # what the steps play through (steps.Player)
         self.results: list[StepResult] = []
         self.timings: dict[str, float] = {}
         self.limits: dict[str, HostLimits] = {}
@@ -284,7 +286,7 @@ class Run:
         try:
             if time.monotonic() >= self.deadline:
                 raise StepFailed(f"the scenario's time limit ({self.scenario.timeout:g} s) ran out before this step")
-            step.play(self, self.left(step.timeout), key)
+            step.play(self.verbs, self.left(step.timeout), key)
         except (WaitTimeout, StepFailed) as e:
             return self._record(step, key, "failed", str(e), started, self.clock() - started, description)
         return self._record(step, key, "ok", "", started, self.clock() - started, description)

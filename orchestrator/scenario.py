@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ScenarioError
-from .checks import keyed_steps
+from .steps import keyed_steps
 from .placeholders import PLACEHOLDER, expand, placeholders  # noqa: F401 (the language's, used by many)
 from .checkkinds import (CHECK_KINDS, FILTER_EXAMPLE, MAX_POINTS, STATES, Bounds, CaptureCheck, Check,  # noqa: F401
                          ExitCheck, LogCheck, SocketCheck, parse_check)

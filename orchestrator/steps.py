@@ -3,26 +3,69 @@ from a file (`parse`), what it says in a report (`describe`), and how a run play
 step is one class here, listed in STEP_KINDS (or WAIT_KINDS), and its section in scenarios/README.md:
 nothing else dispatches on the kinds.
 
-`parse` reads through the scenario parser (scenario._Parser: hosts, program ids, timeouts, regexes and
+`parse` reads through the scenario's reader (StepReader, implemented in scenario.py: hosts, program ids, timeouts, regexes and
 placeholders are checked there, the same for every kind) and raises ScenarioError at the node at fault.
-`play` acts through the run (runner.Run: its lab, programs, clock and waits); no step touches the engine.
+`play` acts through a Player: one of its verbs per kind (verbs.Verbs implements them over a run); the model
+imports nothing of the player, and no step touches the engine.
 The data stays plain: a Scenario is built from these classes without any I/O.
 """
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Union
+from typing import ClassVar, Protocol, Union
 
-from .errors import StepFailed, WaitTimeout
-from .evidence import Snapshot
-from .placeholders import expand
 from .yamlsource import Map, Node, Where, quote
 
-if TYPE_CHECKING:
-    from .runner import Run
-    from .scenario import _Parser
+
+class StepReader(Protocol):
+    """What a step kind's `parse` may ask of the scenario's reader (scenario.py implements it): the names a
+    scenario defines so far and the values every kind reads the same way, each checked at its node."""
+
+    started: dict[str, Start]  # programs available to later steps, by id
+    ids: dict[str, int | None]  # every program id -> line of its start step
+    snapshots: dict[str, int | None]  # netstat snapshot name -> line
+
+    def host(self, node: Node) -> str: ...
+
+    def program(self, node: Node, group: dict[str, Start] | None, *, in_checks: bool = False) -> str: ...
+
+    def timeout(self, m: Map, default: float | None = None) -> float: ...
+
+    def placeholders(self, node: Node, text: str) -> None: ...
+
+    def regex(self, node: Node) -> str: ...
+
+    def argv(self, node: Node) -> tuple[str, ...]: ...
+
+    def exit_status(self, node: Node, *, allow_any: bool) -> int | str | None: ...
+
+    def step(self, node: Node, group: dict[str, Start] | None) -> Step: ...
+
+
+class Player(Protocol):
+    """The verbs a step may use to play itself: what the scenario language can make a run do, and nothing
+    else. The player (verbs.Verbs, over a runner.Run) expands placeholders, waits patiently and records;
+    a failure is raised as StepFailed or WaitTimeout (errors.py), with what was awaited and what was seen."""
+
+    def start(self, program: str, host: str, argv: Sequence[str], timeout: float) -> None: ...
+
+    def send(self, program: str, lines: Sequence[str], interval: float, close: bool, timeout: float) -> None: ...
+
+    def wait_port(self, host: str, proto: str, port: int, timeout: float) -> None: ...
+
+    def wait_line(self, program: str, pattern: str, stream: str, count: int, timeout: float) -> None: ...
+
+    def wait_exit(self, program: str, status: int | str | None, timeout: float) -> None: ...
+
+    def snapshot(self, host: str, name: str, timeout: float) -> None: ...
+
+    def signal(self, program: str, signal: str, timeout: float) -> None: ...
+
+    def stop(self, program: str, timeout: float) -> None: ...
+
+    def together(self, steps: Sequence[Step], key: str) -> None: ...
 
 #: Programs started in the enclosing parallel group (None outside one): id -> its Start step.
 Group = Union[dict[str, "Start"], None]
@@ -72,7 +115,7 @@ class Start:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Start:
+    def parse(cls, r: StepReader, node: Node, where: Where, group: Group, step: Map) -> Start:
         m = node.mapping(("id", "host", "run", "timeout"), ("id", "host", "run"),
                          example=f"{{id: server, host: server, run: {RUN_EXAMPLE}}}")
         pid = m["id"].str(rule=ID_RULE, pattern=ID, example="server")
@@ -87,8 +130,8 @@ class Start:
     def describe(self) -> str:
         return f"start {self.id} on {self.host}: {' '.join(self.argv)}"
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        run.start_program(self.id, self.host, [expand(a, run.addresses) for a in self.argv], timeout)
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.start(self.id, self.host, self.argv, timeout)
 
 
 @dataclass(frozen=True)
@@ -106,7 +149,7 @@ class Send:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Send:
+    def parse(cls, r: StepReader, node: Node, where: Where, group: Group, step: Map) -> Send:
         m = node.mapping(("program", "lines", "line", "interval", "close", "timeout"), ("program",),
                          example="{program: client, lines: [hello, olá]}")
         program = r.program(m["program"], group)
@@ -128,12 +171,8 @@ class Send:
     def describe(self) -> str:
         return f"send {len(self.lines)} line(s) to {self.program}" + (" and close its input" if self.close else "")
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        proc = run.program(self.program)
-        proc.write_lines([expand(line, run.addresses) for line in self.lines], self.interval,
-                         before_each=lambda: run.settle_all(timeout))
-        if self.close:
-            proc.close_stdin()
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.send(self.program, self.lines, self.interval, self.close, timeout)
 
 
 # ---- wait: one action, three forms (a port, a log line, an exit) -----------------------------------
@@ -154,7 +193,7 @@ class WaitPort:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, m: Map, where: Where, group: Group) -> WaitPort:
+    def parse(cls, r: StepReader, m: Map, where: Where, group: Group) -> WaitPort:
         port = m["port"].int(1, 65535, example="5000")
         host = r.host(m["host"])
         proto = m["proto"].choice(PROTOS) if "proto" in m else "tcp"
@@ -163,12 +202,8 @@ class WaitPort:
     def describe(self) -> str:
         return f"wait for {self.proto} port {self.port} on {self.host}"
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        from .waits import PortBound, wait_for
-
-        bound = PortBound(lambda proto: run.lab.sockets(self.host, (proto, proto + "6")), self.host, self.proto,
-                          self.port, lambda: run.all_ended(self.host))
-        run.patiently(lambda t: wait_for(bound, t), timeout)
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.wait_port(self.host, self.proto, self.port, timeout)
 
 
 @dataclass(frozen=True)
@@ -188,7 +223,7 @@ class WaitLog:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, m: Map, where: Where, group: Group) -> WaitLog:
+    def parse(cls, r: StepReader, m: Map, where: Where, group: Group) -> WaitLog:
         pattern = r.regex(m["log"])
         program = r.program(m["program"], group)
         stream = m["stream"].choice(STREAMS) if "stream" in m else "both"
@@ -198,11 +233,8 @@ class WaitLog:
     def describe(self) -> str:
         return f"wait for /{self.pattern}/ from {self.program}"
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        pattern = re.compile(expand(self.pattern, run.addresses, regex=True))
-        proc = run.program(self.program)
-        awaited = f"{self.count} line(s) matching /{pattern.pattern}/ from {self.program}"
-        run.patiently(lambda t: proc.wait_for_line(pattern, self.stream, self.count, t, awaited), timeout)
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.wait_line(self.program, self.pattern, self.stream, self.count, timeout)
 
 
 @dataclass(frozen=True)
@@ -219,7 +251,7 @@ class WaitExit:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, m: Map, where: Where, group: Group) -> WaitExit:
+    def parse(cls, r: StepReader, m: Map, where: Where, group: Group) -> WaitExit:
         status = r.exit_status(m["exit"], allow_any=True)
         return cls(program=r.program(m["program"], group), status=status, timeout=r.timeout(m), where=where)
 
@@ -228,19 +260,8 @@ class WaitExit:
             "" if self.status is None else " with a non-zero status" if self.status == NONZERO
             else f" with status {self.status}")
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        proc = run.program(self.program)
-
-        def ended(t: float) -> int | None:
-            status = proc.wait_exit(t)
-            if status is None and proc.running:
-                raise WaitTimeout(f"{self.program} to exit", t, f"still running; last output:\n{proc.tail()}")
-            return status
-        status = run.patiently(ended, timeout)
-        if not status_matches(self.status, status):
-            wanted = "a non-zero status" if self.status == NONZERO else self.status
-            raise StepFailed(f"{self.program} exited with status {status}, expected {wanted}; "
-                             f"last output:\n{proc.tail()}")
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.wait_exit(self.program, self.status, timeout)
 
 
 WAIT_KINDS: dict[str, type[WaitPort] | type[WaitLog] | type[WaitExit]] = {
@@ -253,7 +274,7 @@ class Wait:
     ACTION: ClassVar[str] = "wait"
 
     @staticmethod
-    def parse(r: _Parser, node: Node, where: Where, group: Group, step: Map) -> WaitPort | WaitLog | WaitExit:
+    def parse(r: StepReader, node: Node, where: Where, group: Group, step: Map) -> WaitPort | WaitLog | WaitExit:
         allowed = tuple(dict.fromkeys(k for form, kind in WAIT_KINDS.items() for k in (form, *kind.TAKES)))
         m = node.mapping(allowed + ("timeout",), example="{port: 5000, host: server}")
         form = m.one_of(tuple(WAIT_KINDS), "a wait", example="{port: 5000, host: server}")
@@ -282,7 +303,7 @@ class Netstat:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Netstat:
+    def parse(cls, r: StepReader, node: Node, where: Where, group: Group, step: Map) -> Netstat:
         m = node.mapping(("host", "name", "timeout"), ("host", "name"), example="{host: server, name: connected}")
         host = r.host(m["host"])
         name = m["name"].str(rule=ID_RULE, pattern=ID, example="connected")
@@ -295,12 +316,8 @@ class Netstat:
     def describe(self) -> str:
         return f"netstat on {self.host} as '{self.name}'"
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        from .observe import netstat_text
-
-        rows, earlier = run.lab.without_leftovers(self.host, run.lab.sockets(self.host, timeout=timeout))
-        run.snapshots[self.name] = Snapshot(self.name, self.host, round(run.clock(), 6), rows, netstat_text(rows),
-                                            earlier)
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.snapshot(self.host, self.name, timeout)
 
 
 @dataclass(frozen=True)
@@ -315,7 +332,7 @@ class Signal:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Signal:
+    def parse(cls, r: StepReader, node: Node, where: Where, group: Group, step: Map) -> Signal:
         m = node.mapping(("program", "signal", "timeout"), ("program", "signal"),
                          example="{program: client, signal: SIGINT}")
         program = r.program(m["program"], group)
@@ -324,10 +341,8 @@ class Signal:
     def describe(self) -> str:
         return f"send {self.signal} to {self.program}"
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        proc = run.program(self.program)
-        run.settle(proc, timeout)
-        proc.signal(self.signal, lambda name, pid: run.lab.signal(proc.host, name, pid))
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.signal(self.program, self.signal, timeout)
 
 
 @dataclass(frozen=True)
@@ -340,26 +355,15 @@ class Stop:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Stop:
+    def parse(cls, r: StepReader, node: Node, where: Where, group: Group, step: Map) -> Stop:
         m = node.mapping(("program", "timeout"), ("program",), example="{program: server}")
         return cls(program=r.program(m["program"], group), timeout=r.timeout(m), where=where)
 
     def describe(self) -> str:
         return f"stop {self.program}"
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        proc = run.program(self.program)
-        if not proc.running:
-            return
-
-        def kill(name: str, pid: int) -> tuple[int, str, str]:
-            return run.lab.signal(proc.host, name, pid)
-        proc.signal("SIGTERM", kill)
-        proc.wait_exit(timeout)
-        if proc.running:  # (an ended one whose status the engine is slow to give is not killed)
-            run.stopped[self.program] = f"SIGKILL: it did not end within {timeout:g} s of SIGTERM"
-            proc.signal("SIGKILL", kill)
-            proc.wait_exit(run.left(5.0))
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.stop(self.program, timeout)
 
 
 @dataclass(frozen=True)
@@ -373,7 +377,7 @@ class Parallel:
     where: Where
 
     @classmethod
-    def parse(cls, r: _Parser, node: Node, where: Where, group: Group, step: Map) -> Parallel:
+    def parse(cls, r: StepReader, node: Node, where: Where, group: Group, step: Map) -> Parallel:
         if group is not None:
             node.fail("a parallel group may not contain another parallel; list those steps in this group")
         mine: dict[str, Start] = {}
@@ -385,23 +389,29 @@ class Parallel:
     def describe(self) -> str:
         return f"{len(self.steps)} steps at once"
 
-    def play(self, run: Run, timeout: float, key: str) -> None:
-        with ThreadPoolExecutor(max_workers=len(self.steps)) as pool:
-            results = list(pool.map(lambda ix: run.play_step(ix[1], f"{key}.parallel[{ix[0]}]"),
-                                    enumerate(self.steps)))
-        failed = [r for r in results if r.status == "failed"]
-        if failed:
-            raise StepFailed("; ".join(f"{r.key} failed: {r.message}" for r in failed))
+    def play(self, player: Player, timeout: float, key: str) -> None:
+        player.together(self.steps, key)
 
 
 Step = Union[Start, Send, WaitPort, WaitLog, WaitExit, Netstat, Signal, Stop, Parallel]
+
+
+def keyed_steps(steps: Sequence[Step], prefix: str = "steps") -> list[tuple[str, Step]]:
+    """Every step with the key StepResult uses for it ('steps[3]', 'steps[3].parallel[1]'), in order."""
+    found: list[tuple[str, Step]] = []
+    for i, step in enumerate(steps):
+        key = f"{prefix}[{i}]"
+        found.append((key, step))
+        if isinstance(step, Parallel):
+            found.extend(keyed_steps(step.steps, f"{key}.parallel"))
+    return found
 
 #: The action keys of a step, in the order scenarios/README.md lists them, and the kind that reads each.
 STEP_KINDS = {k.ACTION: k for k in (Start, Send, Wait, Netstat, Signal, Stop, Parallel)}
 ACTIONS = tuple(STEP_KINDS)
 
 
-def parse_step(r: _Parser, node: Node, group: Group) -> Step:
+def parse_step(r: StepReader, node: Node, group: Group) -> Step:
     """One step: a mapping with exactly one action key (and, for parallel only, a timeout beside it)."""
     m = node.mapping(ACTIONS + ("timeout",), rule="a mapping with one action key (" + ", ".join(ACTIONS) + ")",
                      example="{wait: {port: 5000, host: server}}")
@@ -413,5 +423,6 @@ def parse_step(r: _Parser, node: Node, group: Group) -> Step:
     return STEP_KINDS[action].parse(r, body, body.where, group, m)
 
 
-__all__ = ["Start", "Send", "WaitPort", "WaitLog", "WaitExit", "Netstat", "Signal", "Stop", "Parallel", "Step",
-           "Wait", "STEP_KINDS", "WAIT_KINDS", "ACTIONS", "NONZERO", "status_matches", "expected_status", "parse_step"]
+__all__ = ["Player", "StepReader", "Start", "Send", "WaitPort", "WaitLog", "WaitExit", "Netstat", "Signal", "Stop", "Parallel", "Step",
+           "Wait", "STEP_KINDS", "WAIT_KINDS", "ACTIONS", "NONZERO", "status_matches", "expected_status", "parse_step",
+           "keyed_steps"]

@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from orchestrator import checks
+from orchestrator import checks, judging
 from orchestrator.errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_OK
 from orchestrator.evidence import (CaptureEvidence, Evidence, ImageEvidence, Line, ProgramEvidence, Snapshot,
                                    SocketRow, StepResult)
@@ -524,7 +524,7 @@ def test_udp_rows_have_no_state_and_count_apart_from_tcp():
     (None, "anything", True),
 ])
 def test_endpoint_patterns(pattern, actual, matches):
-    assert checks.endpoint_matches(pattern, actual) is matches
+    assert judging.endpoint_matches(pattern, actual) is matches
 
 
 @pytest.mark.parametrize("pattern, actual, matches", [
@@ -532,7 +532,7 @@ def test_endpoint_patterns(pattern, actual, matches):
     ("udp", "udp6", True), ("udp", "tcp", False), ("TCP", "tcp", True), (None, "udp6", True),
 ])
 def test_proto_prefix(pattern, actual, matches):
-    assert checks.proto_matches(pattern, actual) is matches
+    assert judging.proto_matches(pattern, actual) is matches
 
 
 def test_tcp6_listener_counts_for_tcp_with_a_wildcard_address():
@@ -616,7 +616,7 @@ def test_no_pcap():
 def test_capture_samples_are_capped():
     frames = tuple(f"{i} 0.1 {CLIENT_IP} → {SERVER_IP} UDP 42 {i} → 6000 Len=1" for i in range(20))
     o = only(cap("udp", max=5), tcp_evidence(capture=tcp_capture(counts={"udp": 20}, samples={"udp": frames})))
-    assert o.evidence.count("UDP 42") == checks.LIST_LIMIT and "… and 12 more" in o.evidence
+    assert o.evidence.count("UDP 42") == judging.LIST_LIMIT and "… and 12 more" in o.evidence
 
 
 # ---- exit checks ---------------------------------------------------------------------------------
@@ -656,14 +656,14 @@ def test_evidence_is_bounded_and_lines_are_clipped():
     for check in (log("server", match="x", count=1), log("server", match=".", count=0),
                   log("server", sequence=("0001", "nope"))):
         text = only(check, ev).evidence
-        assert len(text) <= checks.EVIDENCE_LIMIT
-        assert max(len(x) for x in text.splitlines()) <= 2 * checks.LINE_LIMIT  # clipped lines, not 500 characters
+        assert len(text) <= judging.EVIDENCE_LIMIT
+        assert max(len(x) for x in text.splitlines()) <= 2 * judging.LINE_LIMIT  # clipped lines, not 500 characters
     text = only(log("server", match="nope", count=1), ev).evidence
     assert "server's output went past the limit: only its beginning was kept." in text
     assert r"bell\x07 and tab\t" in text  # control characters shown, not sent to the terminal
-    cut = checks.bounded("heading\n" + "  a\n" * 2000 + "  last")
+    cut = judging.bounded("heading\n" + "  a\n" * 2000 + "  last")
     assert cut.startswith("heading\n  … (") and "lines not shown)\n  a\n" in cut and cut.endswith("\n  last")
-    assert len(checks.bounded("y" * 5000)) == checks.EVIDENCE_LIMIT
+    assert len(judging.bounded("y" * 5000)) == judging.EVIDENCE_LIMIT
 
 
 # ---- verdict and exit codes ----------------------------------------------------------------------

@@ -15,8 +15,8 @@ import dataclasses
 
 import pytest
 
-from orchestrator import checks
-from orchestrator.checks import keyed_steps
+from orchestrator import checks, judging
+from orchestrator.steps import keyed_steps
 from orchestrator.evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, StepResult
 from orchestrator.scenario import Netstat, Signal, WaitExit, WaitLog, WaitPort, program_file
 from orchestrator.suite import DEFAULT_SUITE, load_suite
@@ -68,7 +68,7 @@ def evidence_of_nothing(scenario, program: str, how: str) -> Evidence:
             snapshots[step.name] = Snapshot(step.name, step.host, 0.5 + i / 100, (), "")
         results.append(StepResult(key, None, step.ACTION, step.describe(), status_, message, 0.1 * i, 0.05))
     capture = CaptureEvidence(pcap="capture.pcap", packets=0, tcpdump_captured=0, tcpdump_dropped=0,
-                              counts={checks.scenario_expand(f, _ev(), regex=False): 0
+                              counts={judging.scenario_expand(f, _ev(), regex=False): 0
                                       for f in scenario.capture_filters()})
     return Evidence(run_id="r", scenario=scenario.name, scenario_path=scenario.path, started_at="2026-12-01T00:00:00Z",
                     addresses=dict(ADDRESSES), programs=programs, snapshots=snapshots, capture=capture,

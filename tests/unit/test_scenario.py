@@ -545,11 +545,12 @@ def test_impairments_name_a_host_of_the_scenario_and_say_what_to_do():
 
 def test_every_kind_of_step_and_check_is_one_class_and_is_documented_with_an_example():
     """The language grows in one place per kind (steps.py, checkkinds.py): each class reads itself, says what
-    it is and plays or judges itself; scenarios/README.md has a section with an example for each, and an
+    it is and plays itself (through the player's verbs) or has its judge; scenarios/README.md has a section with an example for each, and an
     example that the parser takes."""
     import re
 
     from orchestrator.checkkinds import CHECK_KINDS
+    from orchestrator.judges import JUDGES
     from orchestrator.steps import STEP_KINDS, WAIT_KINDS
 
     readme = (ROOT / "scenarios" / "README.md").read_text()
@@ -560,7 +561,7 @@ def test_every_kind_of_step_and_check_is_one_class_and_is_documented_with_an_exa
     for kind in [*WAIT_KINDS.values(), *(k for a, k in STEP_KINDS.items() if a != "wait")]:
         assert callable(kind.describe) and callable(kind.play), kind.__name__
     for name, kind in CHECK_KINDS.items():
-        assert callable(kind.parse) and callable(kind.judge), name
+        assert callable(kind.parse) and callable(JUDGES[kind]), name  # its record, and its judge (judges.py)
         assert "```yaml" in sections[name] and f"    {name}:" in sections[name], name
     for form in WAIT_KINDS:
         assert re.search(rf"- wait: \{{[^}}]*\b{form}:", sections["wait"]), form
