@@ -55,7 +55,7 @@ def _cmd_impair(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .lab import DELAYER_LABEL, run_helper, start_delayer
     from .labels import RUN_LABEL
-    from .scenario import Impairment
+    from .impairment import Impairment
 
     wanted = {k: getattr(args, k) for k in ("loss", "delay", "jitter", "duplicate", "reorder", "rate")}
     for key in Impairment(host="", **wanted).undelayed()[:1]:
@@ -526,28 +526,28 @@ def _runs_dir(text: str) -> str:
 
 def _percent(text: str) -> int:
     """--loss, --duplicate, --reorder: 1% to 100% (the % may be left out)."""
-    from .scenario import _PERCENT
+    from .scenario import PERCENT
 
     text = text if text.endswith("%") else text + "%"
-    if not _PERCENT.fullmatch(text):
+    if not PERCENT.fullmatch(text):
         raise argparse.ArgumentTypeError(f"must be a whole percentage from 1% to 100%, e.g. 20% (got {text!r})")
     return int(text[:-1])
 
 
 def _milliseconds(text: str) -> float:
     """--delay, --jitter: milliseconds, 100ms (the ms may be left out)."""
-    from .scenario import _MILLISECONDS
+    from .scenario import MILLISECONDS
 
     text = text if text.endswith("ms") else text + "ms"
-    if not _MILLISECONDS.fullmatch(text):
+    if not MILLISECONDS.fullmatch(text):
         raise argparse.ArgumentTypeError(f"must be milliseconds, at most 99999ms, e.g. 100ms (got {text!r})")
     return float(text[:-2])
 
 
 def _rate(text: str) -> str:
-    from .scenario import _RATE
+    from .scenario import RATE
 
-    if not _RATE.fullmatch(text):
+    if not RATE.fullmatch(text):
         raise argparse.ArgumentTypeError(f"must be a rate in kbit or mbit, e.g. 1mbit (got {text!r})")
     return text
 

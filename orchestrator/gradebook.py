@@ -125,8 +125,8 @@ def junit(grade: StudentGrade) -> str:
             ET.SubElement(ET.SubElement(suite, "testcase", {"name": "run", "classname": s.entry.scenario.name}),
                           "error", {"message": err[:200]}).text = err
     ET.indent(root)
-    from .report import _x  # XML 1.0 cannot hold every character a program prints
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + _x(ET.tostring(root, encoding="unicode")) + "\n"
+    from .report import xml_safe  # XML 1.0 cannot hold every character a program prints
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml_safe(ET.tostring(root, encoding="unicode")) + "\n"
 
 
 # ---- the pages: index.html (the class) and students/<name>/index.html (one student) ------------------------

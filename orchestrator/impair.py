@@ -1,4 +1,4 @@
-"""Links that lose, delay, duplicate or reorder packets: a scenario's `impair` entries (scenario.Impairment)
+"""Links that lose, delay, duplicate or reorder packets: a scenario's `impair` entries (impairment.Impairment)
 as the commands that apply them in a host's network namespace. Pure: lab.Lab.impair runs them, in helper
 containers that share the host's namespace and hold NET_ADMIN; the host's own container, where student
 code runs, never holds it, so no program can lift or change what is applied.
@@ -30,22 +30,12 @@ netfilter's queue is built in wherever Docker runs (the NFQUEUE target), and net
 """
 from __future__ import annotations
 
-import math
-
-from .scenario import Impairment
+from .impairment import Impairment, drop_pattern
 
 TABLE = "socklab_impair"  # the nftables table (family ip: `dup` needs one) of the impairments, in the host's namespace
 QUEUE = 0  # the netfilter queue the delayer reads
 DELAYER = "/opt/socklab/delayer.py"  # in the capture image
 INTERFACE = "eth0"  # a lab host's one interface on the lab's network
-
-
-def drop_pattern(percent: int) -> tuple[int, tuple[int, ...]]:
-    """(period, positions): of every `period` packets, those at `positions` (from 0) are dropped; spread
-    evenly, the first packet never (below 100%). 20 -> (5, (4,)), 30 -> (10, (3, 6, 9)), 50 -> (2, (1,))."""
-    period = 100 // math.gcd(percent, 100)
-    share = percent * period // 100
-    return period, tuple(r for r in range(period) if (r + 1) * share // period > r * share // period)
 
 
 def _share(percent: int) -> str:

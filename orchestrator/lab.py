@@ -38,7 +38,7 @@ from .errors import EnvironmentProblem, StepFailed
 from .evidence import HostLimits, SocketRow
 from .labels import RUN_LABEL
 from .process import Shell, close_started
-from .scenario import Impairment
+from .impairment import Impairment
 from .topology import Topology, gateway_of
 from .waits import ContainerLogLine, wait_for
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from . import packets as pk
 from .packets import Packet
 from .pages import render
-from .report import _x
+from .report import xml_safe
 
 OTHERS = "others"  # the lifeline shared by the addresses past MAX_STRANGERS
 
@@ -237,7 +237,7 @@ def layout(packets: Sequence[Packet], names: Mapping[str, str] | None = None, *,
     """The diagram of `packets` (in capture order) between the hosts `names` (host name -> address; an
     address of no named host gets a lifeline of its own, named by its address). `losses`: the lossy links,
     whose dropped packets are marked."""
-    names = {_x(n): a for n, a in (names or {}).items()}
+    names = {xml_safe(n): a for n, a in (names or {}).items()}
     by_address = {a: n for n, a in names.items()}
     packets = list(packets)
     order = _order(packets, names) if packets or names else []
@@ -259,7 +259,7 @@ def layout(packets: Sequence[Packet], names: Mapping[str, str] | None = None, *,
         c = of.get(p.number)
         return NEUTRAL if c is None else PALETTE[c % len(PALETTE)]
 
-    legend = tuple(Legend(PALETTE[c.index % len(PALETTE)], _x(describe(c, by_address))) for c in convs[:MAX_LEGEND])
+    legend = tuple(Legend(PALETTE[c.index % len(PALETTE)], xml_safe(describe(c, by_address))) for c in convs[:MAX_LEGEND])
     if len(convs) > MAX_LEGEND:
         legend += (Legend(NEUTRAL, f"… and {len(convs) - MAX_LEGEND} more conversations"),)
     head = TOP + 18 * len(legend)  # the lifelines' heads, under the title and the legend
@@ -295,7 +295,7 @@ def layout(packets: Sequence[Packet], names: Mapping[str, str] | None = None, *,
         src, dst = x.get(p.src), x.get(p.dst)
         if src is None or dst is None or src == dst:  # (not between two lifelines: drawn as a short stub)
             src, dst = (src or dst or LEFT + LANE // 2), (src or dst or LEFT + LANE // 2) + LANE // 3
-        arrows.append(Arrow(p.number, y, src, dst, _x(label(p, by_address)), _x(f"#{p.number} {p.protocol} {p.info}"),
+        arrows.append(Arrow(p.number, y, src, dst, xml_safe(label(p, by_address)), xml_safe(f"#{p.number} {p.protocol} {p.info}"),
                             round(p.time - t0, 6), MARK if p.number in lost or "retransmission" in p.analysis
                             or "fast_retransmission" in p.analysis else colour(p), tuple(marks), p.number in lost,
                             p.transport, ", ".join(p.flag_names) if p.transport == "tcp" else "", of.get(p.number)))
@@ -307,7 +307,7 @@ def layout(packets: Sequence[Packet], names: Mapping[str, str] | None = None, *,
             else "" if packets else "The capture holds no packets.")
     width = max(LEFT + LANE * max(len(lifelines), 2), 600)
     return Ladder(width, y + 20, head, lifelines, tuple(arrows), tuple(folds), tuple(breaks), legend,
-                  len(packets), _x(title), note)
+                  len(packets), xml_safe(title), note)
 
 
 def pk_count(n: int, what: str = "packet") -> str:

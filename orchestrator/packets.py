@@ -7,13 +7,15 @@ retransmission, out of order, duplicate ACK), so the diagram says what Wireshark
 capture. Two things the dissector cannot know are worked out here, from the capture and the links' known
 rules: which packets are copies made by a duplicating link (same IP identification, addresses and length
 as an earlier one: `duplicate_of`), and which packets a lossy link dropped after the capture saw them
-(`lost_by_links`, from impair.py's deterministic pattern).
+(`lost_by_links`, from impairment.py's deterministic pattern).
 """
 from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
+
+from .impairment import drop_pattern
 
 #: (name, Wireshark custom column) read for every frame, in this order after the Protocol and Info columns.
 #: `:1` is a field's first occurrence: an ICMP error quotes the datagram it answers, whose headers come after.
@@ -216,7 +218,6 @@ def lost_by_links(packets: Iterable[Packet], losses: Iterable[Loss]) -> dict[int
     loss is a counter per rule (TCP data segments, and apart from them UDP datagrams, reaching the host)
     that drops the same positions of every period; the capture sees every packet that reaches a lab host
     (each is the server, or talks to it), so counting them in the capture finds the same ones."""
-    from .impair import drop_pattern  # (impair.py needs the scenario model, which needs the evidence: this module)
 
     by_address = {loss.address: loss for loss in losses if loss.percent}
     counters: dict[tuple[str, str], int] = {}

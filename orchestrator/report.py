@@ -111,7 +111,7 @@ def write_json(report: Report, path: str | Path) -> None:
 _NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
-def _x(text: object) -> str:
+def xml_safe(text: object) -> str:
     """Text made safe for XML 1.0 (characters it cannot hold become U+FFFD)."""
     return _NOT_XML.sub("\ufffd", str(text))
 
@@ -154,7 +154,7 @@ def junit_xml(report: Report) -> str:
     failures = errors = 0
 
     def case(name: str, seconds: float | None = None) -> ET.Element:
-        el = ET.Element("testcase", {"name": _x(name), "classname": _x(suite_name)})
+        el = ET.Element("testcase", {"name": xml_safe(name), "classname": xml_safe(suite_name)})
         if seconds is not None:
             el.set("time", f"{seconds:.3f}")
         cases.append(el)
@@ -164,27 +164,27 @@ def junit_xml(report: Report) -> str:
         el = case(c["name"])
         if not c["passed"]:
             failures += 1
-            fail = ET.SubElement(el, "failure", {"message": _x(_first_line(c["evidence"])), "type": c["kind"]})
-            fail.text = _x(f"{c['evidence']}\n(check at {c['where']}; {c['awarded']}/{c['points']} points)")
+            fail = ET.SubElement(el, "failure", {"message": xml_safe(_first_line(c["evidence"])), "type": c["kind"]})
+            fail.text = xml_safe(f"{c['evidence']}\n(check at {c['where']}; {c['awarded']}/{c['points']} points)")
     for s in failed_steps(report):
         el = case(f"step {s['key']}: {s['description']}", s.get("duration"))
         failures += 1
-        fail = ET.SubElement(el, "failure", {"message": _x(_first_line(s["message"])), "type": "step"})
-        fail.text = _x(f"{s['key']}{_step_at(s)}: {s['description']}\n{s['message']}")
+        fail = ET.SubElement(el, "failure", {"message": xml_safe(_first_line(s["message"])), "type": "step"})
+        fail.text = xml_safe(f"{s['key']}{_step_at(s)}: {s['description']}\n{s['message']}")
     if report["verdict"] == "error":
         el = case("run")
         errors += 1
         problem = run_problem(report) or "the run could not be carried out"
-        err = ET.SubElement(el, "error", {"message": _x(_first_line(problem)), "type": "run"})
-        err.text = _x(problem)
+        err = ET.SubElement(el, "error", {"message": xml_safe(_first_line(problem)), "type": "run"})
+        err.text = xml_safe(problem)
 
     total = _total_seconds(report)
-    attrs = {"name": _x(suite_name), "tests": str(len(cases)), "failures": str(failures),
+    attrs = {"name": xml_safe(suite_name), "tests": str(len(cases)), "failures": str(failures),
              "errors": str(errors), "skipped": "0"}
     if total is not None:
         attrs["time"] = f"{total:.3f}"
     if report.get("started_at"):
-        attrs["timestamp"] = _x(report["started_at"])
+        attrs["timestamp"] = xml_safe(report["started_at"])
     suite = ET.Element("testsuite", attrs)
     props = ET.SubElement(suite, "properties")
     for key, value in (("run_id", report.get("run_id")), ("verdict", report.get("verdict")),
@@ -192,7 +192,7 @@ def junit_xml(report: Report) -> str:
                        ("score", _score(report)),
                        ("artifacts", report.get("artifacts"))):
         if value is not None:
-            ET.SubElement(props, "property", {"name": key, "value": _x(value)})
+            ET.SubElement(props, "property", {"name": key, "value": xml_safe(value)})
     suite.extend(cases)
     ET.indent(suite)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .errors import ScenarioError
+from .impairment import Impairment
 from .steps import keyed_steps
 from .placeholders import PLACEHOLDER, expand, placeholders  # noqa: F401 (the language's, used by many)
 from .checkkinds import (CHECK_KINDS, FILTER_EXAMPLE, MAX_POINTS, STATES, Bounds, CaptureCheck, Check,  # noqa: F401
@@ -31,28 +32,6 @@ if TYPE_CHECKING:
 
 
 # ---- the scenario --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Impairment:
-    """What a host's link does to its packets (scenario key `impair`; impair.py applies it). Loss takes what
-    the host receives, deterministically: `loss` percent of the TCP data segments and, counted apart, of the
-    UDP datagrams reaching it, evenly spread (20%: every 5th); handshakes, acknowledgements and teardowns
-    pass. The rest shapes what it sends: a delayer (delay, jitter, reorder), nftables' dup (duplicate), tbf
-    (rate); impair.py says why not netem."""
-
-    host: str
-    loss: int | None = None  # percent, 1-100
-    delay: float | None = None  # milliseconds
-    jitter: float | None = None  # milliseconds (with delay)
-    duplicate: int | None = None  # percent
-    reorder: int | None = None  # percent (with delay)
-    rate: str | None = None  # tc's notation: '1mbit', '256kbit'
-    where: Where = field(compare=False, default=Where("", None, ""))
-
-    def undelayed(self) -> list[str]:
-        """The keys that need a delay beside them and have none (netem jitters and reorders delayed packets)."""
-        return [] if self.delay is not None else [k for k in ("jitter", "reorder") if getattr(self, k) is not None]
 
 
 @dataclass(frozen=True)
@@ -117,9 +96,9 @@ FilterChecker = Callable[[list[str]], dict[str, str]]
 
 TOP_KEYS = ("name", "description", "hosts", "clients", "timeout", "defaults", "impair", "steps", "checks")
 IMPAIR_KEYS = ("host", "loss", "delay", "jitter", "duplicate", "reorder", "rate")
-_PERCENT = re.compile(r"([1-9][0-9]?|100)%")
-_MILLISECONDS = re.compile(r"([0-9]{1,5})ms")
-_RATE = re.compile(r"[1-9][0-9]{0,5}(kbit|mbit)")
+PERCENT = re.compile(r"([1-9][0-9]?|100)%")
+MILLISECONDS = re.compile(r"([0-9]{1,5})ms")
+RATE = re.compile(r"[1-9][0-9]{0,5}(kbit|mbit)")
 TOP_REQUIRED = ("name", "description", "hosts", "steps", "checks")
 
 DEFAULT_CLIENTS = 1
@@ -228,17 +207,17 @@ class _Parser:
             def percent(key: str) -> int | None:
                 if key not in m:
                     return None
-                text = m[key].str(rule="a whole percentage from 1% to 100%", pattern=_PERCENT, example="20%")
+                text = m[key].str(rule="a whole percentage from 1% to 100%", pattern=PERCENT, example="20%")
                 return int(text[:-1])
 
             def ms(key: str) -> float | None:
                 if key not in m:
                     return None
-                return float(m[key].str(rule="milliseconds, at most 99999ms", pattern=_MILLISECONDS,
+                return float(m[key].str(rule="milliseconds, at most 99999ms", pattern=MILLISECONDS,
                                         example="100ms")[:-2])
             imp = Impairment(host=host, loss=percent("loss"), delay=ms("delay"), jitter=ms("jitter"),
                              duplicate=percent("duplicate"), reorder=percent("reorder"),
-                             rate=m["rate"].str(rule="a rate in kbit or mbit", pattern=_RATE, example="1mbit")
+                             rate=m["rate"].str(rule="a rate in kbit or mbit", pattern=RATE, example="1mbit")
                              if "rate" in m else None, where=item.where)
             for key in imp.undelayed()[:1]:
                 m[key].fail(f"{key} needs a delay beside it (netem {key}s the delayed packets), "

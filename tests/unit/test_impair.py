@@ -2,13 +2,13 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator import impair
-from orchestrator.scenario import Impairment
+from orchestrator import impair, impairment
+from orchestrator.impairment import Impairment
 
 
 @given(st.integers(1, 100))
 def test_a_loss_drops_exactly_its_share_evenly_and_never_the_first_packet(percent):
-    period, positions = impair.drop_pattern(percent)
+    period, positions = impairment.drop_pattern(percent)
     assert 100 % period == 0 and len(positions) * 100 == percent * period  # exactly the share, per period
     assert percent == 100 or 0 not in positions
     gaps = [b - a for a, b in zip(positions, positions[1:] + (positions[0] + period,))]
