@@ -12,7 +12,7 @@ def _interrupt(signum, frame):
 
 signal.signal(signal.SIGTERM, _interrupt)
 try:
-    from . import interrupts
+    from .base import interrupts
     interrupts.install()  # from here on an interrupt is noted too, and raised again if swallowed
     from .cli import main
     code = main()

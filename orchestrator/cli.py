@@ -15,16 +15,16 @@ import re
 import sys
 from pathlib import Path
 
-from . import errors
-from . import interrupts
-from .submission import read_programs
+from .base import errors
+from .base import interrupts
+from .grade.submission import read_programs
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _cmd_images(args: argparse.Namespace) -> int:
-    from . import images
-    from .engine import Engine
+    from .lab import images
+    from .lab.engine import Engine
 
     with contextlib.closing(Engine()) as engine:
         if args.prune or args.remove:
@@ -38,8 +38,8 @@ def _cmd_images(args: argparse.Namespace) -> int:
 
 
 def _cmd_wait_log(args: argparse.Namespace) -> int:
-    from .engine import Engine
-    from .waits import ContainerLogLine, wait_for
+    from .lab.engine import Engine
+    from .lab.waits import ContainerLogLine, wait_for
 
     if not args.container:
         raise errors.InvalidInput("--container is empty: is the container running?")
@@ -51,11 +51,11 @@ def _cmd_wait_log(args: argparse.Namespace) -> int:
 def _cmd_impair(args: argparse.Namespace) -> int:
     """impair CONTAINER...: the links of running containers (the compose lab's, `make impair`) made to lose,
     delay... what the options say, as a scenario's `impair` would; no option clears them."""
-    from . import impair
-    from .engine import Engine
-    from .lab import DELAYER_LABEL, run_helper, start_delayer
-    from .labels import RUN_LABEL
-    from .impairment import Impairment
+    from .lab import impair
+    from .lab.engine import Engine
+    from .lab.lab import DELAYER_LABEL, run_helper, start_delayer
+    from .base.labels import RUN_LABEL
+    from .model.impairment import Impairment
 
     wanted = {k: getattr(args, k) for k in ("loss", "delay", "jitter", "duplicate", "reorder", "rate")}
     for key in Impairment(host="", **wanted).undelayed()[:1]:
@@ -84,8 +84,8 @@ def _cmd_impair(args: argparse.Namespace) -> int:
 
 def _cmd_clean(args: argparse.Namespace) -> int:
     """Remove what dead runs left (labels.py says which are dead); never a live run's resources."""
-    from .engine import Engine
-    from .labels import RUN_LABEL
+    from .lab.engine import Engine
+    from .base.labels import RUN_LABEL
 
     with contextlib.closing(Engine()) as engine:
         runs = engine.runs()
@@ -119,10 +119,11 @@ LADDER_MAX_BYTES = 24 * 2**20
 def _cmd_ladder(args: argparse.Namespace) -> int:
     """Draw the ladder diagram of any pcap: a run's (its report.json beside it names the hosts and the lossy
     links), the compose lab's (captures/: compose.yaml names its hosts) or one a student made by hand."""
-    from . import capture, images, ladder
-    from .engine import Engine
-    from .labels import RUN_LABEL, run_labels
-    from .runner import new_run_id
+    from .lab import capture, images
+    from .report import ladder
+    from .lab.engine import Engine
+    from .base.labels import RUN_LABEL, run_labels
+    from .play.runner import new_run_id
 
     pcap = Path(args.pcap)
     if not pcap.is_file():
@@ -170,7 +171,7 @@ def _cmd_ladder(args: argparse.Namespace) -> int:
 def _shown(path: object) -> str:
     """A path as text that can be printed and put in a page: bytes a file name holds that are not UTF-8
     (Python keeps them as surrogates) shown escaped."""
-    from .report import safe
+    from .report.report import safe
 
     return safe(str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
 
@@ -184,8 +185,8 @@ def _named_by_topology(pcap: Path) -> bool:
 def _ladder_hosts(pcap: Path, topology_path: str):
     """The host names (name -> address) and lossy links for a capture: from the report.json of the run it
     belongs to, else from the lab's compose.yaml (the addresses `make up` gives)."""
-    from . import packets
-    from .topology import load_topology
+    from .evidence import packets
+    from .model.topology import load_topology
 
     beside = pcap.parent / "report.json"
     if beside.is_file():
@@ -202,17 +203,17 @@ def _ladder_hosts(pcap: Path, topology_path: str):
 
 
 def _load_all(paths: list[str], topology_path: str, filter_checker=None):
-    from .scenario import load_scenario
-    from .topology import load_topology
+    from .model.scenario import load_scenario
+    from .model.topology import load_topology
 
     topology = load_topology(topology_path)
     return topology, [load_scenario(p, topology, filter_checker) for p in paths]
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    from . import capture, images
-    from .engine import Engine
-    from .labels import RUN_LABEL, run_labels
+    from .lab import capture, images
+    from .lab.engine import Engine
+    from .base.labels import RUN_LABEL, run_labels
 
     with contextlib.ExitStack() as stack:
         checker = None
@@ -222,7 +223,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
             except errors.EnvironmentProblem as e:
                 raise errors.EnvironmentProblem(f"{e} (`validate --no-filters` checks everything but the display "
                                                 "filters without Docker)") from e
-            from .runner import new_run_id
+            from .play.runner import new_run_id
 
             built = images.ensure(engine, ["capture"], progress=_say)["capture"]
             label = run_labels(f"validate-{new_run_id()}", purpose="validate")
@@ -233,8 +234,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                 return capture.check_filters(engine, built.ref, filters, label)
 
             checker = check_filters
-        from .suite import is_suite, load_suite
-        from .topology import load_topology
+        from .model.suite import is_suite, load_suite
+        from .model.topology import load_topology
 
         topology = load_topology(args.topology)
         said = []
@@ -246,7 +247,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
                     + f"; at most {suite.maximum():g} points)")
                 said += [f"warning: {w}" for e in suite.entries for w in e.scenario.warnings]
             else:
-                from .scenario import load_scenario
+                from .model.scenario import load_scenario
 
                 sc = load_scenario(path, topology, checker)
                 said.append(f"{sc.path}: ok ({sc.name}: {len(sc.steps)} steps, {len(sc.checks)} checks)")
@@ -260,8 +261,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from . import checks, images, report, runner, runpage
-    from .engine import Engine
+    from .judge import checks
+    from .lab import images
+    from .report import report, runpage
+    from .play import runner
+    from .lab.engine import Engine
     from .evidence import ImageEvidence
 
     console = Console(stderr=False, highlight=False)
@@ -292,7 +296,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _images(engine) -> dict:
-    from . import images
+    from .lab import images
     from .evidence import ImageEvidence
 
     built = images.ensure(engine, ["node", "capture"], progress=_say)
@@ -309,12 +313,13 @@ def _cmd_grade(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from . import gradebook, grading, runner
-    from .engine import Engine
-    from .report import safe
-    from .submission import read_submission, survey
-    from .suite import load_suite
-    from .topology import load_topology
+    from .grade import gradebook, grading
+    from .play import runner
+    from .lab.engine import Engine
+    from .report.report import safe
+    from .grade.submission import read_submission, survey
+    from .model.suite import load_suite
+    from .model.topology import load_topology
 
     console = Console(highlight=False)
     single = args.command == "check"
@@ -400,10 +405,11 @@ def _compile_check(engine, topology, images: dict, submissions: list, session: s
     """Every submitted file compiled by the lab's own Python (the image and user the programs play with), in
     one throwaway container labelled with the grading's session, before any play (startcheck.py): the
     submissions with the programs that cannot start moved to their problems, and what was found."""
-    from . import runner, startcheck
+    from .play import runner
+    from .grade import startcheck
     from .evidence import ImageEvidence
-    from .interrupts import Interrupts
-    from .labels import run_labels
+    from .base.interrupts import Interrupts
+    from .base.labels import run_labels
 
     host = next(iter(topology.hosts.values()))  # (the hosts programs play on: one image, one user)
     ref = runner.exact_image(images, host.image)
@@ -430,7 +436,8 @@ def _manifest(args, suite, topology, images, submissions, session, started, engi
     import hashlib
     import subprocess
 
-    from . import __version__, grading
+    from . import __version__
+    from .grade import grading
 
     def git(*cmd: str) -> str | None:
         try:
@@ -471,8 +478,8 @@ def _progress(console, verbose: bool):
     goes through report.safe (no escape sequence reaches the terminal) and is never read as markup."""
     from rich.text import Text
 
-    from .report import safe
-    from .runner import Event
+    from .report.report import safe
+    from .play.runner import Event
 
     marks = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("-", "yellow")}
 
@@ -526,7 +533,7 @@ def _runs_dir(text: str) -> str:
 
 def _percent(text: str) -> int:
     """--loss, --duplicate, --reorder: 1% to 100% (the % may be left out)."""
-    from .scenario import PERCENT
+    from .model.scenario import PERCENT
 
     text = text if text.endswith("%") else text + "%"
     if not PERCENT.fullmatch(text):
@@ -536,7 +543,7 @@ def _percent(text: str) -> int:
 
 def _milliseconds(text: str) -> float:
     """--delay, --jitter: milliseconds, 100ms (the ms may be left out)."""
-    from .scenario import MILLISECONDS
+    from .model.scenario import MILLISECONDS
 
     text = text if text.endswith("ms") else text + "ms"
     if not MILLISECONDS.fullmatch(text):
@@ -545,7 +552,7 @@ def _milliseconds(text: str) -> float:
 
 
 def _rate(text: str) -> str:
-    from .scenario import RATE
+    from .model.scenario import RATE
 
     if not RATE.fullmatch(text):
         raise argparse.ArgumentTypeError(f"must be a rate in kbit or mbit, e.g. 1mbit (got {text!r})")

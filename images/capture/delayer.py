@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Delays the packets a lab host sends: the link's latency, jitter and reordering (orchestrator/impair.py).
+"""Delays the packets a lab host sends: the link's latency, jitter and reordering (orchestrator/lab/impair.py).
 
 Runs in a helper container that shares the host's network namespace and holds NET_ADMIN; an iptables rule
 (mangle POSTROUTING, out of eth0) hands each packet the host sends to netfilter queue QUEUE, and this

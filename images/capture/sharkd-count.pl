@@ -9,7 +9,7 @@
 # Each connection to the daemon is served by a forked child with nothing of any earlier capture: a new
 # session per capture, because sharkd 4.0 keeps each filter's results across `load`s within one session
 # (a second capture loaded in a session was counted with the first one's frames). The fork costs little:
-# the dissectors are registered once, by the daemon, which is the point (orchestrator/capture.py).
+# the dissectors are registered once, by the daemon, which is the point (orchestrator/lab/capture.py).
 #
 # Output, one record per line, tab-separated (what count-filters.lua printed before: capture.py parses it):
 #   total   <frames in the capture>

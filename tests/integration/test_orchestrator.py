@@ -491,8 +491,8 @@ def test_an_exec_session_survives_the_garbage_collector():
     connection under an exec session (EBADF) whenever it ran: keep it. Forced here with gc.collect()."""
     import gc
 
-    from orchestrator.engine import Engine
-    from orchestrator.process import Shell
+    from orchestrator.lab.engine import Engine
+    from orchestrator.lab.process import Shell
 
     engine = Engine()
     cid = engine.create_container(name=None, image="socklab/node:latest", command=["sleep", "30"],

@@ -6,11 +6,12 @@ import re
 
 import pytest
 
-from orchestrator import capture, checks, images
-from orchestrator.engine import Engine
+from orchestrator.lab import capture, images
+from orchestrator.judge import checks
+from orchestrator.lab.engine import Engine
 from orchestrator.evidence import Evidence
-from orchestrator.scenario import Bounds, CaptureCheck, Check, Where, expand, load_scenario
-from orchestrator.topology import load_topology
+from orchestrator.model.scenario import Bounds, CaptureCheck, Check, Where, expand, load_scenario
+from orchestrator.model.topology import load_topology
 
 from .conftest import ROOT
 

@@ -15,10 +15,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from orchestrator.capture import COUNT_SCRIPT, SHARKD_START, STOP_ON_INPUT
-from orchestrator.engine import Engine
-from orchestrator.errors import EngineError
-from orchestrator.observe import SOCKET_TABLES
+from orchestrator.lab.capture import COUNT_SCRIPT, SHARKD_START, STOP_ON_INPUT
+from orchestrator.lab.engine import Engine
+from orchestrator.base.errors import EngineError
+from orchestrator.lab.observe import SOCKET_TABLES
 
 #: What the fake's lab hosts show of their cgroup (observe.CGROUP_FILES, cgroup v1).
 CGROUP = {"/sys/fs/cgroup/pids/pids.max": ["128"], "/sys/fs/cgroup/pids/pids.events": ["max 0"],

@@ -1,7 +1,7 @@
 """capture.py: parsing the dissector's (sharkd-count.pl) and tcpdump's output, the whole-capture rule, and waiting for quiet."""
 import time
 
-from orchestrator import capture
+from orchestrator.lab import capture
 
 from .fake_engine import FakeEngine
 

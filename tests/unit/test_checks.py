@@ -10,11 +10,11 @@ import re
 
 import pytest
 
-from orchestrator import checks, judging
-from orchestrator.errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_OK
+from orchestrator.judge import checks, judging
+from orchestrator.base.errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_OK
 from orchestrator.evidence import (CaptureEvidence, Evidence, ImageEvidence, Line, ProgramEvidence, Snapshot,
                                    SocketRow, StepResult)
-from orchestrator.scenario import (Bounds, CaptureCheck, Check, ExitCheck, LogCheck, Netstat, Scenario, Send,
+from orchestrator.model.scenario import (Bounds, CaptureCheck, Check, ExitCheck, LogCheck, Netstat, Scenario, Send,
                                    Signal, SocketCheck, Start, WaitExit, WaitLog, WaitPort, Where, expand)
 
 PATH = "scenarios/tcp.yaml"
@@ -717,7 +717,7 @@ def test_an_exit_check_with_any_status_passes_when_the_program_ended_by_itself()
 
 
 def test_an_exit_check_for_a_nonzero_status_wants_a_program_that_ended_by_itself_saying_it_failed():
-    from orchestrator.scenario import NONZERO
+    from orchestrator.model.scenario import NONZERO
 
     spec = ExitCheck("client", NONZERO)
 

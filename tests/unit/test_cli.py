@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import cli, errors
+from orchestrator import cli
+from orchestrator.base import errors
 
 ROOT = Path(__file__).resolve().parents[2]
 

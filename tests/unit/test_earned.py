@@ -15,12 +15,12 @@ import dataclasses
 
 import pytest
 
-from orchestrator import checks, judging
-from orchestrator.steps import keyed_steps
+from orchestrator.judge import checks, judging
+from orchestrator.model.steps import keyed_steps
 from orchestrator.evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, StepResult
-from orchestrator.scenario import Netstat, Signal, WaitExit, WaitLog, WaitPort, program_file
-from orchestrator.suite import DEFAULT_SUITE, load_suite
-from orchestrator.topology import load_topology
+from orchestrator.model.scenario import Netstat, Signal, WaitExit, WaitLog, WaitPort, program_file
+from orchestrator.model.suite import DEFAULT_SUITE, load_suite
+from orchestrator.model.topology import load_topology
 
 TOPOLOGY = load_topology(DEFAULT_SUITE.parent.parent / "compose.yaml")
 SUITE = load_suite(DEFAULT_SUITE, TOPOLOGY)

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from orchestrator.errors import EXIT_INVALID_INPUT, LocatedError, ScenarioError, SuiteError, TopologyError
-from orchestrator.scenario import Scenario, load_scenario
-from orchestrator.suite import Suite, is_suite, load_suite
-from orchestrator.topology import Topology, load_topology
+from orchestrator.base.errors import EXIT_INVALID_INPUT, LocatedError, ScenarioError, SuiteError, TopologyError
+from orchestrator.model.scenario import Scenario, load_scenario
+from orchestrator.model.suite import Suite, is_suite, load_suite
+from orchestrator.model.topology import Topology, load_topology
 
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "socklab-hypothesis")  # its caches: not in the repository
 

@@ -10,9 +10,9 @@ from urllib.parse import unquote
 
 import pytest
 
-from orchestrator import gradebook, grading
-from orchestrator.submission import Submission
-from orchestrator.suite import load_suite
+from orchestrator.grade import gradebook, grading
+from orchestrator.grade.submission import Submission
+from orchestrator.model.suite import load_suite
 
 from .test_grading import SCENARIO, TOPOLOGY, settings_for
 

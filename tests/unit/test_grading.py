@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import gradebook, grading, impair
-from orchestrator.errors import SuiteError
+from orchestrator.grade import gradebook, grading
+from orchestrator.lab import impair
+from orchestrator.base.errors import SuiteError
 from orchestrator.evidence import ImageEvidence, SocketRow
-from orchestrator.submission import Submission
-from orchestrator.suite import load_suite
-from orchestrator.topology import load_topology
+from orchestrator.grade.submission import Submission
+from orchestrator.model.suite import load_suite
+from orchestrator.model.topology import load_topology
 
 from .fake_engine import FakeEngine
 
@@ -217,7 +218,7 @@ def test_a_students_plays_share_one_lab_reset_between_them_with_the_same_outcome
 
 
 def test_a_lab_that_cannot_be_cleared_is_replaced(suite, tmp_path, monkeypatch):
-    from orchestrator.lab import Lab
+    from orchestrator.lab.lab import Lab
 
     real_clear = Lab.clear
     calls = []
@@ -244,7 +245,7 @@ def tw(local: str, state: str = "TIME_WAIT") -> SocketRow:
 def test_which_leftover_sockets_a_play_cannot_see():
     """A client that closes first keeps its TIME_WAIT for a minute, and nothing unprivileged removes it: a
     play may follow it in the same lab only if it gives what it would in a fresh lab."""
-    from orchestrator.scenario import load_scenario, parse_scenario
+    from orchestrator.model.scenario import load_scenario, parse_scenario
 
     tcp = load_scenario(ROOT / "scenarios" / "tcp.yaml", TOPOLOGY)  # netstat on the server and the client
     udp = load_scenario(ROOT / "scenarios" / "udp.yaml", TOPOLOGY)  # netstat on the server
@@ -259,7 +260,7 @@ def test_which_leftover_sockets_a_play_cannot_see():
 
 
 def test_a_snapshot_leaves_out_exactly_the_time_wait_sockets_the_last_play_left():
-    from orchestrator.lab import Lab
+    from orchestrator.lab.lab import Lab
 
     lab = Lab.__new__(Lab)
     lab.leftovers = {"client": [tw("10.78.0.20:41862")]}
@@ -272,7 +273,7 @@ def test_a_snapshot_leaves_out_exactly_the_time_wait_sockets_the_last_play_left(
 
 
 def test_a_lab_keeps_serving_plays_that_cannot_see_what_the_last_one_left(suite, tmp_path, monkeypatch):
-    from orchestrator.lab import Lab
+    from orchestrator.lab.lab import Lab
 
     real_clear = Lab.clear
     calls = []
@@ -367,7 +368,7 @@ def test_a_lab_whose_impaired_link_cannot_be_restored_is_replaced_and_says_why(t
 
 
 def _result(verdict: str, *passed: bool, raced=True):
-    from orchestrator.grading import PartResult
+    from orchestrator.grade.grading import PartResult
 
     return PartResult("k", verdict, None, [{"name": f"c{i}", "points": 1, "awarded": int(p), "passed": p,
                                             "evidence": f"evidence {i} {p}"} for i, p in enumerate(passed)],
@@ -375,7 +376,7 @@ def _result(verdict: str, *passed: bool, raced=True):
 
 
 def test_a_play_shows_a_race_only_when_the_limits_stopped_the_program_and_a_check_failed():
-    from orchestrator.grading import shows_race
+    from orchestrator.grade.grading import shows_race
 
     assert shows_race(_result("fail", True, False))
     assert not shows_race(_result("fail", True, False, raced=False))
@@ -383,7 +384,7 @@ def test_a_play_shows_a_race_only_when_the_limits_stopped_the_program_and_a_chec
 
 
 def test_a_check_whose_outcome_varied_counts_if_it_passed_in_most_plays():
-    from orchestrator.grading import combine
+    from orchestrator.grade.grading import combine
 
     first, *again = (_result("fail", True, True, False), _result("fail", True, False, False),
                      _result("pass", True, True, True))
@@ -401,7 +402,7 @@ def test_a_check_whose_outcome_varied_counts_if_it_passed_in_most_plays():
 
 
 def test_a_replay_the_lab_failed_makes_the_play_an_error():
-    from orchestrator.grading import combine
+    from orchestrator.grade.grading import combine
 
     broken = _result("error", True)
     assert combine(_result("fail", True), [broken, _result("pass", True)]) is broken

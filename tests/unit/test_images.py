@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import images
+from orchestrator.lab import images
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -2,8 +2,9 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from orchestrator import impair, impairment
-from orchestrator.impairment import Impairment
+from orchestrator.lab import impair
+from orchestrator.model import impairment
+from orchestrator.model.impairment import Impairment
 
 
 @given(st.integers(1, 100))

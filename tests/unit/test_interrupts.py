@@ -5,7 +5,7 @@ import signal
 
 import pytest
 
-from orchestrator.interrupts import Interrupts
+from orchestrator.base.interrupts import Interrupts
 
 
 def interrupt(sig=signal.SIGINT) -> None:

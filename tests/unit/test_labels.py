@@ -1,5 +1,5 @@
 """labels.py: which runs `clean` may remove (dead) and which it must leave alone (alive)."""
-from orchestrator.labels import SETUP_GRACE, RunResources, run_labels
+from orchestrator.base.labels import SETUP_GRACE, RunResources, run_labels
 
 NOW = 1_000_000.0
 

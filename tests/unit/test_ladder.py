@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import ladder, packets as pk, runpage
+from orchestrator.report import ladder, runpage
+from orchestrator.evidence import packets as pk
 from orchestrator.evidence import (CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow,
                                    StepResult)
 
@@ -326,7 +327,7 @@ def test_text_xml_cannot_hold_is_replaced_not_a_broken_file():
 
 
 def test_a_packet_holding_a_line_separator_is_read_whole():
-    from orchestrator import capture
+    from orchestrator.lab import capture
 
     lines = (DATA / "tcp-exchange.frames").read_text(encoding="utf-8").replace(
         '"Who has 10.78.10.10? Tell 10.78.10.20"', '"Who has\u2028 10.78.10.10?\u2029"')
@@ -335,7 +336,7 @@ def test_a_packet_holding_a_line_separator_is_read_whole():
 
 
 def test_a_damaged_capture_is_the_runs_problem():
-    from orchestrator import capture
+    from orchestrator.lab import capture
 
     out = "damaged\tthe capture file is cut short or damaged: Wireshark read 4 whole packets of it\ntotal\t4\nend\n"
     result = capture.parse_count_output([], out)

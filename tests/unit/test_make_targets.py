@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.suite import is_suite
+from orchestrator.model.suite import is_suite
 
 ROOT = Path(__file__).resolve().parents[2]
 MAKEFILE = ROOT / "Makefile"

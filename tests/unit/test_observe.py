@@ -1,5 +1,5 @@
 """observe.py: the kernel's socket tables and cgroup counters, parsed as netstat and the report show them."""
-from orchestrator import observe
+from orchestrator.lab import observe
 from orchestrator.evidence import HostLimits
 
 # /proc/net/tcp and udp of a server with a client connected (recorded in a lab host), and tcp6 with a

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from orchestrator.errors import WaitTimeout
-from orchestrator.process import RemoteProcess, Shell, StepFailed
+from orchestrator.base.errors import WaitTimeout
+from orchestrator.lab.process import RemoteProcess, Shell, StepFailed
 
 from .fake_engine import FakeEngine
 

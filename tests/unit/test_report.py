@@ -8,7 +8,8 @@ import xml.etree.ElementTree as ET
 
 from rich.console import Console
 
-from orchestrator import checks, report
+from orchestrator.judge import checks
+from orchestrator.report import report
 
 from .test_checks import (FIN, FIN_1, SERVER_LINES, failed_at, tcp_capture, tcp_evidence, tcp_filters,
                           tcp_scenario, with_program)

@@ -4,11 +4,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import runner
-from orchestrator.engine import RUN_LABEL
+from orchestrator.play import runner
+from orchestrator.lab.engine import RUN_LABEL
 from orchestrator.evidence import ImageEvidence
-from orchestrator.scenario import parse_scenario
-from orchestrator.topology import load_topology
+from orchestrator.model.scenario import parse_scenario
+from orchestrator.model.topology import load_topology
 
 from .fake_engine import FakeEngine
 
@@ -469,7 +469,7 @@ def test_every_program_gets_the_same_randomness_every_time():
     import sys
     from pathlib import Path
 
-    from orchestrator.runner import PROGRAM_ENVIRONMENT
+    from orchestrator.play.runner import PROGRAM_ENVIRONMENT
 
     site = Path(__file__).resolve().parents[2] / "images" / "node" / "site"
     assert PROGRAM_ENVIRONMENT["PYTHONPATH"] == "/opt/socklab/site" and PROGRAM_ENVIRONMENT["PYTHONHASHSEED"] == "0"

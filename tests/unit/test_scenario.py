@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.errors import EXIT_INVALID_INPUT, ScenarioError
-from orchestrator.scenario import (
+from orchestrator.base.errors import EXIT_INVALID_INPUT, ScenarioError
+from orchestrator.model.scenario import (
     Bounds,
     CaptureCheck,
     ExitCheck,
@@ -31,9 +31,9 @@ from orchestrator.scenario import (
     parse_scenario,
     placeholders,
 )
-from orchestrator.topology import load_topology
-from orchestrator.scenario import _Parser
-from orchestrator.yamlsource import Document, parse_yaml
+from orchestrator.model.topology import load_topology
+from orchestrator.model.scenario import _Parser
+from orchestrator.model.yamlsource import Document, parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = sorted((ROOT / "tests" / "scenarios" / "invalid").glob("*.yaml"))
@@ -549,9 +549,9 @@ def test_every_kind_of_step_and_check_is_one_class_and_is_documented_with_an_exa
     example that the parser takes."""
     import re
 
-    from orchestrator.checkkinds import CHECK_KINDS
-    from orchestrator.judges import JUDGES
-    from orchestrator.steps import STEP_KINDS, WAIT_KINDS
+    from orchestrator.model.checkkinds import CHECK_KINDS
+    from orchestrator.judge.judges import JUDGES
+    from orchestrator.model.steps import STEP_KINDS, WAIT_KINDS
 
     readme = (ROOT / "scenarios" / "README.md").read_text()
     sections = dict(re.findall(r"^### `([a-z]+)`[^\n]*\n(.*?)(?=^##)", readme, re.M | re.S))

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import startcheck
-from orchestrator.errors import EnvironmentProblem
+from orchestrator.grade import startcheck
+from orchestrator.base.errors import EnvironmentProblem
 from orchestrator.evidence import ImageEvidence
-from orchestrator.startcheck import file_problem, top_level_imports
-from orchestrator.submission import ASSIGNMENT, Submission
+from orchestrator.grade.startcheck import file_problem, top_level_imports
+from orchestrator.grade.submission import ASSIGNMENT, Submission
 
 from .fake_engine import FakeEngine
 

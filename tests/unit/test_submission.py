@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import submission
-from orchestrator.errors import EXIT_INVALID_INPUT, InvalidInput
-from orchestrator.submission import (ASSIGNMENT, FILE_LIMIT, FILES_LIMIT, MEMBERS_LIMIT, UNZIPPED_LIMIT, ZIP_LIMIT,
+from orchestrator.grade import submission
+from orchestrator.base.errors import EXIT_INVALID_INPUT, InvalidInput
+from orchestrator.grade.submission import (ASSIGNMENT, FILE_LIMIT, FILES_LIMIT, MEMBERS_LIMIT, UNZIPPED_LIMIT, ZIP_LIMIT,
                                      Submission, discover, read_programs, read_submission)
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator import capture
-from orchestrator.capture import capture_filter
-from orchestrator.errors import EXIT_INVALID_INPUT, TopologyError
-from orchestrator.scenario import Where
-from orchestrator.topology import Host, Sidecar, interpolate, load_topology
+from orchestrator.lab import capture
+from orchestrator.lab.capture import capture_filter
+from orchestrator.base.errors import EXIT_INVALID_INPUT, TopologyError
+from orchestrator.model.scenario import Where
+from orchestrator.model.topology import Host, Sidecar, interpolate, load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -93,7 +93,7 @@ def test_the_compose_lab_captures_with_the_orchestrators_filter():
 
 
 def test_the_compose_labs_capture_is_confined_as_the_orchestrators():
-    """`make up`'s capture has what a run's capture has (orchestrator/capture.py), and nothing more: only
+    """`make up`'s capture has what a run's capture has (orchestrator/lab/capture.py), and nothing more: only
     the capabilities capturing needs, no new privileges, a read-only root, the same limits, tcpdump as the
     analyst once the interface is open (issue 7: it had NET_ADMIN, DAC_OVERRIDE, no limits and -Z root)."""
     raw = yaml.safe_load((ROOT / "compose.yaml").read_text())["services"]["capture"]

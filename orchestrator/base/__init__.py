@@ -1,0 +1,1 @@
+"""The base layer: errors and exit codes, interrupts, resource labels, placeholders. Imports nothing of the package."""

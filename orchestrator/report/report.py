@@ -1,0 +1,333 @@
+"""Reports of a run: a JSON-ready dict, JUnit XML, and a rich rendering for a terminal.
+
+`build` is pure: it turns a scenario, the evidence of its run and the check outcomes into one plain
+dict (the report). Everything else reads only that dict, so a report written as JSON can be rendered
+or converted again later. Only `write_json` and `write_junit` touch files; `render` and
+`render_summary` print to the console they are given.
+
+A report may carry an "artifacts" key (the run's folder), which `build` sets when asked and
+`render` shows.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import textwrap
+import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..judge import checks, judging
+from ..judge.checks import Outcome
+from ..evidence import Evidence
+from ..model.scenario import Scenario
+
+Report = dict[str, Any]
+
+#: the colour of each verdict in a terminal
+VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "error": "bold magenta"}
+
+
+# ---- the report ----------------------------------------------------------------------------------
+
+
+def num(x: float) -> float | int:
+    """Points as people write them: 2 rather than 2.0, and no float dust (0.1+0.2)."""
+    x = round(float(x), 6)
+    return int(x) if x.is_integer() else x
+
+
+def build(scenario: Scenario, evidence: Evidence, outcomes: Sequence[Outcome], *,
+          artifacts: str | None = None) -> Report:
+    """The report of one run: plain JSON types only (dicts, lists, str, numbers, bool, None)."""
+    cap = evidence.capture
+    report: Report = {
+        "run_id": evidence.run_id,
+        "scenario": {"name": scenario.name, "path": scenario.path, "description": scenario.description},
+        "verdict": checks.verdict(evidence, outcomes),
+        "score": {"awarded": num(sum(o.awarded for o in outcomes)),
+                  "total": num(sum(o.points for o in outcomes))},
+        "checks": [{"name": o.name, "kind": o.kind, "points": num(o.points), "awarded": num(o.awarded),
+                    "passed": o.passed, "evidence": o.evidence, "where": o.where} for o in outcomes],
+        "steps": [dataclasses.asdict(s) for s in evidence.steps],
+        "programs": {pid: {"host": p.host, "argv": list(p.argv), "source": p.source, "exit_status": p.exit_status,
+                           "lines": len(p.lines), "truncated": p.truncated, "stopped": p.stopped}
+                     for pid, p in evidence.programs.items()},
+        "capture": {"pcap": cap.pcap, "packets": cap.packets, "tcpdump_captured": cap.tcpdump_captured,
+                    "tcpdump_dropped": cap.tcpdump_dropped, "whole": cap.whole, "problem": cap.problem,
+                    "overflow": cap.overflow, "filter": cap.filter},
+        "limits": {host: {**dataclasses.asdict(lim), "stopped": lim.stopped()}
+                   for host, lim in evidence.limits.items()},
+        "stopped_by_limits": limits_stopped(evidence),
+        "impairments": [dict(i) for i in evidence.impairments],
+        "timings": dict(evidence.timings),
+        "images": {name: {"ref": im.ref, "id": im.id, "packages_sha256": im.packages_sha256}
+                   for name, im in evidence.images.items()},
+        "addresses": dict(evidence.addresses),
+        "started_at": evidence.started_at,
+        "error": evidence.error,
+    }
+    if artifacts is not None:
+        report["artifacts"] = str(artifacts)
+    return report
+
+
+def limits_stopped(evidence: Evidence) -> list[str]:
+    """What the sandbox's limits stopped during the run, a sentence each: per host (processes refused,
+    out-of-memory kills, naming the programs that ran there), per program (output cut, ended by the run)."""
+    said = []
+    for host, lim in evidence.limits.items():
+        ran = ", ".join(p.id for p in evidence.programs.values() if p.host == host) or "no program"
+        said += [f"on {host} (where {ran} ran): {what}" for what in lim.stopped()]
+    for p in evidence.programs.values():
+        if p.truncated:
+            said.append(f"{p.id}: its output went past the limit; only its beginning was kept")
+        if p.stopped == "teardown":
+            said.append(f"{p.id}: still running when the run ended; the run's end stopped it")
+        elif p.stopped:
+            said.append(f"{p.id}: stopped with {p.stopped}")
+    return said
+
+
+def to_json(report: Report) -> str:
+    """The report as indented JSON text (UTF-8 characters kept as they are)."""
+    return json.dumps(report, indent=2, ensure_ascii=False) + "\n"
+
+
+def write_json(report: Report, path: str | Path) -> None:
+    """Write the report as JSON (UTF-8)."""
+    Path(path).write_text(to_json(report), encoding="utf-8")
+
+
+# ---- JUnit XML -----------------------------------------------------------------------------------
+
+# characters XML 1.0 cannot hold, even escaped
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: object) -> str:
+    """Text made safe for XML 1.0 (characters it cannot hold become U+FFFD)."""
+    return _NOT_XML.sub("\ufffd", str(text))
+
+
+def _first_line(text: str, limit: int = 200) -> str:
+    line = text.strip().split("\n", 1)[0] if text.strip() else ""
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+def run_problem(report: Report) -> str | None:
+    """What went wrong with the run itself (the reason for an 'error' verdict), if anything."""
+    parts = [p for p in (report.get("error"), (report.get("capture") or {}).get("problem")) if p]
+    return "; ".join(parts) if parts else None
+
+
+def failed_steps(report: Report) -> list[dict[str, Any]]:
+    return [s for s in report.get("steps", []) if s.get("status") == "failed"]
+
+
+def _score(report: Report) -> str:
+    return f"{report['score']['awarded']}/{report['score']['total']}"
+
+
+def _total_seconds(report: Report) -> float | None:
+    total = (report.get("timings") or {}).get("total")
+    return None if total is None else float(total)
+
+
+def _step_at(step: dict[str, Any]) -> str:
+    """' (line 19)' for a step with a line, '' otherwise."""
+    return f" (line {step['line']})" if step.get("line") is not None else ""
+
+
+def junit_xml(report: Report) -> str:
+    """The report as JUnit XML: one <testsuite> named after the scenario, a <testcase> per check (a
+    <failure> with the evidence for a failed one), one per failed step (`step steps[N]: description`),
+    and an <error> testcase for an 'error' verdict."""
+    suite_name = report["scenario"]["name"]
+    cases: list[ET.Element] = []
+    failures = errors = 0
+
+    def case(name: str, seconds: float | None = None) -> ET.Element:
+        el = ET.Element("testcase", {"name": xml_safe(name), "classname": xml_safe(suite_name)})
+        if seconds is not None:
+            el.set("time", f"{seconds:.3f}")
+        cases.append(el)
+        return el
+
+    for c in report["checks"]:
+        el = case(c["name"])
+        if not c["passed"]:
+            failures += 1
+            fail = ET.SubElement(el, "failure", {"message": xml_safe(_first_line(c["evidence"])), "type": c["kind"]})
+            fail.text = xml_safe(f"{c['evidence']}\n(check at {c['where']}; {c['awarded']}/{c['points']} points)")
+    for s in failed_steps(report):
+        el = case(f"step {s['key']}: {s['description']}", s.get("duration"))
+        failures += 1
+        fail = ET.SubElement(el, "failure", {"message": xml_safe(_first_line(s["message"])), "type": "step"})
+        fail.text = xml_safe(f"{s['key']}{_step_at(s)}: {s['description']}\n{s['message']}")
+    if report["verdict"] == "error":
+        el = case("run")
+        errors += 1
+        problem = run_problem(report) or "the run could not be carried out"
+        err = ET.SubElement(el, "error", {"message": xml_safe(_first_line(problem)), "type": "run"})
+        err.text = xml_safe(problem)
+
+    total = _total_seconds(report)
+    attrs = {"name": xml_safe(suite_name), "tests": str(len(cases)), "failures": str(failures),
+             "errors": str(errors), "skipped": "0"}
+    if total is not None:
+        attrs["time"] = f"{total:.3f}"
+    if report.get("started_at"):
+        attrs["timestamp"] = xml_safe(report["started_at"])
+    suite = ET.Element("testsuite", attrs)
+    props = ET.SubElement(suite, "properties")
+    for key, value in (("run_id", report.get("run_id")), ("verdict", report.get("verdict")),
+                       ("scenario_path", report["scenario"].get("path")),
+                       ("score", _score(report)),
+                       ("artifacts", report.get("artifacts"))):
+        if value is not None:
+            ET.SubElement(props, "property", {"name": key, "value": xml_safe(value)})
+    suite.extend(cases)
+    ET.indent(suite)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+
+
+def write_junit(report: Report, path: str | Path) -> None:
+    """Write the report as JUnit XML (UTF-8)."""
+    Path(path).write_text(junit_xml(report), encoding="utf-8")
+
+
+# ---- the terminal --------------------------------------------------------------------------------
+
+
+def safe(text: object) -> str:
+    """Text for a terminal: what a program printed may hold escape sequences (clear the screen, set the
+    window title, move the cursor) or invisible characters; each is shown escaped (\\x1b, \\u202e)
+    instead of reaching the terminal. Line breaks and tabs stay."""
+    text = str(text)
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
+
+
+def _verdict_text(verdict: str) -> Text:
+    return Text(verdict.upper(), style=VERDICT_STYLE.get(verdict, "bold"))
+
+
+def _print_indented(console: Console, text: str, style: str = "", indent: int = 4) -> None:
+    """Print `text` indented, wrapped to the console's width (continuation lines keep the line's own
+    indentation and 2 more), without padding lines with spaces (they end up in CI logs)."""
+    pad = " " * indent
+    width = max(20, console.width - indent)
+    for line in safe(text).split("\n"):
+        lead = line[: len(line) - len(line.lstrip(" "))]
+        pieces = textwrap.wrap(line, width, initial_indent="", subsequent_indent=lead + "  ", drop_whitespace=True,
+                               break_long_words=True, break_on_hyphens=False) or [""]
+        if lead and pieces[0] and not pieces[0].startswith(lead):
+            pieces[0] = lead + pieces[0]
+        for piece in pieces:
+            console.print(Text(pad + piece, style=style), overflow="fold", crop=False, soft_wrap=True)
+
+
+def render(report: Report, console: Console) -> None:
+    """Print one run's report: header, checks table, the evidence of what failed, score and artifacts.
+
+    Everything from the run (names, evidence, messages) is printed as Text, never as markup, so
+    brackets in regexes or output ('[first]', '[0-9]') are shown as they are."""
+    verdict = report["verdict"]
+    sc = report["scenario"]
+    header = Text.assemble(("socklab ", "dim"), (safe(sc["name"]), "bold"), "  ", _verdict_text(verdict))
+    console.print(header)
+    console.print(Text.assemble(("run ", "dim"), report["run_id"], ("  ·  ", "dim"), safe(sc["path"]),
+                                ("  ·  started ", "dim"), str(report.get("started_at") or "?")))
+
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
+    table.add_column("", width=1, no_wrap=True)
+    table.add_column("check", overflow="fold", ratio=1)
+    table.add_column("kind", style="dim", no_wrap=True)
+    table.add_column("points", justify="right", no_wrap=True)
+    for c in report["checks"]:
+        mark = Text("✓", style="green") if c["passed"] else Text("✗", style="bold red")
+        table.add_row(mark, Text(safe(c["name"])), Text(c["kind"]), Text(f"{c['awarded']}/{c['points']}"))
+    if report["checks"]:
+        console.print()
+        console.print(table)
+
+    failed = [c for c in report["checks"] if not c["passed"]]
+    steps = failed_steps(report)
+    problem = run_problem(report)
+    if problem:
+        console.print()
+        console.print(Text("The run itself went wrong:", style="bold magenta"))
+        _print_indented(console, problem)
+    if steps:
+        console.print()
+        console.print(Text("Failed steps", style="bold red"))
+        for s in steps:
+            console.print(Text.assemble(("✗ ", "bold red"), (f"{s['key']}{_step_at(s)}: ", "bold"),
+                                        safe(s["description"])))
+            _print_indented(console, s["message"])
+    if failed:
+        console.print()
+        console.print(Text("Failed checks", style="bold red"))
+        for c in failed:
+            console.print(Text.assemble(("✗ ", "bold red"), (safe(c["name"]), "bold")))
+            _print_indented(console, f"at {c['where']}", style="dim")
+            _print_indented(console, c["evidence"])
+
+    impaired = report.get("impairments") or []
+    if impaired:
+        console.print()
+        console.print(Text("The links", style="bold"))
+        for imp in impaired:
+            _print_indented(console, imp["applied"], indent=2)
+
+    stopped = report.get("stopped_by_limits") or []
+    if stopped:
+        console.print()
+        console.print(Text("What the limits stopped", style="bold yellow"))
+        for what in stopped:
+            _print_indented(console, what, indent=2)
+
+    passed = sum(1 for c in report["checks"] if c["passed"])
+    console.print()
+    console.print(Text.assemble(("Score ", "bold"), (_score(report), "bold"), " points · ",
+                                f"{passed} of {len(report['checks'])} checks passed · verdict ",
+                                _verdict_text(verdict)))
+    if report.get("artifacts"):
+        console.print(Text.assemble(("Artifacts ", "bold"), str(report["artifacts"])))
+
+
+def _duration(report: Report) -> str:
+    total = _total_seconds(report)
+    return f"{total:.1f} s" if total is not None else "—"
+
+
+def render_summary(reports: Iterable[Report], console: Console) -> None:
+    """One row per scenario (name, verdict, score, duration) and the totals, for a run of several."""
+    reports = list(reports)
+    table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
+    table.add_column("scenario", overflow="fold")
+    table.add_column("verdict", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("duration", justify="right", no_wrap=True)
+    for r in reports:
+        table.add_row(Text(safe(r["scenario"]["name"])), _verdict_text(r["verdict"]), Text(_score(r)),
+                      Text(_duration(r)))
+    console.print(table)
+    counts = {v: sum(1 for r in reports if r["verdict"] == v) for v in ("pass", "fail", "error")}
+    console.print(Text.assemble(
+        (f"{judging.plural(len(reports), 'scenario')}: ", "bold"),
+        (f"{counts['pass']} passed", VERDICT_STYLE["pass"] if counts["pass"] else ""), ", ",
+        (f"{counts['fail']} failed", VERDICT_STYLE["fail"] if counts["fail"] else ""), ", ",
+        (judging.plural(counts["error"], "error"), VERDICT_STYLE["error"] if counts["error"] else "")))
+
+
+__all__ = ["Report", "build", "to_json", "write_json", "junit_xml", "write_junit", "render",
+           "render_summary", "run_problem", "failed_steps", "safe", "limits_stopped"]
