@@ -46,6 +46,7 @@ from ..model.scenario import Netstat, Scenario, Start, WaitPort, program_file
 from .submission import Submission
 from ..model.suite import ASSIGNMENT, Entry, Suite
 from ..model.topology import Topology
+from ..lab.engineapi import PlayEngine
 
 PART_FILE = "part.json"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -205,7 +206,7 @@ def cached(part: Part) -> PartResult | None:
                       reused=True, stopped=list(data.get("stopped_by_limits", [])), plays=data.get("plays", 1))
 
 
-def play(part: Part, engine: Any, settings: Settings, cancel: threading.Event, lab: Lab | None = None
+def play(part: Part, engine: PlayEngine, settings: Settings, cancel: threading.Event, lab: Lab | None = None
          ) -> PartResult | None:
     """Play one part (on `lab`, reset for it, or on a lab of its own) and store its result; None if the
     grading was cancelled meanwhile."""
@@ -355,7 +356,8 @@ class Grader:
     lab for all its plays: the creation and removal of three containers is most of a play's cost here
     (README, Performance). `fresh_labs=True` gives each play a lab of its own instead."""
 
-    def __init__(self, engine: Any, settings: Settings, jobs: int, force: bool = False, fresh_labs: bool = False,
+    def __init__(self, engine: PlayEngine, settings: Settings, jobs: int, force: bool = False,
+                 fresh_labs: bool = False,
                  on_part: Callable[[Part, PartResult | None], None] = lambda part, result: None):
         self.engine, self.settings, self.jobs, self.force = engine, settings, max(1, jobs), force
         self.fresh_labs, self.on_part = fresh_labs, on_part

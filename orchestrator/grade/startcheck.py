@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # (the host's side only)
     from ..evidence import ImageEvidence
+    from ..lab.engineapi import PlayEngine
     from .submission import Submission
 
 #: The assignment's programs (submission.ASSIGNMENT; here too, so that the container needs nothing else).
@@ -250,8 +251,8 @@ def _results(stdout: str, count: int) -> tuple[dict[str, Any], dict[int, str | N
     return header, problems
 
 
-def check(engine: Any, submissions: list[Submission], image: ImageEvidence, user: str, labels: dict[str, str],
-          environment: dict[str, str] | None = None, hold: Callable[[], Any] | None = None
+def check(engine: PlayEngine, submissions: list[Submission], image: ImageEvidence, user: str,
+          labels: dict[str, str], environment: dict[str, str] | None = None, hold: Callable[[], Any] | None = None
           ) -> tuple[list[Submission], Compiled]:
     """Compile every file of every submission in one container of `image` (see the module), as `user`, with
     the `environment` programs play in: the submissions as the plays must see them, and what was found.

@@ -18,12 +18,12 @@ import re
 import time
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 from ..evidence import packets
 from ..base.errors import EnvironmentProblem, WaitTimeout
 from ..evidence import CaptureEvidence
 from .process import RemoteProcess, Shell, close_started
+from .engineapi import PlayEngine
 
 #: The capture sidecar writes into a volume held in memory (a tmpfs, at most VOLUME_SIZE), mounted here:
 #: its root filesystem is read-only, and the pcap's size is bounded by the limits below, not by the disk.
@@ -152,7 +152,7 @@ class Capture:
     The daemon starts with the lab, in the background (pool), so its start-up overlaps the other
     containers' and the first steps; a count waits for it to listen."""
 
-    def __init__(self, engine: Any, container: str, clock=time.monotonic, pool: Executor | None = None):
+    def __init__(self, engine: PlayEngine, container: str, clock=time.monotonic, pool: Executor | None = None):
         self.engine, self.container, self._clock = engine, container, clock
         self.process: RemoteProcess | None = None
         self._pool = pool or ThreadPoolExecutor(max_workers=1)
@@ -256,7 +256,7 @@ def evidence(pcap_path: str | None, stats: dict[str, int], result: TsharkResult 
     )
 
 
-def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict[str, str],
+def count(engine: PlayEngine, image: str, pcap: bytes, filters: list[str], labels: dict[str, str],
           frames: bool = False) -> TsharkResult:
     """Count each display filter's packets in a pcap (bytes), and with `frames` read every frame's fields, in
     a throwaway container of the capture image (its own sharkd, then the count): no network, no
@@ -274,7 +274,7 @@ def count(engine: Any, image: str, pcap: bytes, filters: list[str], labels: dict
     return parse_count_output(filters, out)
 
 
-def check_filters(engine: Any, image: str, filters: list[str], labels: dict[str, str]) -> dict[str, str]:
+def check_filters(engine: PlayEngine, image: str, filters: list[str], labels: dict[str, str]) -> dict[str, str]:
     """Ask Wireshark's engine (sharkd) whether each display filter is valid, without any capture:
     filter -> its complaint."""
     return count(engine, image, EMPTY_PCAP, filters, labels).errors if filters else {}

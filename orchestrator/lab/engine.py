@@ -1,6 +1,6 @@
 """The only module that imports the Docker SDK.
 
-Everything the orchestrator does to a Docker Engine goes through `Engine`: images, networks,
+Everything the orchestrator does to a Docker Engine goes through `Engine` (it implements engineapi.EngineAPI): images, networks,
 containers, exec, files, labels and teardown by label. Docker's own exceptions are mapped to
 EngineError here, in one place, with a message that says what was being done.
 """
@@ -10,7 +10,7 @@ import contextlib
 import io
 import re
 from collections.abc import Callable, Iterator
-from typing import Any, NamedTuple
+from typing import Any
 
 import docker
 import docker.errors
@@ -18,24 +18,11 @@ import docker.utils.socket
 
 from ..base.errors import EngineError, EnvironmentProblem
 from ..base.labels import RUN_LABEL, RunResources
+from .engineapi import Finished, ImageInfo
 
 
 #: Every container the orchestrator creates gains no privilege (setuid binaries and file capabilities do nothing).
 NO_NEW_PRIVILEGES = "no-new-privileges"
-
-
-class ImageInfo(NamedTuple):
-    id: str
-    labels: dict[str, str]
-    tags: tuple[str, ...]  # repository:tag names pointing at it
-
-
-class Finished(NamedTuple):
-    """How a container run to its end ended (Engine.run_to_end)."""
-
-    code: int | None  # its exit status; None: still running at the timeout (then removed, so killed)
-    output: str  # stdout and stderr as Docker interleaves them
-    stdout: str | None  # stdout alone, when asked for
 
 
 @contextlib.contextmanager

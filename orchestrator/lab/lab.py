@@ -41,6 +41,7 @@ from .process import Shell, close_started
 from ..model.impairment import Impairment
 from ..model.topology import Topology, gateway_of
 from .waits import ContainerLogLine, wait_for
+from .engineapi import PlayEngine
 
 PROGRAMS_DIR = "/opt/socklab/programs"  # the reference programs, in the image
 SUBMISSION_DIR = "/opt/socklab/submission"  # a submission's files, in a tmpfs volume
@@ -78,7 +79,7 @@ class Limits:
     submission: str = "4m"  # the tmpfs volume holding a submission's files
 
 
-def run_helper(engine: Any, image: str, container: str, command: list[str], name: str, labels: dict[str, str],
+def run_helper(engine: PlayEngine, image: str, container: str, command: list[str], name: str, labels: dict[str, str],
                timeout: float = 30.0,
                hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> str:
     """Run `command` to its end in a helper container that shares `container`'s network namespace with
@@ -98,7 +99,7 @@ def run_helper(engine: Any, image: str, container: str, command: list[str], name
 DELAYER_LABEL = "socklab.delayer"
 
 
-def start_delayer(engine: Any, image: str, container: str, command: list[str], name: str | None,
+def start_delayer(engine: PlayEngine, image: str, container: str, command: list[str], name: str | None,
                   labels: dict[str, str], timeout: float = 30.0, lease: bool = True,
                   hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> tuple[str, Any]:
     """Start the delayer (impair.delayer_command) in a helper container that shares `container`'s network
@@ -130,7 +131,7 @@ def start_delayer(engine: Any, image: str, container: str, command: list[str], n
 class Lab:
     """The containers and network of one run on one engine (see the module)."""
 
-    def __init__(self, engine: Any, topology: Topology, hosts: tuple[str, ...], run_id: str,
+    def __init__(self, engine: PlayEngine, topology: Topology, hosts: tuple[str, ...], run_id: str,
                  labels: dict[str, str], image: Callable[[str], str], limits: Limits,
                  programs: dict[str, bytes], pool: Executor, clock: Callable[[], float],
                  hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext):
@@ -332,7 +333,7 @@ class Lab:
 
     # ---- serving several plays (grading) ---------------------------------------------------------
     @classmethod
-    def reusable_lab(cls, engine: Any, topology: Topology, run_id: str, labels: dict[str, str],
+    def reusable_lab(cls, engine: PlayEngine, topology: Topology, run_id: str, labels: dict[str, str],
                      image: Callable[[str], str], limits: Limits) -> "Lab":
         """A lab of every host of the topology that serves several plays one after the other (grading a
         student's programs): created once, `reset` before each play, torn down by its owner."""

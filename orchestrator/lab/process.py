@@ -22,6 +22,7 @@ from typing import Any
 
 from ..base.errors import StepFailed, WaitTimeout
 from ..evidence import Line, ProgramEvidence
+from .engineapi import PlayEngine
 
 PID_MARK = "socklab-pid "
 _WRAPPER = 'echo "' + PID_MARK + '$$" >&2; exec "$@"'
@@ -53,7 +54,7 @@ def _pump(session: Any, take: Callable[[int, bytes], None], end: Callable[[], No
 
 
 class RemoteProcess:
-    def __init__(self, engine: Any, container: str, argv: list[str], *, id: str, host: str, user: str = "",
+    def __init__(self, engine: PlayEngine, container: str, argv: list[str], *, id: str, host: str, user: str = "",
                  environment: dict[str, str] | None = None, workdir: str | None = None,
                  clock: Callable[[], float] = time.monotonic, output_limit: int = 1 << 20,
                  count_only: tuple[str, ...] = (), demote: bool = False):
@@ -302,7 +303,7 @@ class Shell:
     never be taken for the next command's.
     """
 
-    def __init__(self, engine: Any, container: str, user: str, host: str, shell: str = "sh"):
+    def __init__(self, engine: PlayEngine, container: str, user: str, host: str, shell: str = "sh"):
         self.host = host
         self._session = engine.exec_interactive(container, [shell], user=user)
         self._cond = threading.Condition()

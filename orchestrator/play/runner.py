@@ -33,6 +33,7 @@ from ..lab.process import RemoteProcess, StepFailed
 from ..model.scenario import Scenario, Step, expand
 from ..model.topology import Topology
 from .verbs import Stage, Verbs
+from ..lab.engineapi import PlayEngine
 
 
 T = TypeVar("T")
@@ -104,7 +105,7 @@ SETTLE, SETTLE_LIMIT = 0.1, 2.0
 class Run(Stage):
     """One play of one scenario (see `run`): the state of the run in progress."""
 
-    def __init__(self, engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,
+    def __init__(self, engine: PlayEngine, topology: Topology, scenario: Scenario, options: RunOptions,
                  events: Callable[[Event], None]):
         self.engine, self.topology, self.scenario, self.options = engine, topology, scenario, options
         self.emit = events
@@ -374,7 +375,7 @@ class Run(Stage):
             (self.folder / f"ss-{snap.name}.txt").write_text(head + observe.ss_text(snap.rows))
 
 
-def run(engine: Any, topology: Topology, scenario: Scenario, options: RunOptions,
+def run(engine: PlayEngine, topology: Topology, scenario: Scenario, options: RunOptions,
         events: Callable[[Event], None] = lambda e: None) -> Evidence:
     """Play `scenario` once; returns the evidence. Tears down whatever it created, always."""
     return Run(engine, topology, scenario, options, events).play()

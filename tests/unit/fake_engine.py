@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from orchestrator.lab.capture import COUNT_SCRIPT, SHARKD_START, STOP_ON_INPUT
 from orchestrator.lab.engine import Engine
 from orchestrator.base.errors import EngineError
+from orchestrator.base.labels import RUN_LABEL
 from orchestrator.lab.observe import SOCKET_TABLES
 
 #: What the fake's lab hosts show of their cgroup (observe.CGROUP_FILES, cgroup v1).
@@ -188,40 +189,47 @@ class FakeEngine:
         self.volumes[name] = {"labels": labels, "size": size, "mode": mode}
         return name
 
-    def lease(self, cid):
-        assert cid not in self.started, "a container must be leased before it starts"
-        self.leases.append(cid)
+    def lease(self, container):
+        assert container not in self.started, "a container must be leased before it starts"
+        self.leases.append(container)
         return FakeLease()
 
     # containers
-    def create_container(self, **kwargs) -> str:
+    def create_container(self, *, name, image, command, labels, hostname=None, user=None, network=None, ip=None,
+                         aliases=None, network_mode=None, extra_hosts=None, cap_add=None, cap_drop=None,
+                         environment=None, working_dir=None, binds=None, init=True, mem_limit=None, nano_cpus=None,
+                         pids_limit=None, read_only=False, tmpfs=None, security_opt=None, sysctls=None, dns=None,
+                         dns_opt=None, shm_size=None, lease=False) -> str:
+        """Engine.create_container's parameters (test_engine_protocol.py); every one is recorded."""
+        kwargs = dict(locals())
+        del kwargs["self"]
         self._maybe_fail("create_container")
         cid = f"c{next(self._ids)}"
         self.containers[cid] = dict(kwargs)
         self.created.append((cid, dict(kwargs)))
         return cid
 
-    def start(self, cid: str) -> None:
-        assert cid in self.containers, f"fake engine: no container {cid} to start"
-        self.started.append(cid)
+    def start(self, container: str) -> None:
+        assert container in self.containers, f"fake engine: no container {container} to start"
+        self.started.append(container)
 
     # a container that runs its command to the end (the link impairer's helper, lab.Lab.impair): the real
     # engine's sequence of calls, on the fake's
     run_to_end = Engine.run_to_end
 
-    def wait_exit(self, cid: str, timeout: float) -> int | None:
+    def wait_exit(self, container: str, timeout: float) -> int | None:
         return self.helper_result[0]
 
-    def logs(self, cid: str, tail="all", stderr=True) -> str:
-        if "socklab.delayer" in (self.containers.get(cid, {}).get("labels") or {}):
+    def logs(self, container: str, tail="all", stderr=True) -> str:
+        if "socklab.delayer" in (self.containers.get(container, {}).get("labels") or {}):
             return self.delayer_output
         return self.helper_result[1]
 
-    def state(self, cid: str) -> dict:
-        return {"Running": cid in self.started and cid not in self.removed, "Status": "running", "ExitCode": 0}
+    def state(self, container: str) -> dict:
+        return {"Running": container in self.started and container not in self.removed, "Status": "running", "ExitCode": 0}
 
-    def remove_container(self, cid: str) -> None:
-        self.removed.append(cid)
+    def remove_container(self, container: str) -> None:
+        self.removed.append(container)
 
     def exec_interactive(self, container, command, *, user="", environment=None, workdir=None):
         self._maybe_fail("exec_interactive")
@@ -296,7 +304,7 @@ class FakeEngine:
     def put_files(self, container, directory, files, mode=0o644, uid=0) -> None:
         self.put_log.append((directory, dict(files)))
 
-    def remove_labelled(self, label, value=None):
+    def remove_labelled(self, label=RUN_LABEL, value=None):
         self.removed_labels.append((label, value))
         for proc in self.processes.values():  # the containers go away: so do their processes
             if not proc.done.is_set():

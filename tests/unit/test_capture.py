@@ -80,7 +80,7 @@ def chatty_tcpdump(packets: int, every: float):
 
 
 def started(engine: FakeEngine) -> capture.Capture:
-    cap = capture.Capture(engine, engine.create_container(name="cap"))
+    cap = capture.Capture(engine, engine.create_container(name="cap", image="socklab/capture:test", command=["tcpdump"], labels={}))
     cap.start(5, ["tcp"], "10.78.0.1")
     return cap
 

@@ -14,7 +14,7 @@ from .fake_engine import FakeEngine
 
 def start(behaviour, **kw) -> RemoteProcess:
     engine = FakeEngine({"prog.py": behaviour})
-    engine.create_container(name="h")
+    engine.create_container(name="h", image="socklab/node:test", command=["cat"], labels={})
     return RemoteProcess(engine, "c100", ["python3", "-u", "prog.py"], id="prog", host="h", **kw)
 
 
