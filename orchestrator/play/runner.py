@@ -317,8 +317,10 @@ class Run(Stage):
             argv = ["python3", "-u", *argv]
         proc = self.programs[pid] = RemoteProcess(
             self.engine, self.lab.container(host_name), argv, id=pid, host=host_name,
-            user=host.user or "", environment=PROGRAM_ENVIRONMENT, workdir=workdir, clock=self.clock,
-            output_limit=self.options.limits.output_bytes, demote=True)
+            user=host.user or "", workdir=workdir, clock=self.clock, output_limit=self.options.limits.output_bytes,
+            # (the image's sitecustomize drops a flood past the limit in the program: it runs at its own pace)
+            environment={**PROGRAM_ENVIRONMENT, "SOCKLAB_OUTPUT_LIMIT": str(self.options.limits.output_bytes)},
+            demote=True)
         proc.pid(timeout)
 
     def all_ended(self, host: str) -> str | None:

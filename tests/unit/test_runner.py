@@ -480,6 +480,29 @@ def test_every_program_gets_the_same_randomness_every_time():
     assert len(runs) == 1
 
 
+def test_a_flood_past_the_output_limit_is_dropped_in_the_program_itself():
+    """Issue 15: the image's sitecustomize drops what a program prints past the lab's output limit (a little
+    past it, so that the orchestrator still sees the cut and says so), so a program printing a flood runs at
+    its own pace instead of waiting on its pipe for the lab to read every line: it ends, with its own exit
+    status and its last stderr line dropped like the rest; without the limit in its environment it prints all."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    site = Path(__file__).resolve().parents[2] / "images" / "node" / "site"
+    flood = ("import sys\nfor i in range(200_000): print(f'debug {i}')\n"
+             "print(sys.stdout.encoding, sys.stdout.fileno(), file=sys.stderr)\nsys.exit(3)")
+    env = {"PYTHONPATH": str(site), "PYTHONIOENCODING": "utf-8", "SOCKLAB_OUTPUT_LIMIT": "10000"}
+    capped = subprocess.run([sys.executable, "-u", "-c", flood], env=env, capture_output=True, text=True)
+    assert capped.returncode == 3
+    assert 10_000 < len(capped.stdout) + len(capped.stderr) <= 10_000 + (1 << 16) + 20
+    assert capped.stdout.startswith("debug 0\ndebug 1\n") and capped.stderr == ""
+    whole = subprocess.run([sys.executable, "-u", "-c", flood], env={k: v for k, v in env.items()
+                                                                     if k != "SOCKLAB_OUTPUT_LIMIT"},
+                           capture_output=True, text=True)
+    assert whole.returncode == 3 and whole.stdout.count("\n") == 200_000 and whole.stderr == "utf-8 1\n"
+
+
 def test_each_line_is_typed_once_the_programs_are_still(tmp_path):
     """Issue 15: a send step writes each line only once every program of the play has printed nothing for
     SETTLE seconds (Run.settle_all), as a person types after reading the answer. Before, both lines were
