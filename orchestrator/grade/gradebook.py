@@ -25,7 +25,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ..report import pages
-from .grading import Settings, StudentGrade, folder_name, judged_file, plan, student_folder
+from .grading import Settings, folder_name, judged_file, plan, student_folder
+from .records import StudentGrade
 from ..report.report import num, safe
 
 CSV_NAME, MANIFEST_NAME, PAGE_NAME = "grades.csv", "manifest.json", "index.html"

@@ -43,12 +43,13 @@ from ..base.labels import run_labels
 from ..model.steps import keyed_steps
 from ..evidence import SocketRow
 from ..model.scenario import Netstat, Scenario, Start, WaitPort, program_file
+from .races import RACE_PLAYS, combine, shows_race
+from .records import Part, PartResult, ScenarioGrade, StudentGrade, cached, store
 from .submission import Submission
 from ..model.suite import ASSIGNMENT, Entry, Suite
 from ..model.topology import Topology
 from ..lab.engineapi import PlayEngine
 
-PART_FILE = "part.json"
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -67,78 +68,6 @@ def source_digest() -> str:
     for path in sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in (".py", ".j2")):
         digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
-
-
-@dataclass(frozen=True)
-class Part:
-    """One play of a scenario for one student: `program` is theirs, every other program the lab's."""
-
-    student: str
-    entry: Entry
-    program: str  # the assignment file that is the student's in this play, e.g. server_tcp.py
-    files: dict[str, bytes]  # what replaces the reference programs: that file and the helper modules
-    key: str  # sha256 over every input of the play
-    folder: Path
-
-    @property
-    def label(self) -> str:
-        return f"{self.student}: {self.entry.scenario.name} with their {self.program}"
-
-
-@dataclass
-class PartResult:
-    """What a play gave: the outcomes of the checks it judges (as report.json writes them)."""
-
-    key: str
-    verdict: str  # the run's own verdict: pass, fail or error
-    error: str | None  # why the run could not be judged (verdict error), else None
-    checks: list[dict[str, Any]]  # the outcomes of the checks this play judges
-    seconds: float
-    reused: bool = False
-    stopped: list[str] = field(default_factory=list)  # what the sandbox's limits stopped in the play, in words
-    plays: int = 1  # how many times it was played (RACE_PLAYS when the first play showed a race)
-    #: the sandbox's limits stopped the student's program (a process killed for memory, forks refused, its output
-    #: cut) and a check judging it failed: what failed may have depended on when that happened (shows_race)
-    raced: bool = False
-
-
-@dataclass
-class ScenarioGrade:
-    entry: Entry
-    checks: list[dict[str, Any]]  # every check of the scenario, in its order: name, points, awarded, passed,
-    #                               evidence, where, judges (the program file), source (whose program ran)
-    errors: list[str] = field(default_factory=list)  # plays that could not be judged
-    stopped: list[str] = field(default_factory=list)  # what the sandbox's limits stopped, per play, in words
-
-    @property
-    def awarded(self) -> float:
-        return sum(c["awarded"] for c in self.checks)
-
-    @property
-    def total(self) -> float:
-        return sum(c["points"] for c in self.checks)
-
-
-@dataclass
-class StudentGrade:
-    submission: Submission
-    scenarios: list[ScenarioGrade]
-
-    @property
-    def errors(self) -> list[str]:
-        return [e for s in self.scenarios for e in s.errors]
-
-    @property
-    def status(self) -> str:
-        return "error" if self.errors else "graded"
-
-    @property
-    def total(self) -> float:
-        return report.num(sum(s.entry.weight * s.awarded for s in self.scenarios))
-
-    @property
-    def maximum(self) -> float:
-        return report.num(sum(s.entry.weight * s.total for s in self.scenarios))
 
 
 @dataclass(frozen=True)
@@ -194,18 +123,6 @@ def judged_file(entry: Entry, check_judges: str) -> str:
     return program_file(start.argv) or start.argv[0]
 
 
-def cached(part: Part) -> PartResult | None:
-    """The stored result of a play whose inputs have not changed since, if any."""
-    try:
-        data = json.loads((part.folder / PART_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    if data.get("key") != part.key or data.get("verdict") == "error":
-        return None  # (a play the lab could not carry out is always tried again)
-    return PartResult(part.key, data["verdict"], data.get("error"), data["checks"], data.get("seconds", 0.0),
-                      reused=True, stopped=list(data.get("stopped_by_limits", [])), plays=data.get("plays", 1))
-
-
 def play(part: Part, engine: PlayEngine, settings: Settings, cancel: threading.Event, lab: Lab | None = None
          ) -> PartResult | None:
     """Play one part (on `lab`, reset for it, or on a lab of its own) and store its result; None if the
@@ -241,61 +158,6 @@ def play(part: Part, engine: PlayEngine, settings: Settings, cancel: threading.E
                         raced=limited and any(not c["passed"] for c in mine))
     store(part, result, sources=sources, run_id=evidence.run_id)
     return result
-
-
-def store(part: Part, result: PartResult, **more: Any) -> None:
-    """The play's result in its folder, where `cached` finds it."""
-    (part.folder / PART_FILE).write_text(json.dumps({
-        "key": part.key, "student": part.student, "scenario": part.entry.scenario.name, "program": part.program,
-        "verdict": result.verdict, "error": result.error, "checks": result.checks, "seconds": result.seconds,
-        "stopped_by_limits": result.stopped, "plays": result.plays, **more,
-    }, indent=2, ensure_ascii=False) + "\n")
-
-
-#: How many times a play is played when its first play showed a race between the student's program and the
-#: lab's limits (shows_race), and the rule that decides (combine): a check earns its points if it passed in
-#: most of them (2 of 3), what the program does most of the time, not what it did once. (Why a majority and
-#: not "in every play": a check that passes 9 times in 10 would pass all three plays only 73% of the time,
-#: more variable than one play; by a majority, 97%. A majority moves every outcome towards always or never.)
-RACE_PLAYS = 3
-
-
-def shows_race(result: PartResult) -> bool:
-    """Whether a play's outcome may have depended on timing that the student's program decides: the sandbox's
-    limits stopped it (a process killed for memory, forks refused) and a check judging it
-    failed: what came before and after that moment depends on how fast the program reached it. A play whose
-    every check passed is kept as it is (the program did all it was asked, the limits notwithstanding: more
-    plays could only take points), and one the run merely had to end is no race (a program ignoring Ctrl-C
-    does so every time). A race the lab controls is
-    removed by design (README, Grading); a play the lab could not carry out is an error, not a race."""
-    return result.verdict != "error" and result.raced
-
-
-def combine(first: PartResult, again: list[PartResult]) -> PartResult:
-    """One result of several plays of one part (RACE_PLAYS): each check passes if it passed in most of the
-    plays; one whose outcome varied says so, with the evidence of a play that went the way the majority did."""
-    plays = [first, *again]
-    if any(r.verdict == "error" for r in again):  # the lab failed a replay: that student is graded again later
-        return next(r for r in again if r.verdict == "error")
-    checks_ = []
-    for check in first.checks:
-        found = [next((c for c in r.checks if c["name"] == check["name"]), None) for r in plays]
-        passed = sum(1 for c in found if c is not None and c["passed"])
-        if passed in (0, len(plays)):
-            checks_.append(check)
-            continue
-        majority = passed * 2 > len(plays)
-        shown = next(c for c in found if c is not None and c["passed"] == majority)
-        way = "passed" if majority else "failed"
-        checks_.append(dict(shown, evidence=(
-            f"The outcome varied: this check passed in {passed} of {len(plays)} plays of this scenario, which "
-            f"was played {len(plays)} times because your program met the lab's limits (what happens before and "
-            "after that moment depends on timing). A check counts if it passed in most of the plays. A play "
-            f"where it {way}:\n" + shown["evidence"])))
-    stopped = list(dict.fromkeys(x for r in plays for x in r.stopped))
-    verdict = "pass" if all(c["passed"] for c in checks_) and first.verdict == "pass" else "fail"
-    return PartResult(first.key, verdict, None, checks_, round(sum(r.seconds for r in plays), 3),
-                      stopped=stopped, plays=len(plays))
 
 
 def not_submitted(entry: Entry, check, reason: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 import pytest
 
-from orchestrator.grade import gradebook, grading
+from orchestrator.grade import gradebook, grading, records
 from orchestrator.grade.submission import Submission
 from orchestrator.model.suite import load_suite
 
@@ -56,14 +56,14 @@ def student(name: str, *programs: str, problems=None, error=None) -> Submission:
 
 
 def graded(sub: Submission, settings: grading.Settings, fails=(), error_in=None, evidence=None
-           ) -> grading.StudentGrade:
+           ) -> records.StudentGrade:
     """A student's grade as the grader assembles it, from made-up plays: every check passes but those named in
     `fails`; the play (scenario name, program) `error_in` could not be carried out (the engine failed)."""
     parts = grading.plan(sub, settings)
     results = {}
     for part in parts:
         if (part.entry.scenario.name, part.program) == error_in:
-            results[part.key] = grading.PartResult(part.key, "error", "the engine failed", [], 0.0)
+            results[part.key] = records.PartResult(part.key, "error", "the engine failed", [], 0.0)
             continue
         checks = []
         for check in part.entry.scenario.checks:
@@ -75,7 +75,7 @@ def graded(sub: Submission, settings: grading.Settings, fails=(), error_in=None,
                            "evidence": "found" if passed else (evidence or f"no line for {check.name}"),
                            "where": str(check.where), "judges": part.program,
                            "source": f"your {part.program} with the lab's others"})
-        results[part.key] = grading.PartResult(part.key, "pass", None, checks, 1.0)
+        results[part.key] = records.PartResult(part.key, "pass", None, checks, 1.0)
     return grading.assemble(sub, parts, results, settings)
 
 

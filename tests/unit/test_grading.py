@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.grade import gradebook, grading
+from orchestrator.grade import gradebook, grading, records
 from orchestrator.lab import impair
 from orchestrator.base.errors import SuiteError
 from orchestrator.evidence import ImageEvidence, SocketRow
@@ -106,7 +106,7 @@ def grade(engine, suite, out, *subs, **kw):
     return grading.Grader(engine, settings_for(suite, out), jobs=1, **kw).grade(list(subs))
 
 
-def checks_of(g: grading.StudentGrade) -> dict[str, dict]:
+def checks_of(g: records.StudentGrade) -> dict[str, dict]:
     return {c["name"]: c for c in g.scenarios[0].checks}
 
 
@@ -296,11 +296,11 @@ def test_the_summary_says_what_the_labs_limits_stopped(suite, tmp_path):
     [g] = grade(engine_for(), suite, tmp_path, student("ana", "server_tcp.py", "client_tcp.py"))
     assert g.scenarios[0].stopped == []  # the fake engine's limits stop nothing
     part = next(p for p in grading.plan(g.submission, settings_for(suite, tmp_path)) if p.program == "server_tcp.py")
-    stored = json.loads((part.folder / grading.PART_FILE).read_text())
+    stored = json.loads((part.folder / records.PART_FILE).read_text())
     assert stored["stopped_by_limits"] == []
     hog = "on server (where server ran): the memory limit (256 MiB) was reached and the kernel killed 1 process"
     stored["stopped_by_limits"] = [hog]  # as a play of a memory hog stores it
-    (part.folder / grading.PART_FILE).write_text(json.dumps(stored))
+    (part.folder / records.PART_FILE).write_text(json.dumps(stored))
     [again] = grade(engine_for(), suite, tmp_path, student("ana", "server_tcp.py", "client_tcp.py"))
     assert again.scenarios[0].stopped == [f"{hog} (in the play of your server_tcp.py)"]
     text = gradebook.summary(again, settings_for(suite, tmp_path))
@@ -368,7 +368,7 @@ def test_a_lab_whose_impaired_link_cannot_be_restored_is_replaced_and_says_why(t
 
 
 def _result(verdict: str, *passed: bool, raced=True):
-    from orchestrator.grade.grading import PartResult
+    from orchestrator.grade.records import PartResult
 
     return PartResult("k", verdict, None, [{"name": f"c{i}", "points": 1, "awarded": int(p), "passed": p,
                                             "evidence": f"evidence {i} {p}"} for i, p in enumerate(passed)],
@@ -376,7 +376,7 @@ def _result(verdict: str, *passed: bool, raced=True):
 
 
 def test_a_play_shows_a_race_only_when_the_limits_stopped_the_program_and_a_check_failed():
-    from orchestrator.grade.grading import shows_race
+    from orchestrator.grade.races import shows_race
 
     assert shows_race(_result("fail", True, False))
     assert not shows_race(_result("fail", True, False, raced=False))
@@ -384,7 +384,7 @@ def test_a_play_shows_a_race_only_when_the_limits_stopped_the_program_and_a_chec
 
 
 def test_a_check_whose_outcome_varied_counts_if_it_passed_in_most_plays():
-    from orchestrator.grade.grading import combine
+    from orchestrator.grade.races import combine
 
     first, *again = (_result("fail", True, True, False), _result("fail", True, False, False),
                      _result("pass", True, True, True))
@@ -402,7 +402,7 @@ def test_a_check_whose_outcome_varied_counts_if_it_passed_in_most_plays():
 
 
 def test_a_replay_the_lab_failed_makes_the_play_an_error():
-    from orchestrator.grade.grading import combine
+    from orchestrator.grade.races import combine
 
     broken = _result("error", True)
     assert combine(_result("fail", True), [broken, _result("pass", True)]) is broken
@@ -433,7 +433,7 @@ def test_a_play_the_limits_raced_is_played_three_times_and_a_majority_decides(su
     check = checks_of(g)["the server listens"]
     assert check["passed"] and check["evidence"].startswith("The outcome varied: this check passed in 2 of 3 plays")
     part = next(p for p in grading.plan(g.submission, settings_for(suite, tmp_path)) if p.program == "server_tcp.py")
-    stored = json.loads((part.folder / grading.PART_FILE).read_text())
+    stored = json.loads((part.folder / records.PART_FILE).read_text())
     assert stored["plays"] == 3 and stored["replays"] == ["play-2", "play-3"]
     assert (part.folder / "play-2" / "report.json").is_file() and (part.folder / "play-3" / "report.json").is_file()
     assert g.scenarios[0].stopped[-1] == ("because of that, the play of your server_tcp.py was played 3 times, and a "

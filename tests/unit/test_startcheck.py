@@ -16,7 +16,8 @@ from orchestrator.grade import startcheck
 from orchestrator.base.errors import EnvironmentProblem
 from orchestrator.evidence import ImageEvidence
 from orchestrator.grade.startcheck import file_problem, top_level_imports
-from orchestrator.grade.submission import ASSIGNMENT, Submission
+from orchestrator.grade.reading import ASSIGNMENT
+from orchestrator.grade.submission import Submission
 
 from .fake_engine import FakeEngine
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.grade import submission
+from orchestrator.grade import reading, submission
 from orchestrator.base.errors import EXIT_INVALID_INPUT, InvalidInput
-from orchestrator.grade.submission import (ASSIGNMENT, FILE_LIMIT, FILES_LIMIT, MEMBERS_LIMIT, UNZIPPED_LIMIT, ZIP_LIMIT,
-                                     Submission, discover, read_programs, read_submission)
+from orchestrator.grade.reading import ASSIGNMENT, FILE_LIMIT, FILES_LIMIT, MEMBERS_LIMIT, UNZIPPED_LIMIT, ZIP_LIMIT
+from orchestrator.grade.submission import Submission, discover, read_programs, read_submission
 
 
 @pytest.fixture
@@ -338,8 +338,8 @@ def test_too_many_members_or_files(klass, monkeypatch):
     assert one(klass / "xena.zip").error == ("xena.zip holds over 1,000 files and folders; a submission is a handful "
                                              "of files: leave out virtual environments, data and build output")
     # smaller limits (creating thousands of files is slow on some disks; the rule is the same)
-    monkeypatch.setattr(submission, "MEMBERS_LIMIT", 10)
-    monkeypatch.setattr(submission, "RECORDS_CEILING", 80)
+    monkeypatch.setattr(reading, "MEMBERS_LIMIT", 10)
+    monkeypatch.setattr(reading, "RECORDS_CEILING", 80)
     folder = put(klass / "yann", {**PROGRAMS, **{f"data/{i}": b"" for i in range(6)}})
     assert one(folder).error == ("yann holds over 10 files and folders (down to 2 folders deep); a submission is a "
                                  "handful of files: leave out virtual environments, data and build output")
