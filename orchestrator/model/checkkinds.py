@@ -11,7 +11,8 @@ from typing import ClassVar, Protocol, Union
 
 from ..base.placeholders import expand
 from .steps import PROTOS, STREAMS, StepReader
-from .yamlsource import Map, Node, Where, quote, shown
+from ..base.text import quote, shown
+from .document import Map, Node, Where
 
 MAX_POINTS = 1000.0
 ABSENCE = "an absence (a count that accepts 0)"

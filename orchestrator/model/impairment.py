@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from .yamlsource import Where
+from .document import Where
 
 
 @dataclass(frozen=True)

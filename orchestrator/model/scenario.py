@@ -20,7 +20,9 @@ from .checkkinds import (CHECK_KINDS, FILTER_EXAMPLE, MAX_POINTS, STATES, Bounds
 from .steps import (ACTIONS, MAX_COUNT, MAX_SECONDS, NONZERO, PROTOS, RUN_EXAMPLE, SIGNALS, STREAMS,  # noqa: F401
                     Netstat, Parallel, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort, expected_status,
                     parse_step, status_matches)
-from .yamlsource import Map, Node, Where, did_you_mean, is_ipv4, names, or_list, parse_yaml, quote, read_yaml, shown
+from ..base.text import did_you_mean, is_ipv4, names, or_list, quote, shown
+from .document import Map, Node, Where
+from .yamlsource import parse_yaml, read_yaml
 
 if TYPE_CHECKING:
     from .topology import Topology

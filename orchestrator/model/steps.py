@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, Union
 
-from .yamlsource import Map, Node, Where, quote
+from ..base.text import quote
+from .document import Map, Node, Where
 
 
 class StepReader(Protocol):

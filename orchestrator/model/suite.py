@@ -22,7 +22,9 @@ from pathlib import Path
 from ..base.errors import SuiteError
 from .scenario import FilterChecker, Scenario, load_scenario, program_file
 from .topology import Topology
-from .yamlsource import Where, names, or_list, read_yaml
+from ..base.text import names, or_list
+from .document import Where
+from .yamlsource import read_yaml
 
 #: The programs the assignment asks for: the only files a suite's scenarios may need.
 ASSIGNMENT = ("server_udp.py", "client_udp.py", "server_tcp.py", "client_tcp.py")

@@ -61,19 +61,24 @@ Variable interpolation, in every string value: ``${VAR:-default}`` and ``${VAR-d
 (the default may itself contain ``${...}``); ``$$`` is a literal ``$``. The orchestrator ignores the
 environment on purpose (a run must not depend on the shell it was started from), so ``${VAR}``, ``$VAR``,
 ``${VAR:?error}`` and ``${VAR:+alt}`` are refused, and so is a lone ``$``; defaults may nest 10 deep.
+
+The interpolation is interpolation.py's; the values of the keys hosts and sidecars share, and of the keys only
+compose uses, are read by composekeys.py.
 """
 from __future__ import annotations
 
 import ipaddress
 import itertools
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
 
 from ..base.errors import TopologyError
-from .yamlsource import Document, Map, Node, Where, did_you_mean, is_ipv4, names, quote, read_yaml, shown, yaml_text
+from ..base.text import did_you_mean, names, quote, shown, yaml_text
+from . import composekeys
+from .document import Document, Map, Node, Where
+from .interpolation import interpolate_tree
+from .yamlsource import read_yaml
 
 TOP_KEYS = ("services", "networks")
 NETWORK_KEYS = ("ipam", "labels", "driver", "internal")
@@ -82,17 +87,9 @@ SIDECAR_ONLY = ("network_mode", "cap_add", "cap_drop")
 SERVICE_KEYS = ("image", "hostname", "user", "init", "command", "networks", "extra_hosts", "labels", "sysctls",
                 "network_mode", "depends_on", "cap_add", "cap_drop", "stop_signal", "stop_grace_period", "volumes",
                 "security_opt", "read_only", "tmpfs", "mem_limit", "pids_limit", "cpus")
-DEPENDS_CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
 
 _SERVICE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-_VAR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_VAR_WITH_DEFAULT = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(:?-)(.*)", re.S)
-_SIGNAL = re.compile(r"SIG[A-Z0-9]+")
-_DURATION = re.compile(r"(?:[0-9]+(?:\.[0-9]+)?(?:us|ms|s|m|h))+")
-_CAPABILITY = re.compile(r"[A-Z][A-Z_]*")
-_ABSOLUTE = re.compile(r"/[^\s:]*")
-_BYTES = re.compile(r"[0-9]+[bkmgBKMG]?")
 
 
 @dataclass(frozen=True)
@@ -160,7 +157,7 @@ def load_topology(path: str | Path) -> Topology:
     """Read compose.yaml (the documented subset); any problem is a TopologyError naming file, line and key."""
     doc = read_yaml(path, TopologyError)
     _top_level(doc.root)  # first: a file that is no compose file is told so, not about the first '$' in it
-    doc.data = _interpolate_tree(doc.root)
+    doc.data = interpolate_tree(doc.root)
     return _Parser(doc).topology()
 
 
@@ -173,79 +170,6 @@ def _top_level(root: Node) -> Map:
                   "where a compose file has services and networks")
     return root.mapping(TOP_KEYS, TOP_KEYS, rule="a mapping with the keys services and networks",
                         example="services: {...}", extensions=True)
-
-
-# ---- interpolation -------------------------------------------------------------------------------
-
-
-def _interpolate_tree(node: Node) -> Any:
-    """The data with every string value interpolated (keys are left alone; top-level x-* keys skipped)."""
-    value = node.value
-    if isinstance(value, dict):
-        return {k: (v if node.key == "" and isinstance(k, str) and k.startswith("x-")
-                    else _interpolate_tree(node.child(k))) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_interpolate_tree(node.child(i)) for i in range(len(value))]
-    if isinstance(value, str):
-        return interpolate(value, node.fail)
-    return value
-
-
-#: How deep ${VAR:-default}s may nest in one another's defaults (${A:-${B:-x}} is 2).
-MAX_INTERPOLATION_DEPTH = 10
-
-
-def interpolate(text: str, fail: Callable[[str], NoReturn], depth: int = 1) -> str:
-    """Compose interpolation without an environment: ${VAR:-default} and ${VAR-default} give the default,
-    $$ gives $; every other use of $ calls fail(message)."""
-    out: list[str] = []
-    i = 0
-    while i < len(text):
-        if text[i] != "$":
-            out.append(text[i])
-            i += 1
-            continue
-        after = text[i + 1:i + 2]
-        if after == "$":
-            out.append("$")
-            i += 2
-        elif after == "{":
-            end = _closing_brace(text, i + 2)
-            if end < 0:
-                fail(f"unclosed '${{' in {quote(text)}; write ${{VAR:-default}}, or $$ for a literal $")
-            inner = text[i + 2:end]
-            m = _VAR_WITH_DEFAULT.fullmatch(inner)
-            if not m and _VAR_NAME.fullmatch(inner):
-                fail(f"${{{shown(inner)}}} has no default, and the orchestrator ignores the environment; "
-                     f"write ${{{shown(inner)}:-default}}")
-            if not m:
-                fail(f"${{{shown(inner)}}} is not supported: the orchestrator ignores the environment, so only "
-                     "${VAR:-default} and ${VAR-default} are (and $$ for a literal $)")
-            if depth >= MAX_INTERPOLATION_DEPTH and "${" in m.group(3):
-                fail(f"${{VAR:-default}} nested more than {MAX_INTERPOLATION_DEPTH} deep in {quote(text)}; "
-                     "write the value itself")
-            out.append(interpolate(m.group(3), fail, depth + 1))
-            i = end + 1
-        else:
-            var = _VAR_NAME.match(text, i + 1)
-            if var:
-                fail(f"${shown(var.group(0))} has no default, and the orchestrator ignores the environment; "
-                     f"write ${{{shown(var.group(0))}:-default}}")
-            fail(f"a lone '$' in {quote(text)}; write $$ for a literal $")
-    return "".join(out)
-
-
-def _closing_brace(text: str, start: int) -> int:
-    """The index of the '}' closing a '${' whose content starts at `start` (nesting counted), or -1."""
-    depth = 1
-    for i in range(start, len(text)):
-        if text[i] == "{":
-            depth += 1
-        elif text[i] == "}":
-            depth -= 1
-            if depth == 0:
-                return i
-    return -1
 
 
 # ---- the parser ----------------------------------------------------------------------------------
@@ -302,7 +226,7 @@ class _Parser:
         if "internal" in m:
             m["internal"].bool()
         if "labels" in m:
-            _key_values(m["labels"], "{socklab.run: lab}")
+            composekeys.key_values(m["labels"], "{socklab.run: lab}")
 
     def _service(self, name: str, node: Node, host_names: list[str]) -> None:
         where = node.where
@@ -324,13 +248,14 @@ class _Parser:
         image = m["image"].str(example="socklab/node:latest")
         user = m["user"].text(example="student") if "user" in m else None
         init = m["init"].bool() if "init" in m else False
-        command = _command(m["command"]) if "command" in m else ()
-        self._compose_only(name, m)
+        command = composekeys.command(m["command"]) if "command" in m else ()
+        composekeys.compose_only(name, m, self.service_names)
         if sidecar:
             self.sidecars[name] = Sidecar(
                 name=name, image=image, attached_to=self._attached_to(m["network_mode"], host_names), user=user,
-                command=command, cap_add=_capabilities(m.get("cap_add")), cap_drop=_capabilities(m.get("cap_drop")),
-                stop_signal=m["stop_signal"].value if "stop_signal" in m else None,  # checked by _compose_only
+                command=command, cap_add=composekeys.capabilities(m.get("cap_add")),
+                cap_drop=composekeys.capabilities(m.get("cap_drop")),
+                stop_signal=m["stop_signal"].value if "stop_signal" in m else None,  # checked by compose_only
                 init=init, where=where)
             return
         hostname = name
@@ -342,9 +267,9 @@ class _Parser:
                 (m.get("hostname") or node).fail(f"hostname {quote(hostname)} is already {shown(other.name)}'s; "
                                                  "give each host its own")
         ip = self._address(name, m["networks"])
-        extra = _extra_hosts(m["extra_hosts"]) if "extra_hosts" in m else []
+        extra = composekeys.extra_hosts(m["extra_hosts"]) if "extra_hosts" in m else []
         self.extra_hosts += extra
-        sysctls = _key_values(m["sysctls"], "'net.ipv4.ip_forward=1'") if "sysctls" in m else {}
+        sysctls = composekeys.key_values(m["sysctls"], "'net.ipv4.ip_forward=1'") if "sysctls" in m else {}
         self.hosts[name] = Host(name=name, image=image, hostname=hostname, user=user, command=command, init=init,
                                 ip=ip, sysctls=sysctls, extra_hosts={e: a for e, a, _ in extra}, where=where)
 
@@ -401,54 +326,6 @@ class _Parser:
                       f"(hosts: {names(host_names)})")
         return target
 
-    def _compose_only(self, name: str, m: Map) -> None:
-        """Keys only compose uses: their shape is checked so that compose would accept them too."""
-        if "labels" in m:
-            _key_values(m["labels"], "{socklab.run: lab}")
-        if "depends_on" in m:
-            self._depends_on(name, m["depends_on"])
-        if "stop_signal" in m:
-            m["stop_signal"].str(rule="a signal name like SIGINT", pattern=_SIGNAL, example="SIGINT")
-        if "stop_grace_period" in m:
-            m["stop_grace_period"].str(rule="a duration like 10s or 1m30s", pattern=_DURATION, example="10s")
-        if "volumes" in m:
-            for item in m["volumes"].list(example="['./captures:/captures']"):
-                item.str(rule="a volume in the short syntax SOURCE:TARGET[:MODE]", example="'./captures:/captures'")
-        if "security_opt" in m:
-            for item in m["security_opt"].list(example="[no-new-privileges:true]"):
-                item.str(rule="a security option like no-new-privileges:true", example="no-new-privileges:true")
-        if "read_only" in m:
-            m["read_only"].bool()
-        if "tmpfs" in m:
-            paths = m["tmpfs"].list(example="[/tmp]") if isinstance(m["tmpfs"].value, list) else [m["tmpfs"]]
-            for item in paths:
-                item.str(rule="an absolute path", pattern=_ABSOLUTE, example="/tmp")
-        if "mem_limit" in m:
-            if isinstance(m["mem_limit"].value, str):
-                m["mem_limit"].str(rule="bytes, or a number with b, k, m or g", pattern=_BYTES, example="512m")
-            else:
-                m["mem_limit"].int(1 << 20, 1 << 50, example="512m")
-        if "pids_limit" in m:
-            m["pids_limit"].int(1, 1 << 22, example="64")
-        if "cpus" in m:
-            m["cpus"].number(0, 1024, exclusive=True, example="1.0")
-
-    def _depends_on(self, name: str, node: Node) -> None:
-        if isinstance(node.value, dict):
-            targets = []
-            for target, spec in node.entries():
-                cond = spec.mapping(("condition",), example="{condition: service_started}")
-                if "condition" in cond:
-                    cond["condition"].choice(DEPENDS_CONDITIONS)
-                targets.append((target, node.child(target)))
-        else:
-            targets = [(item.str(rule="a service name", example="server"), item)
-                       for item in node.list(example="[server]")]
-        for target, target_node in targets:
-            if target not in self.service_names or target == name:
-                target_node.fail(f"{quote(target)} is not another service{did_you_mean(target, self.service_names)} "
-                                 f"(services: {names(self.service_names)})")
-
     def _check_extra_hosts(self) -> None:
         """extra_hosts naming a host of the lab must give its address (the names must agree with the lab)."""
         for name, address, node in self.extra_hosts:
@@ -456,49 +333,3 @@ class _Parser:
                 if name in (other.name, other.hostname) and address != other.ip:
                     node.fail(f"{shown(name)} is at {other.ip} ({shown(other.where.key)}.networks), "
                               f"not {shown(address)}; write {shown(name)}:{other.ip}")
-
-
-def _key_values(node: Node, example: str) -> dict[str, str]:
-    """labels / sysctls: a mapping of scalars, or a list of 'KEY=VALUE' strings -> {key: value as text}."""
-    if isinstance(node.value, list):
-        pairs = {}
-        for item in node.list():
-            key, sep, value = item.str(rule="a KEY=VALUE string", example="'KEY=VALUE'").partition("=")
-            if not sep or not key:
-                item.must("a KEY=VALUE string", "'KEY=VALUE'")
-            pairs[key] = value
-        return pairs
-    return {key: value.text(example="'1'") for key, value in node.entries(example=example)}
-
-
-def _extra_hosts(node: Node) -> list[tuple[str, str, Node]]:
-    """extra_hosts: a list of 'NAME:ADDR' or a mapping NAME: ADDR -> [(name, address, its node)]."""
-    if isinstance(node.value, dict):
-        pairs = [(name, value.str(rule="an IPv4 address", example="10.77.0.20"), value)
-                 for name, value in node.entries()]
-    else:
-        pairs = []
-        for item in node.list(example="['client:10.77.0.20']"):
-            name, sep, address = item.str(rule="'NAME:ADDRESS'", example="'client:10.77.0.20'").partition(":")
-            if not sep or not name:
-                item.must("'NAME:ADDRESS'", "'client:10.77.0.20'")
-            pairs.append((name, address, item))
-    for name, address, item in pairs:
-        if not is_ipv4(address):
-            item.fail(f"{quote(address)} is not an IPv4 address; write NAME:ADDRESS, e.g. 'client:10.77.0.20'")
-    return pairs
-
-
-def _command(node: Node) -> tuple[str, ...]:
-    """A command: a list of arguments, or a string split like a shell would."""
-    if isinstance(node.value, str):
-        return tuple(node.shell_words(example="[sleep, infinity]"))
-    return tuple(item.text(example="sleep") for item in node.list(example="[sleep, infinity]"))
-
-
-def _capabilities(node: Node | None) -> tuple[str, ...]:
-    """cap_add / cap_drop: capability names like NET_RAW (or ALL)."""
-    if node is None:
-        return ()
-    return tuple(item.str(rule="a capability name like NET_RAW", pattern=_CAPABILITY, example="NET_RAW")
-                 for item in node.list(example="[NET_RAW, NET_ADMIN]"))

@@ -33,7 +33,8 @@ from orchestrator.model.scenario import (
 )
 from orchestrator.model.topology import load_topology
 from orchestrator.model.scenario import _Parser
-from orchestrator.model.yamlsource import Document, parse_yaml
+from orchestrator.model.document import Document
+from orchestrator.model.yamlsource import parse_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 INVALID = sorted((ROOT / "tests" / "scenarios" / "invalid").glob("*.yaml"))

@@ -11,7 +11,8 @@ from orchestrator.lab import capture
 from orchestrator.lab.capture import capture_filter
 from orchestrator.base.errors import EXIT_INVALID_INPUT, TopologyError
 from orchestrator.model.scenario import Where
-from orchestrator.model.topology import Host, Sidecar, interpolate, load_topology
+from orchestrator.model.interpolation import interpolate
+from orchestrator.model.topology import Host, Sidecar, load_topology
 
 ROOT = Path(__file__).resolve().parents[2]
 
