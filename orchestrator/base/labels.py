@@ -15,8 +15,10 @@ the orchestrator keeps open, and Docker closes it when the orchestrator goes awa
 """
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 RUN_LABEL = "socklab.run"
 SCENARIO_LABEL = "socklab.scenario"
@@ -67,3 +69,34 @@ class RunResources:
         if self.alive(now):
             return "it is being set up (created less than a couple of minutes ago, nothing started yet)"
         return "nothing of it is running"
+
+
+def runs_of(found: dict[str, list[dict[str, Any]]], label: str) -> dict[str, RunResources]:
+    """The runs among an engine's labelled resources (Engine.labelled: containers, networks, volumes as the
+    Docker API lists them), by the value of `label`, with the state and age of each resource."""
+    by_run: dict[str, RunResources] = {}
+
+    def of(resource: dict[str, Any]) -> RunResources:
+        run = (resource.get("Labels") or {}).get(label, "")
+        return by_run.setdefault(run, RunResources(run))
+
+    for c in found["containers"]:
+        of(c).containers.append((c.get("State", ""), float(c.get("Created") or 0)))
+    for n in found["networks"]:
+        of(n).networks.append(docker_epoch(n.get("Created")))
+    for v in found["volumes"]:
+        of(v).volumes.append(docker_epoch(v.get("CreatedAt")))
+    return by_run
+
+
+def docker_epoch(timestamp: str | None) -> float:
+    """Docker's RFC 3339 time (nanoseconds, 'Z' or an offset) -> seconds since the epoch (0: unknown)."""
+    from datetime import datetime
+
+    if not timestamp:
+        return 0.0
+    stamp = re.sub(r"(\.\d{6})\d+", r"\1", timestamp.replace("Z", "+00:00"))
+    try:
+        return datetime.fromisoformat(stamp).timestamp()
+    except ValueError:
+        return 0.0

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -17,7 +16,7 @@ import docker.errors
 import docker.utils.socket
 
 from ..base.errors import EngineError, EnvironmentProblem
-from ..base.labels import RUN_LABEL, RunResources
+from ..base.labels import RUN_LABEL, RunResources, runs_of
 from .engineapi import Finished, ImageInfo
 
 
@@ -342,20 +341,7 @@ class Engine:
 
     def runs(self, label: str = RUN_LABEL) -> dict[str, RunResources]:
         """Every run on this engine (by the value of `label`) with the state and age of its resources."""
-        found = self.labelled(label)
-        by_run: dict[str, RunResources] = {}
-
-        def of(resource: dict[str, Any]) -> RunResources:
-            run = (resource.get("Labels") or {}).get(label, "")
-            return by_run.setdefault(run, RunResources(run))
-
-        for c in found["containers"]:
-            of(c).containers.append((c.get("State", ""), float(c.get("Created") or 0)))
-        for n in found["networks"]:
-            of(n).networks.append(_epoch(n.get("Created")))
-        for v in found["volumes"]:
-            of(v).volumes.append(_epoch(v.get("CreatedAt")))
-        return by_run
+        return runs_of(self.labelled(label), label)
 
     def remove_labelled(self, label: str = RUN_LABEL, value: str | None = None) -> tuple[int, int]:
         """Remove every container (all at once), then every network and volume, labelled so; returns
@@ -387,17 +373,6 @@ class Engine:
         return len(containers), len(found["networks"])
 
 
-def _epoch(timestamp: str | None) -> float:
-    """Docker's RFC 3339 time (nanoseconds, 'Z' or an offset) -> seconds since the epoch (0: unknown)."""
-    from datetime import datetime
-
-    if not timestamp:
-        return 0.0
-    stamp = re.sub(r"(\.\d{6})\d+", r"\1", timestamp.replace("Z", "+00:00"))
-    try:
-        return datetime.fromisoformat(stamp).timestamp()
-    except ValueError:
-        return 0.0
 
 
 class Lease:
