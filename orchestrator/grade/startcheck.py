@@ -56,7 +56,7 @@ if TYPE_CHECKING:  # (the host's side only)
     from ..lab.engineapi import PlayEngine
     from .submission import Submission
 
-#: The assignment's programs (submission.ASSIGNMENT; here too, so that the container needs nothing else).
+#: The assignment's programs (reading.ASSIGNMENT; here too, so that the container needs nothing else).
 ASSIGNMENT = ("server_udp.py", "client_udp.py", "server_tcp.py", "client_tcp.py")
 #: What the container may use: it compiles text, a few MiB at most.
 MEMORY, CPUS, PIDS = "256m", 1.0, 16
