@@ -19,5 +19,5 @@ try:
 except KeyboardInterrupt:
     print("interrupted", file=sys.stderr, flush=True)
     code = 130
-    from . import interrupts  # (already imported, unless the interrupt came before: it is light)
+    from .base import interrupts  # (already imported, unless the interrupt came before: it is light)
 interrupts.exit_with(code)

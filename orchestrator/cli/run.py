@@ -1,0 +1,96 @@
+"""`run`: scenarios played on the lab and checked, each with its reports (JSON, JUnit, HTML, the console)."""
+from __future__ import annotations
+
+import argparse
+import contextlib
+from pathlib import Path
+
+from ..base import errors
+from ..grade.submission import read_programs
+from . import argtypes
+from .common import ROOT, say
+
+
+def register(sub) -> None:
+    p = sub.add_parser("run", help="play scenarios on the lab and check them")
+    p.add_argument("files", nargs="+", metavar="SCENARIO", help="scenario YAML files")
+    p.add_argument("--topology", default=str(ROOT / "compose.yaml"), help="the lab (default: compose.yaml)")
+    p.add_argument("--runs-dir", default=str(ROOT / "runs"), type=argtypes.runs_dir,
+                   help="where artifacts go (default: runs/)")
+    p.add_argument("-v", "--verbose", action="store_true", help="show every phase of the run")
+    p.add_argument("--programs", metavar="DIR", type=argtypes.programs_dir,
+                   help="run the .py files of DIR instead of the reference programs of the same names")
+    p.set_defaults(func=command)
+
+
+def _load_all(paths: list[str], topology_path: str, filter_checker=None):
+    from ..model.scenario import load_scenario
+    from ..model.topology import load_topology
+
+    topology = load_topology(topology_path)
+    return topology, [load_scenario(p, topology, filter_checker) for p in paths]
+
+
+def command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+    from rich.text import Text
+
+    from ..judge import checks
+    from ..lab import images
+    from ..report import report, runpage
+    from ..play import runner
+    from ..lab.engine import Engine
+    from ..evidence import ImageEvidence
+
+    console = Console(stderr=False, highlight=False)
+    topology, scenarios = _load_all(args.files, args.topology)
+    programs = read_programs(args.programs) if args.programs else {}
+    with contextlib.closing(Engine()) as engine:
+        built = images.ensure(engine, ["node", "capture"], progress=say)
+        image_evidence = {name: ImageEvidence(name, b.ref, b.image_id, b.packages_sha256) for name, b in built.items()}
+        options = runner.RunOptions(runs_dir=Path(args.runs_dir), images=image_evidence,
+                                    programs=programs)
+        reports, codes = [], []
+        for scenario in scenarios:
+            console.print(f"[bold]{scenario.name}[/bold] ({scenario.path})")
+            evidence = runner.run(engine, topology, scenario, options, events=_progress(console, args.verbose))
+            outcomes = checks.evaluate(scenario, evidence)
+            folder = options.runs_dir / evidence.run_id
+            rep = report.build(scenario, evidence, outcomes, artifacts=str(folder))
+            report.write_json(rep, folder / "report.json")
+            report.write_junit(rep, folder / "junit.xml")
+            runpage.write_run_page(rep, evidence, folder / "report.html")
+            report.render(rep, console)
+            console.print(Text.assemble(("Report ", "bold"), str(folder / "report.html")))
+            reports.append(rep)
+            codes.append(checks.exit_code(evidence, rep["verdict"]))
+        if len(reports) > 1:
+            report.render_summary(reports, console)
+    return max(codes, key=_SEVERITY.index)
+
+
+#: exit codes from least to most severe: several scenarios in one command exit with the worst
+_SEVERITY = [errors.EXIT_OK, errors.EXIT_CHECKS_FAILED, errors.EXIT_ENVIRONMENT, errors.EXIT_INVALID_INPUT]
+
+
+def _progress(console, verbose: bool):
+    """The live progress of a run. What comes from the run (step descriptions, what a program printed)
+    goes through report.safe (no escape sequence reaches the terminal) and is never read as markup."""
+    from rich.text import Text
+
+    from ..report.report import safe
+    from ..play.runner import Event
+
+    marks = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("-", "yellow")}
+
+    def show(event: Event) -> None:
+        if event.kind == "step-end" and event.result:
+            r = event.result
+            took = ("", "") if r.duration is None else (f" ({r.duration:.2f} s)", "dim")
+            console.print(Text.assemble("  ", marks[r.status], f" {r.key} {safe(r.description)}", took))
+            if r.status == "failed":
+                console.print(Text("      " + safe(r.message).replace("\n", "\n      "), style="red"))
+        elif event.kind == "phase" and (verbose or event.text.startswith(("run error", "traffic"))):
+            console.print(Text(f"  {safe(event.text)}", style="dim"))
+
+    return show
