@@ -66,7 +66,7 @@ def rate(text: str) -> str:
 
 def jobs(text: str) -> int:
     """-j: a whole number of plays at once, 1 to 64."""
-    if not text.isdigit() or not 1 <= int(text) <= 64:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= 64:
         raise argparse.ArgumentTypeError(f"must be a whole number from 1 to 64 (got {text!r})")
     return int(text)
 

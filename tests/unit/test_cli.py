@@ -156,3 +156,10 @@ def test_ladder_refuses_what_it_cannot_draw_before_docker(tmp_path, capsys):
     assert cli.main(["ladder", str(big)]) == errors.EXIT_INVALID_INPUT
     err = capsys.readouterr().err
     assert "more than the 24 MiB the ladder draws" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("jobs", ["0", "65", "two", "²", "٣", ""])
+def test_jobs_is_a_whole_number_from_1_to_64_said_as_such(jobs, capsys):
+    """-j takes ASCII digits only: '²' and '٣' are digits to str.isdigit() but no number int() reads."""
+    assert cli.main(["grade", "class", "-j", jobs]) == errors.EXIT_INVALID_INPUT
+    assert f"argument -j/--jobs: must be a whole number from 1 to 64 (got {jobs!r})" in capsys.readouterr().err
