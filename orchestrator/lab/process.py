@@ -263,6 +263,11 @@ class RemoteProcess:
         self._stdin_closed = True
         self._session.close_stdin()
 
+    def known_pid(self) -> int | None:
+        """The program's pid if it has been reported (its wrapper's first stderr line), else None: no wait."""
+        with self._cond:
+            return self._pid
+
     def pid(self, timeout: float = 5.0) -> int:
         with self._cond:
             self._cond.wait_for(lambda: self._pid is not None or not self.running, timeout)

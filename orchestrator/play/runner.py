@@ -219,10 +219,14 @@ class Run(Stage):
         return any(t is not None and now - t < SETTLE for t in flowing) or self._threads_busy(running)
 
     def _threads_busy(self, procs: list[RemoteProcess]) -> bool:
-        """Whether a thread of any of `procs` is running or waiting for a CPU (Lab.busy)."""
+        """Whether a thread of any of `procs` is running or waiting for a CPU (Lab.busy). A program whose pid
+        was never reported (its start step failed for it) is left out: asking would fail every wait and send
+        after it, not only what needs its pid (a signal)."""
         by_host: dict[str, list[int]] = {}
         for proc in procs:
-            by_host.setdefault(proc.host, []).append(proc.pid())
+            pid = proc.known_pid()
+            if pid is not None:
+                by_host.setdefault(proc.host, []).append(pid)
         return any(self.lab.busy(host, pids) for host, pids in by_host.items())
 
     def settle_all(self, timeout: float) -> None:

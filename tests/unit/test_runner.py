@@ -546,3 +546,14 @@ def test_a_wait_goes_on_while_a_program_s_output_is_still_arriving(tmp_path):
     engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": flooding_client})
     ev = play(engine, scenario(timeout=0.3), tmp_path)
     assert [s.status for s in ev.steps] == ["ok"] * len(ev.steps), ev.steps
+
+
+def test_a_program_whose_pid_never_came_fails_its_start_step_only(tmp_path):
+    """Seen under heavy load (8 of 375 plays with the CPUs kept busy): a program's pid line, its wrapper's first
+    stderr line, never arrived. Its start step fails, and so would a signal to it; the sends and waits of the
+    play, which ask whether the programs are busy, go on with the programs whose pid is known."""
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": client_tcp}, pid_lost={"server_tcp.py"})
+    ev = play(engine, scenario(timeout=1), tmp_path)
+    status = {s.key: s.status for s in ev.steps}
+    assert status["steps[0]"] == "failed" and "server did not start (no pid reported)" in ev.steps[0].message
+    assert [status[f"steps[{i}]"] for i in range(1, 8)] == ["ok"] * 7, ev.steps
