@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..base.errors import InvalidInput
+from ..model.suite import ASSIGNMENT  # (what every submission should hold: the suite's programs)
 
 #: The largest program file read (a student's program is a few KiB; the reference ones are under 6 KiB).
 FILE_LIMIT = 256 * 1024
@@ -92,8 +93,6 @@ def read_file(path: Path, limit: int = FILE_LIMIT) -> bytes:
         os.close(fd)
 
 
-#: The assignment's programs: what every submission should hold.
-ASSIGNMENT = ("server_udp.py", "client_udp.py", "server_tcp.py", "client_tcp.py")
 #: Programs are looked for at the entry's top and in folders at most this deep (alice/lab1/server_tcp.py).
 DEPTH = 2
 #: The largest zip read (a submission's four programs zip to a few KiB; room for a report or screenshots).
