@@ -14,7 +14,7 @@ signal.signal(signal.SIGTERM, _interrupt)
 try:
     from .base import interrupts
     interrupts.install()  # from here on an interrupt is noted too, and raised again if swallowed
-    from .cli import main
+    from .cli.app import main
     code = main()
 except KeyboardInterrupt:
     print("interrupted", file=sys.stderr, flush=True)

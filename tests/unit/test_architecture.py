@@ -49,6 +49,8 @@ def imports(name: str, path: Path, known: dict[str, Path]) -> list[tuple[str, st
                 module = ".".join(base + ([node.module] if node.module else []))
             else:
                 module = node.module or ""
+            if module in known and module != name:  # (a relative import runs the package's __init__ too)
+                found.append((module, "", node.lineno))
             for alias in node.names:
                 sub = f"{module}.{alias.name}"
                 if sub in known:

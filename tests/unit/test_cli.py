@@ -3,7 +3,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator import cli
+from orchestrator.cli import app as cli
+from orchestrator.cli.ladder import LADDER_MAX_BYTES
 from orchestrator.base import errors
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +153,7 @@ def test_ladder_refuses_what_it_cannot_draw_before_docker(tmp_path, capsys):
     assert "would overwrite the capture" in capsys.readouterr().err
     big = tmp_path / "big.pcap"
     with big.open("wb") as f:
-        f.truncate(cli.LADDER_MAX_BYTES + 1)
+        f.truncate(LADDER_MAX_BYTES + 1)
     assert cli.main(["ladder", str(big)]) == errors.EXIT_INVALID_INPUT
     err = capsys.readouterr().err
     assert "more than the 24 MiB the ladder draws" in err and err.count("\n") == 1
