@@ -139,7 +139,8 @@ def test_the_filter_checker_is_asked_once_with_every_filter_expanded():
     s = load_scenario(ROOT / "scenarios" / "tcp.yaml", TOPOLOGY, checker)
     assert len(calls) == 1
     assert len(calls[0]) == len(s.capture_filters())
-    assert "tcp.flags.syn==1 && tcp.flags.ack==0 && ip.src==10.0.0.2 && tcp.dstport==5000" in calls[0]
+    assert ("tcp.flags.syn==1 && tcp.flags.ack==0 && ip.src==10.0.0.2 && tcp.dstport==5000"
+            " && !tcp.analysis.retransmission") in calls[0]
     assert not any("{" in f for f in calls[0])
 
 
