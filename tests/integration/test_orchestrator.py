@@ -10,6 +10,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -504,6 +505,45 @@ def test_an_exec_session_survives_the_garbage_collector():
             gc.collect()
             assert shell.run(["echo", "alive"], timeout=10)[:2] == (0, "alive\n")
         shell.close()
+    finally:
+        engine.remove_container(cid)
+        engine.close()
+
+
+def test_output_that_came_with_the_exec_starts_answer_is_read(monkeypatch):
+    """The program's first output can arrive before our side reads the HTTP answer of the exec's start (a
+    loaded machine): http.client's reader then holds it in its buffer, beneath which the SDK hands over the
+    raw socket. Reading only the socket lost it: the wrapper's pid line, 8 plays in a busy grading. Forced
+    here by reading the answer half a second late; every line must come, the first included."""
+    import http.client
+
+    from orchestrator.lab.engine import Engine
+    from orchestrator.lab.process import RemoteProcess
+
+    begin = http.client.HTTPResponse.begin
+
+    calls = []
+
+    def late(response):
+        calls.append(1)
+        time.sleep(0.5)
+        return begin(response)
+
+    engine = Engine()
+    cid = engine.create_container(name=None, image="socklab/node:latest", command=["sleep", "30"],
+                                  labels={"socklab.run": f"test-early-{uuid.uuid4().hex[:8]}"}, network_mode="none")
+    try:
+        engine.start(cid)
+        monkeypatch.setattr(http.client.HTTPResponse, "begin", late)
+        proc = RemoteProcess(engine, cid, ["sh", "-c", "echo first; echo second >&2; sleep 0.2; echo third"],
+                             id="early", host="early")
+        monkeypatch.setattr(http.client.HTTPResponse, "begin", begin)
+        assert calls, "the exec's start was answered late"
+        assert proc.wait_exit(10) == 0
+        assert proc.known_pid() is not None, "the wrapper's pid line came"
+        assert [(line.stream, line.text) for line in proc.evidence().lines] == \
+            [("stdout", "first"), ("stderr", "second"), ("stdout", "third")]
+        proc.close()
     finally:
         engine.remove_container(cid)
         engine.close()
