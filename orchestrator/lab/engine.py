@@ -397,7 +397,7 @@ class Lease:
             raw.close()
 
 
-def _buffered_output(sock: Any) -> bytes:
+def _buffered_output(sock: Any, raw: Any) -> bytes:
     """What of an exec's output had already arrived when its start's HTTP response was read: taken out of the
     buffer of the reader that read it, without waiting for more.
 
@@ -407,7 +407,6 @@ def _buffered_output(sock: Any) -> bytes:
     and reading the raw socket never sees it. That was the "lost pid line" of busy gradings (8 plays of 375):
     the wrapper's first stderr line."""
     reader = getattr(getattr(getattr(getattr(sock, "_response", None), "raw", None), "_fp", None), "fp", None)
-    raw = getattr(sock, "_sock", sock)
     if not isinstance(reader, io.BufferedReader) or not hasattr(raw, "setblocking"):
         return b""
     timeout = raw.gettimeout()
@@ -447,7 +446,7 @@ def _frames(early: bytes, sock: Any) -> Iterator[tuple[int, bytes]]:
         if len(header) < 8:
             return
         size = int.from_bytes(header[4:], "big")
-        data = take(size) if size else b""
+        data = take(size)
         if data:
             yield header[0], data
         if len(data) < size:
@@ -465,7 +464,7 @@ class ExecSession:
         # use the raw socket beneath it.
         self._wrapper = sock
         self._sock = getattr(sock, "_sock", sock)
-        self._early = _buffered_output(sock)
+        self._early = _buffered_output(sock, self._sock)
 
     def write(self, data: bytes) -> None:
         self._sock.sendall(data)

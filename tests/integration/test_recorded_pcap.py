@@ -35,10 +35,11 @@ def recorded():
         engine.close()
 
 
-def evidence_for(engine, image, scenario, meta, extra_filters=()):
+def evidence_for(engine, image, scenario, meta, extra_filters=(), pcap=None, packets=None):
+    """The evidence of the recorded pcap (or of `pcap`, `packets` frames long) for `scenario`'s checks."""
     filters = sorted({expand(f, meta["addresses"]) for f in scenario.capture_filters()} | set(extra_filters))
-    result = capture.count(engine, image, PCAP.read_bytes(), filters, LABELS)
-    stats = {"captured": meta["packets"], "dropped by kernel": 0}
+    result = capture.count(engine, image, PCAP.read_bytes() if pcap is None else pcap, filters, LABELS)
+    stats = {"captured": meta["packets"] if packets is None else packets, "dropped by kernel": 0}
     return Evidence(run_id="recorded", scenario=scenario.name, scenario_path=scenario.path, started_at="",
                     addresses=meta["addresses"], programs={}, snapshots={}, steps=(),
                     capture=capture.evidence(str(PCAP), stats, result, None))
@@ -103,14 +104,9 @@ def test_a_fin_the_kernel_sent_again_is_not_a_second_close(recorded):
     later = header[:4] + (int.from_bytes(header[4:8], "little") + 1).to_bytes(4, "little") + header[8:]
     frames.insert(at + 1, (later, fin))
     retransmitted = pcap[:24] + b"".join(h + p for h, p in frames)
-    filters = sorted({expand(f, meta["addresses"]) for f in scenario.capture_filters()}
-                     | {"tcp.analysis.retransmission"})
-    result = capture.count(engine, image, retransmitted, filters, LABELS)
-    assert result.counts["tcp.analysis.retransmission"] == 1, "Wireshark sees the copy as a retransmission"
-    stats = {"captured": meta["packets"] + 1, "dropped by kernel": 0}
-    ev = Evidence(run_id="recorded", scenario=scenario.name, scenario_path=scenario.path, started_at="",
-                  addresses=meta["addresses"], programs={}, snapshots={}, steps=(),
-                  capture=capture.evidence(str(PCAP), stats, result, None))
+    ev = evidence_for(engine, image, scenario, meta, {"tcp.analysis.retransmission"}, retransmitted,
+                      meta["packets"] + 1)
+    assert ev.capture.counts["tcp.analysis.retransmission"] == 1, "Wireshark sees the copy as a retransmission"
     outcomes = {o.name: o for o in checks.evaluate(scenario, ev) if o.kind == "capture"}
     assert outcomes["the server closes its half of the connection (a FIN)"].passed
     assert all(o.passed for o in outcomes.values()), [o.evidence for o in outcomes.values() if not o.passed]
