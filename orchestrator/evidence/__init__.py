@@ -30,6 +30,9 @@ class ProgramEvidence:
     truncated: bool = False  # output went past the limit; what is kept is the beginning
     source: str = "command"  # 'submission' (the student's file), 'reference' (the lab's own) or 'command'
     stopped: str | None = None  # how the run ended it, if it did: e.g. 'SIGKILL after SIGTERM', 'teardown'
+    #: the most threads the lab saw it with at once, when it looked (waiting for the programs to be still, before
+    #: each line a send step types: runner.Run.busy); 0: it never looked
+    threads: int = 0
 
     def text(self, stream: str = "both") -> list[str]:
         return [ln.text for ln in self.lines if stream == "both" or ln.stream == stream]

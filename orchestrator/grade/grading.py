@@ -43,7 +43,7 @@ from ..base.labels import run_labels
 from ..model.steps import keyed_steps
 from ..evidence import SocketRow
 from ..model.scenario import Netstat, Scenario, Start, WaitPort, program_file
-from .races import RACE_PLAYS, combine, shows_race
+from .races import RACE_PLAYS, combine, decided, race_in, shows_race
 from .records import Part, PartResult, ScenarioGrade, StudentGrade, cached, store
 from .submission import Submission
 from ..model.suite import ASSIGNMENT, Entry, Suite
@@ -150,12 +150,9 @@ def play(part: Part, engine: PlayEngine, settings: Settings, cancel: threading.E
             if judged_file(part.entry, check.judges) == part.program]
     sources = {pid: p.source for pid, p in evidence.programs.items()}
     error = report.run_problem(rep) if rep["verdict"] == "error" else None
-    # (an output cut is no race: it stops nothing the program does, and what it printed is read to the end at
-    # the same pace, Run.busy; what is kept of it is the same every time)
-    limited = any(lim.oom_kills or lim.forks_refused for lim in evidence.limits.values())
     result = PartResult(part.key, rep["verdict"], error, mine, round(time.monotonic() - started, 3),
                         stopped=list(rep.get("stopped_by_limits") or []),
-                        raced=limited and any(not c["passed"] for c in mine))
+                        race=race_in(evidence) if any(not c["passed"] for c in mine) else "")
     store(part, result, sources=sources, run_id=evidence.run_id)
     return result
 
@@ -198,8 +195,9 @@ def assemble(submission: Submission, parts: list[Part], results: dict[str, PartR
                 errors.append(result.error)
         stopped = [f"{what} (in the play of your {p.program})" for p in parts if p.entry is entry and results.get(p.key)
                    for what in results[p.key].stopped]
-        stopped += [f"because of that, the play of your {p.program} was played {results[p.key].plays} times, and a check counts "
-                    "if it passed in most of them" for p in parts
+        stopped += [f"the play of your {p.program} was played {results[p.key].plays} times, because "
+                    f"{results[p.key].race or 'its outcome may have depended on timing'}, and a check counts if it "
+                    "passed in most of them" for p in parts
                     if p.entry is entry and results.get(p.key) and results[p.key].plays > 1]
         grades.append(ScenarioGrade(entry, outcomes, [f"{entry.scenario.name}: {e}" for e in errors], stopped))
     return StudentGrade(submission, grades)
@@ -308,9 +306,11 @@ class Grader:
                 lab.teardown()
 
     def _replay(self, part: Part, first: PartResult) -> PartResult | None:
-        """The part played RACE_PLAYS - 1 more times, each in a lab of its own and a folder of its own
-        (`play-2`, ...; the first play's artifacts stay where they are), and the results combined (combine)."""
-        again = []
+        """The part played again, up to RACE_PLAYS times in all, each in a lab of its own and a folder of its
+        own (`play-2`, ...; the first play's artifacts stay where they are), and the results combined (combine).
+        It stops as soon as the plays so far decide every check (decided): the same majority as RACE_PLAYS
+        plays, for fewer plays (a program that fails the same way every time costs one more, not two)."""
+        again: list[PartResult] = []
         for n in range(2, RACE_PLAYS + 1):
             self.labs_created += 1
             result = play(dataclasses.replace(part, folder=part.folder / f"play-{n}"), self.engine, self.settings,
@@ -318,8 +318,10 @@ class Grader:
             if result is None:
                 return None
             again.append(result)
+            if result.verdict == "error" or decided(first, again):
+                break
         result = combine(first, again)
-        store(part, result, replays=[f"play-{n}" for n in range(2, RACE_PLAYS + 1)])
+        store(part, result, replays=[f"play-{n}" for n in range(2, 2 + len(again))])
         return result
 
     def _next(self, lab: Lab | None, remaining: list[Part]) -> tuple[Lab, Part]:

@@ -44,9 +44,10 @@ class PartResult:
     reused: bool = False
     stopped: list[str] = field(default_factory=list)  # what the sandbox's limits stopped in the play, in words
     plays: int = 1  # how many times it was played (RACE_PLAYS when the first play showed a race)
-    #: the sandbox's limits stopped the student's program (a process killed for memory, forks refused, its output
-    #: cut) and a check judging it failed: what failed may have depended on when that happened (shows_race)
-    raced: bool = False
+    #: why what failed may have depended on timing the student's program decides, in words ("" if nothing
+    #: failed, or no such thing showed): the sandbox's limits stopped it, or it ran several threads at once
+    #: (races.race_in; shows_race)
+    race: str = ""
 
 
 @dataclass
@@ -97,7 +98,8 @@ def cached(part: Part) -> PartResult | None:
     if data.get("key") != part.key or data.get("verdict") == "error":
         return None  # (a play the lab could not carry out is always tried again)
     return PartResult(part.key, data["verdict"], data.get("error"), data["checks"], data.get("seconds", 0.0),
-                      reused=True, stopped=list(data.get("stopped_by_limits", [])), plays=data.get("plays", 1))
+                      reused=True, stopped=list(data.get("stopped_by_limits", [])), plays=data.get("plays", 1),
+                      race=data.get("race", ""))
 
 
 def store(part: Part, result: PartResult, **more: Any) -> None:
@@ -105,5 +107,5 @@ def store(part: Part, result: PartResult, **more: Any) -> None:
     (part.folder / PART_FILE).write_text(json.dumps({
         "key": part.key, "student": part.student, "scenario": part.entry.scenario.name, "program": part.program,
         "verdict": result.verdict, "error": result.error, "checks": result.checks, "seconds": result.seconds,
-        "stopped_by_limits": result.stopped, "plays": result.plays, **more,
+        "stopped_by_limits": result.stopped, "plays": result.plays, "race": result.race, **more,
     }, indent=2, ensure_ascii=False) + "\n")

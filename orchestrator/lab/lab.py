@@ -308,12 +308,12 @@ class Lab:
         lines = observe.parse_dump(out).get(path) if code == 0 else None
         return not lines or observe.process_state(lines[0]) not in ("R", "")
 
-    def busy(self, host: str, pids: list[int], timeout: float = 5.0) -> bool:
-        """Whether a thread of any of processes `pids` on `host` is running, waiting for a CPU or in the kernel
-        (observe.BUSY_STATES), rather than blocked waiting for something; read by the host's observer with
-        builtins only. False when it cannot tell."""
+    def thread_states(self, host: str, pids: list[int], timeout: float = 5.0) -> dict[int, list[str]]:
+        """The state of every thread of each of processes `pids` on `host` ('R' running, 'S' asleep...;
+        observe.BUSY_STATES are doing something), read by the host's observer with builtins only; {} when
+        it cannot tell, and no states for a process that is gone."""
         code, out, _ = self.observer(host).run(observe.task_states_script(pids), timeout)
-        return code == 0 and any(observe.process_state(line) in observe.BUSY_STATES for line in out.splitlines())
+        return observe.task_states(out) if code == 0 else {}
 
     def signal(self, host: str, signal_name: str, pid: int) -> tuple[int, str, str]:
         return self.observer(host).run(observe.signal_command(signal_name, pid))

@@ -85,11 +85,17 @@ def process_state(stat: str) -> str:
 
 
 def task_states_script(pids: Iterable[int]) -> str:
-    """A bash snippet (builtins only: no fork) that prints the /proc/PID/task/TID/stat line of every thread of
-    each of `pids` (gone ones print nothing)."""
-    files = " ".join(f"/proc/{int(pid)}/task/*/stat" for pid in pids)
-    return (f"for f in {files}; do if [[ -r $f ]]; then mapfile -t l < \"$f\"; "
-            "(( ${#l[@]} )) && printf '%s\\n' \"${l[0]}\"; fi; done")
+    """A bash snippet (builtins only: no fork) that prints, for each of `pids`, '@@ PID' and then the
+    /proc/PID/task/TID/stat line of each of its threads (a gone process: the mark alone). parse_dump reads it."""
+    listed = " ".join(str(int(pid)) for pid in pids)
+    return (f"for p in {listed}; do printf '{_MARK}%s\\n' \"$p\"; for f in /proc/$p/task/*/stat; do "
+            "if [[ -r $f ]]; then mapfile -t l < \"$f\"; (( ${#l[@]} )) && printf '%s\\n' \"${l[0]}\"; fi; done; done")
+
+
+def task_states(text: str) -> dict[int, list[str]]:
+    """The output of task_states_script: pid -> the state of each of its threads ('R', 'S'...; none: gone)."""
+    return {int(pid): [state for line in lines if (state := process_state(line))]
+            for pid, lines in parse_dump(text).items() if pid.isdigit()}
 
 
 #: the states of a thread that is doing something or would be if it had a CPU (not blocked waiting for input,

@@ -288,13 +288,14 @@ class RemoteProcess:
     def close(self) -> None:
         self._session.close()
 
-    def evidence(self, source: str = "command", stopped: str | None = None) -> ProgramEvidence:
+    def evidence(self, source: str = "command", stopped: str | None = None, threads: int = 0) -> ProgramEvidence:
         with self._cond:
             return ProgramEvidence(id=self.id, host=self.host, argv=self.argv, lines=tuple(self._lines),
                                    exit_status=None if self.running else self.exit_status(),
                                    started=round(self.started, 6),
                                    ended=None if self._ended is None else round(self._ended, 6),
-                                   truncated=self._truncated, source=source, stopped=stopped)
+                                   truncated=self._truncated, source=source, stopped=stopped,
+                                   threads=threads)
 
 
 class Shell:

@@ -115,6 +115,7 @@ class Run(Stage):
         self.deadline = self.t0 + scenario.timeout
         self.programs: dict[str, RemoteProcess] = {}
         self.stopped: dict[str, str] = {}  # program id -> how the run ended it (Stop escalated, teardown)
+        self.threads: dict[str, int] = {}  # program id -> the most threads it was seen with at once (_threads_busy)
         self._sources: dict[str, str] = {}  # program id -> 'submission', 'reference' or 'command'
         self.pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix=f"run-{self.run_id}")
         self.interrupts = Interrupts(options.cancel)
@@ -170,7 +171,8 @@ class Run(Stage):
                     if proc.running:
                         self.stopped.setdefault(pid, "teardown")
                 programs = {pid: p.evidence(source=self._sources.get(pid, "command"),
-                                            stopped=self.stopped.get(pid)) for pid, p in self.programs.items()}
+                                            stopped=self.stopped.get(pid), threads=self.threads.get(pid, 0))
+                            for pid, p in self.programs.items()}
                 self._phase("teardown", self.teardown)
         self.timings["total"] = round(self.clock(), 3)
         self._write_artifacts(programs)
@@ -219,15 +221,21 @@ class Run(Stage):
         return any(t is not None and now - t < SETTLE for t in flowing) or self._threads_busy(running)
 
     def _threads_busy(self, procs: list[RemoteProcess]) -> bool:
-        """Whether a thread of any of `procs` is running or waiting for a CPU (Lab.busy). A program whose pid
+        """Whether a thread of any of `procs` is running or waiting for a CPU (Lab.thread_states), noting
+        on the way the most threads each was seen with at once (ProgramEvidence.threads). A program whose pid
         was never reported (its start step failed for it) is left out: asking would fail every wait and send
         after it, not only what needs its pid (a signal)."""
-        by_host: dict[str, list[int]] = {}
-        for proc in procs:
-            pid = proc.known_pid()
+        by_host: dict[str, dict[int, str]] = {}
+        for program, proc in self.programs.items():
+            pid = proc.known_pid() if proc in procs else None
             if pid is not None:
-                by_host.setdefault(proc.host, []).append(pid)
-        return any(self.lab.busy(host, pids) for host, pids in by_host.items())
+                by_host.setdefault(proc.host, {})[pid] = program
+        busy = False
+        for host, programs in by_host.items():
+            for pid, states in self.lab.thread_states(host, list(programs)).items():
+                self.threads[programs[pid]] = max(self.threads.get(programs[pid], 0), len(states))
+                busy = busy or any(state in observe.BUSY_STATES for state in states)
+        return busy
 
     def settle_all(self, timeout: float) -> None:
         """Wait (at most SETTLE_LIMIT, or `timeout`) until every program of the play has printed nothing, and

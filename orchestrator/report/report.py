@@ -57,7 +57,8 @@ def build(scenario: Scenario, evidence: Evidence, outcomes: Sequence[Outcome], *
                     "passed": o.passed, "evidence": o.evidence, "where": o.where} for o in outcomes],
         "steps": [dataclasses.asdict(s) for s in evidence.steps],
         "programs": {pid: {"host": p.host, "argv": list(p.argv), "source": p.source, "exit_status": p.exit_status,
-                           "lines": len(p.lines), "truncated": p.truncated, "stopped": p.stopped}
+                           "lines": len(p.lines), "truncated": p.truncated, "stopped": p.stopped,
+                           "threads": p.threads}
                      for pid, p in evidence.programs.items()},
         "capture": {"pcap": cap.pcap, "packets": cap.packets, "tcpdump_captured": cap.tcpdump_captured,
                     "tcpdump_dropped": cap.tcpdump_dropped, "whole": cap.whole, "problem": cap.problem,

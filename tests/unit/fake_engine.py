@@ -37,6 +37,7 @@ class FakeProcess:
         self.exit_code: int | None = None
         self.done = threading.Event()
         self.ports: list[tuple[str, int]] = []  # what it bound: released when it ends
+        self.threads = 1  # how many threads it shows the observer (observe.task_states_script), all asleep
 
     # what a behaviour may do
     def out(self, text: str, end: str = "\n") -> None:
@@ -103,6 +104,7 @@ class FakeShellSession:
 
     LINE = re.compile(r"^\{ (?P<cmd>.*); \} </dev/null; printf '\\n(?P<token>[0-9a-f]+) %s\\n' \$\?;")
     DUMP = re.compile(r"^for f in (?P<paths>.*?); do ")
+    THREADS = re.compile(r"^for p in (?P<pids>[0-9 ]*); do ")
 
     def __init__(self, engine: "FakeEngine", container: str, exec_id: str):
         self.engine, self.container, self.exec_id = engine, container, exec_id
@@ -113,8 +115,11 @@ class FakeShellSession:
             m = self.LINE.match(line)
             assert m, f"fake shell cannot read {line!r}"
             dump = self.DUMP.match(m["cmd"])
+            threads = self.THREADS.match(m["cmd"])
             if dump:
                 code, out, err = 0, self.engine.dump(self.container, shlex.split(dump["paths"])), ""
+            elif threads:
+                code, out, err = 0, self.engine.thread_states([int(p) for p in threads["pids"].split()]), ""
             elif m["cmd"].startswith("for ((r = 0;"):  # observe.kill_user_script: the fake's programs end alone
                 code, out, err = 0, "", ""
             elif m["cmd"] == SHARKD_START:  # the capture's dissector: a daemon in the sidecar
@@ -300,6 +305,11 @@ class FakeEngine:
         files = self.files(container)
         return "".join(f"@@ {path}\n" + "".join(line + "\n" for line in files[path]) for path in paths
                        if path in files)
+
+    def thread_states(self, pids: list[int]) -> str:
+        """What observe.task_states_script prints for these processes: each running one's threads, asleep."""
+        return "".join(f"@@ {pid}\n" + "".join(f"{pid} (python3) S 1 {pid}\n" for _ in range(proc.threads))
+                       for pid in pids if (proc := self.processes.get(pid)) is not None and not proc.done.is_set())
 
     def get_file(self, container, path) -> bytes:
         return b"fake pcap"

@@ -364,15 +364,18 @@ def test_a_lab_whose_impaired_link_cannot_be_restored_is_replaced_and_says_why(t
     assert "the loss rules are left" in grader.replaced[0]
 
 
-# ---- a race between the program and the lab's limits: played RACE_PLAYS times, a fixed rule decides --------
+# ---- a race the program decides (with the lab's limits, or of its own threads): played RACE_PLAYS times, -----
+# ---- a fixed rule decides ----------------------------------------------------------------------------------
 
 
 def _result(verdict: str, *passed: bool, raced=True):
     from orchestrator.grade.records import PartResult
+    from orchestrator.grade.races import LIMITS_RACE
 
     return PartResult("k", verdict, None, [{"name": f"c{i}", "points": 1, "awarded": int(p), "passed": p,
                                             "evidence": f"evidence {i} {p}"} for i, p in enumerate(passed)],
-                      1.0, stopped=["the memory limit (256 MiB) was reached"] if raced else [], raced=raced)
+                      1.0, stopped=["the memory limit (256 MiB) was reached"] if raced else [],
+                      race=LIMITS_RACE if raced else "")
 
 
 def test_a_play_shows_a_race_only_when_the_limits_stopped_the_program_and_a_check_failed():
@@ -381,6 +384,25 @@ def test_a_play_shows_a_race_only_when_the_limits_stopped_the_program_and_a_chec
     assert shows_race(_result("fail", True, False))
     assert not shows_race(_result("fail", True, False, raced=False))
     assert not shows_race(_result("error", True))  # the lab's failure is no race: an error
+
+
+def test_what_shows_a_race_is_the_limits_stopping_a_program_or_a_students_program_with_several_threads():
+    from orchestrator.evidence import CaptureEvidence, Evidence, HostLimits, ProgramEvidence
+    from orchestrator.grade.races import LIMITS_RACE, THREADS_RACE, race_in
+
+    def evidence(threads: int, source: str = "submission", **counted):
+        server = ProgramEvidence("server", "server", ("server_tcp.py",), (), 0, 0.1, 1.0, source=source,
+                                 threads=threads)
+        limits = HostLimits("server", pids_max=128, memory_max=256 << 20, **counted)
+        return Evidence("r", "tcp", "scenarios/tcp.yaml", "2026-12-02T00:00:00Z", {"server": "10.0.0.2"},
+                        {"server": server}, {}, CaptureEvidence("capture.pcap", 0, 0, 0, {}), (),
+                        limits={"server": limits})
+
+    assert race_in(evidence(1)) == "" and race_in(evidence(0)) == ""  # one thread, or never looked at
+    assert race_in(evidence(3)) == THREADS_RACE
+    assert race_in(evidence(3, source="reference")) == ""  # the lab's own threads are the lab's business
+    assert race_in(evidence(1, oom_kills=1)) == LIMITS_RACE
+    assert race_in(evidence(1, forks_refused=2)) == LIMITS_RACE
 
 
 def test_a_check_whose_outcome_varied_counts_if_it_passed_in_most_plays():
@@ -436,5 +458,67 @@ def test_a_play_the_limits_raced_is_played_three_times_and_a_majority_decides(su
     stored = json.loads((part.folder / records.PART_FILE).read_text())
     assert stored["plays"] == 3 and stored["replays"] == ["play-2", "play-3"]
     assert (part.folder / "play-2" / "report.json").is_file() and (part.folder / "play-3" / "report.json").is_file()
-    assert g.scenarios[0].stopped[-1] == ("because of that, the play of your server_tcp.py was played 3 times, and a "
-                                          "check counts if it passed in most of them")
+    assert g.scenarios[0].stopped[-1] == (
+        "the play of your server_tcp.py was played 3 times, because the lab's limits stopped your program (a "
+        "process killed for memory, or forks refused), and what it got done before that moment depends on timing, "
+        "and a check counts if it passed in most of them")
+
+
+def test_a_play_of_a_program_with_several_threads_that_fails_a_check_is_played_three_times(suite, tmp_path):
+    """A server whose threads race each other (it runs two, and says it listens in the 2nd and 3rd play only):
+    the lab sees its threads while it waits for the programs to be still, so its failed first play shows a race
+    of its own, it is played 3 times and a majority decides; the summary says why. A one-thread server that
+    fails the same way is played once."""
+    plays = []
+
+    def racy(threads: int):
+        def server(proc):
+            plays.append(proc)
+            proc.threads = threads
+            if len(plays) > 1:
+                proc.out("Socket is listening")
+            proc.bind("tcp", 5000)
+            proc.wait_signal()
+            return 0
+        return server
+
+    [g] = grade(engine_for(server_tcp=racy(2)), suite, tmp_path, student("ana", "server_tcp.py"))
+    assert len(plays) == 3
+    check = checks_of(g)["the server listens"]
+    assert check["passed"] and "because your program ran several threads at once" in check["evidence"]
+    assert g.scenarios[0].stopped[-1] == (
+        "the play of your server_tcp.py was played 3 times, because your program ran several threads at once, and "
+        "the order in which the kernel runs them can differ from one play to the next, and a check counts if it "
+        "passed in most of them")
+    plays.clear()
+    [g] = grade(engine_for(server_tcp=racy(1)), suite, tmp_path / "one", student("ana", "server_tcp.py"))
+    assert len(plays) == 1 and not checks_of(g)["the server listens"]["passed"]
+
+
+def test_a_second_play_that_agrees_with_the_first_on_every_check_decides_without_a_third(suite, tmp_path):
+    """A threaded server that never says it listens fails the same check in its first two plays: 2 of 3 plays
+    fail it whatever a third would do, so it is not played a third time (the same majority, one play fewer)."""
+    plays = []
+
+    def mute_threaded_server(proc):
+        plays.append(proc)
+        proc.threads = 2
+        proc.bind("tcp", 5000)
+        proc.wait_signal()
+        return 0
+
+    [g] = grade(engine_for(server_tcp=mute_threaded_server), suite, tmp_path, student("ana", "server_tcp.py"))
+    assert len(plays) == 2
+    check = checks_of(g)["the server listens"]
+    assert not check["passed"] and not check["evidence"].startswith("The outcome varied")
+    part = next(p for p in grading.plan(g.submission, settings_for(suite, tmp_path)) if p.program == "server_tcp.py")
+    assert json.loads((part.folder / records.PART_FILE).read_text())["replays"] == ["play-2"]
+    assert "was played 2 times, because your program ran several threads at once" in g.scenarios[0].stopped[-1]
+
+
+def test_plays_decide_a_check_once_most_of_the_three_went_one_way():
+    from orchestrator.grade.races import decided
+
+    assert decided(_result("fail", True, False), [_result("fail", True, False)])
+    assert not decided(_result("fail", True, False), [_result("fail", True, True)])
+    assert decided(_result("fail", True, False), [_result("fail", True, True), _result("fail", True, False)])

@@ -56,7 +56,7 @@ def test_json_shape_and_round_trip(tmp_path):
                                "status": "ok", "message": "", "started": 0.0, "duration": 0.05}
     assert rep["programs"]["server"] == {"host": "server", "argv": ["server_tcp.py", "0.0.0.0", "5000"],
                                          "source": "command", "exit_status": 0, "lines": 5, "truncated": False,
-                                         "stopped": None}
+                                         "stopped": None, "threads": 0}
     assert rep["capture"] == {"pcap": "runs/tcp-exchange-20250101-120000/capture.pcap", "packets": 17,
                               "tcpdump_captured": 17, "tcpdump_dropped": 0, "whole": True, "problem": None,
                               "overflow": None, "filter": "not ip6 and not host 10.77.0.1"}
