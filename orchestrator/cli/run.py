@@ -35,10 +35,8 @@ def command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from ..judge import checks
     from ..lab import images
-    from ..report import report, runpage
-    from ..play import runner
+    from ..report import playunit, report
     from ..lab.engine import Engine
     from ..evidence import ImageEvidence
 
@@ -48,22 +46,15 @@ def command(args: argparse.Namespace) -> int:
     with contextlib.closing(Engine()) as engine:
         built = images.ensure(engine, ["node", "capture"], progress=say)
         image_evidence = {name: ImageEvidence(name, b.ref, b.image_id, b.packages_sha256) for name, b in built.items()}
-        options = runner.RunOptions(runs_dir=Path(args.runs_dir), images=image_evidence,
-                                    programs=programs)
         reports, codes = [], []
         for scenario in scenarios:
             console.print(f"[bold]{scenario.name}[/bold] ({scenario.path})")
-            evidence = runner.run(engine, topology, scenario, options, events=_progress(console, args.verbose))
-            outcomes = checks.evaluate(scenario, evidence)
-            folder = options.runs_dir / evidence.run_id
-            rep = report.build(scenario, evidence, outcomes, artifacts=str(folder))
-            report.write_json(rep, folder / "report.json")
-            report.write_junit(rep, folder / "junit.xml")
-            runpage.write_run_page(rep, evidence, folder / "report.html")
-            report.render(rep, console)
-            console.print(Text.assemble(("Report ", "bold"), str(folder / "report.html")))
-            reports.append(rep)
-            codes.append(checks.exit_code(evidence, rep["verdict"]))
+            inputs = playunit.PlayInputs(scenario, topology, image_evidence, Path(args.runs_dir), programs=programs)
+            played = playunit.play(inputs, engine, events=_progress(console, args.verbose))
+            report.render(played.report, console)
+            console.print(Text.assemble(("Report ", "bold"), str(played.folder / "report.html")))
+            reports.append(played.report)
+            codes.append(played.exit_code)
         if len(reports) > 1:
             report.render_summary(reports, console)
     return max(codes, key=_SEVERITY.index)

@@ -32,8 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..judge import checks
-from ..report import report, runpage
+from ..report import playunit, report
 from ..play import runner
 from ..base.errors import SocklabError
 from ..evidence import ImageEvidence
@@ -130,19 +129,15 @@ def play(part: Part, engine: PlayEngine, settings: Settings, cancel: threading.E
     started = time.monotonic()
     scenario = part.entry.scenario
     part.folder.mkdir(parents=True, exist_ok=True)
-    options = runner.RunOptions(runs_dir=part.folder.parent, images=settings.images, limits=settings.limits,
-                                programs=part.files, folder=part.folder, session=settings.session, cancel=cancel,
-                                lab=lab)
+    inputs = playunit.PlayInputs(scenario, settings.topology, settings.images, part.folder.parent,
+                                 programs=part.files, limits=settings.limits, folder=part.folder,
+                                 session=settings.session, graded=part.program,
+                                 judges=tuple(judged_file(part.entry, check.judges) for check in scenario.checks))
     try:
-        evidence = runner.run(engine, settings.topology, scenario, options)
+        played = playunit.play(inputs, engine, lab=lab, cancel=cancel)
     except KeyboardInterrupt:
         return None
-    outcomes = checks.evaluate(scenario, evidence)
-    rep = report.build(scenario, evidence, outcomes, artifacts=str(part.folder))
-    report.write_json(rep, part.folder / "report.json")
-    report.write_junit(rep, part.folder / "junit.xml")
-    runpage.write_run_page(rep, evidence, part.folder / "report.html", graded=part.program,
-                           judges=[judged_file(part.entry, check.judges) for check in scenario.checks])
+    evidence, rep = played.evidence, played.report
     played_with = f"your {part.program} with the lab's " + (", ".join(
         sorted({p.argv[2] for p in evidence.programs.values() if p.source == "reference" and len(p.argv) > 2}))
         or "nothing else")
