@@ -261,14 +261,15 @@ def check(engine: PlayEngine, submissions: list[Submission], image: ImageEvidenc
     import time
 
     from ..base.errors import EnvironmentProblem
+    from ..lab.helpers import HelperSpec
 
     started = time.monotonic()
     todo, of = jobs(submissions)
     feed = b"".join(json.dumps(job).encode() + b"\n" for job in todo)
     timeout = TIMEOUT + TIMEOUT_PER_MIB * len(feed) / 2**20
     code, output, stdout = engine.run_to_end(
-        image.id, ["python3", "-c", Path(__file__).read_text(encoding="utf-8")], labels, user=user,
-        environment=environment, mem_limit=MEMORY, nano_cpus=int(CPUS * 1e9), pids_limit=PIDS, timeout=timeout,
+        image.id, ["python3", "-c", Path(__file__).read_text(encoding="utf-8")], labels,
+        HelperSpec(user=user, memory=MEMORY, cpus=CPUS, pids=PIDS), environment=environment, timeout=timeout,
         stdin=feed, stdout=True, hold=hold or contextlib.nullcontext)
     what = f"compiling the submissions with the lab's Python ({image.ref})"
     said = f": {output.strip()[-300:]}" if output.strip() else ""

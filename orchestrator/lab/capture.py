@@ -24,6 +24,7 @@ from ..base.errors import EnvironmentProblem, WaitTimeout
 from ..evidence import CaptureEvidence
 from .process import RemoteProcess, Shell, close_started
 from .engineapi import PlayEngine
+from .helpers import HelperSpec
 
 #: The capture sidecar writes into a volume held in memory (a tmpfs, at most VOLUME_SIZE), mounted here:
 #: its root filesystem is read-only, and the pcap's size is bounded by the limits below, not by the disk.
@@ -52,6 +53,16 @@ VOLUME_SIZE = "48m"  # > PACKET_LIMIT x (SNAPLEN + 16 bytes of record header) + 
 #: interface; SETUID, SETGID and CHOWN for tcpdump -Z to hand the pcap to the analyst and become it).
 CAPABILITIES = ("NET_RAW", "SETUID", "SETGID", "CHOWN")
 MEMORY, CPUS, PIDS = "512m", 1.0, 64
+#: How sharkd counts a recorded pcap (count): no network, no capability, as the analyst; its root stays
+#: writable, the pcap is put in /tmp before it starts.
+COUNTER = HelperSpec(user=ANALYST, memory=MEMORY, cpus=CPUS, pids=PIDS, read_only=False)
+
+
+def sidecar(host: str) -> HelperSpec:
+    """The capture sidecar of the container `host`: in its network namespace, root (its init and lease) with
+    CAPABILITIES alone, a read-only root and a small /tmp (sharkd's socket)."""
+    return HelperSpec(user="root", memory=MEMORY, cpus=CPUS, pids=PIDS, capabilities=CAPABILITIES, serves=host,
+                      init=True, tmpfs=(("/tmp", "size=8m,mode=1777"),))
 
 TCPDUMP = ["tcpdump", "-i", "eth0", "-n", "-p", "--immediate-mode", "-U", "--print", "-l",
            "-s", str(SNAPLEN), "-B", str(BUFFER_KIB), "-c", str(PACKET_LIMIT), "-Z", ANALYST,
@@ -263,10 +274,8 @@ def count(engine: PlayEngine, image: str, pcap: bytes, filters: list[str], label
     capabilities, as the analyst user."""
     script = f'{SHARKD_START}; exec "$@"'
     command = count_command("/tmp/socklab.pcap", filters, frames=frames)
-    code, out, _ = engine.run_to_end(  # (its root stays writable: the pcap is put in /tmp before it starts)
-        image, ["sh", "-c", script, "count", *command], labels, user=ANALYST, read_only=False,
-        files=("/tmp", {"socklab.pcap": pcap}, 1000), mem_limit=MEMORY, nano_cpus=int(CPUS * 1e9),
-        pids_limit=PIDS, timeout=60)
+    code, out, _ = engine.run_to_end(image, ["sh", "-c", script, "count", *command], labels, COUNTER,
+                                     files=("/tmp", {"socklab.pcap": pcap}, 1000), timeout=60)
     if code is None:
         raise WaitTimeout("sharkd to count the packets", 60, out[-500:])
     if code != 0:

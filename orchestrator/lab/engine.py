@@ -18,10 +18,7 @@ import docker.utils.socket
 from ..base.errors import EngineError, EnvironmentProblem
 from ..base.labels import RUN_LABEL, RunResources, runs_of
 from .engineapi import Finished, ImageInfo
-
-
-#: Every container the orchestrator creates gains no privilege (setuid binaries and file capabilities do nothing).
-NO_NEW_PRIVILEGES = "no-new-privileges"
+from .helpers import HelperSpec
 
 
 @contextlib.contextmanager
@@ -186,29 +183,24 @@ class Engine:
                 networking_config=networking, stdin_open=lease, detach=not lease, tty=False,
             )["Id"]  # (docker-py sets StdinOnce for stdin_open without detach)
 
-    def run_to_end(self, image: str, command: list[str], labels: dict[str, str], *, user: str, timeout: float,
-                   mem_limit: str, nano_cpus: int, pids_limit: int, name: str | None = None,
-                   network_mode: str = "none", cap_add: list[str] | None = None, read_only: bool = True,
-                   files: tuple[str, dict[str, bytes], int] | None = None, stdin: bytes | None = None,
-                   stdout: bool = False, environment: dict[str, str] | None = None,
+    def run_to_end(self, image: str, command: list[str], labels: dict[str, str], helper: HelperSpec, *,
+                   timeout: float, name: str | None = None, files: tuple[str, dict[str, bytes], int] | None = None,
+                   stdin: bytes | None = None, stdout: bool = False, environment: dict[str, str] | None = None,
                    hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> Finished:
         """Run `command` to its end in a throwaway container and remove it, whatever happens (an error, an
         interrupt): how every helper runs (a link's impairer, sharkd's count, the compile check). Each is
-        hardened the same way: every capability dropped but `cap_add`, no new privileges, no init, `user`,
-        `network_mode` ('none': no network at all; 'container:ID': that container's), the root filesystem
-        read-only (unless read_only=False, for `files`: (folder, name -> bytes, owner uid), put there before
-        it starts), memory, CPU and pids limits, and `timeout` seconds to end.
+        hardened as its `helper` says (helpers.HelperSpec: every capability dropped but its own, no new
+        privileges, its user, no network or that of the container it serves, a read-only root unless it is
+        given `files`: (folder, name -> bytes, owner uid), put there before it starts; memory, CPU and pids
+        limits), and has `timeout` seconds to end.
 
         `stdin`: bytes fed to its standard input, which then ends (the command reads to its end). `stdout`:
         return its standard output alone too. `environment`: added to the image's. `hold()`: a context in which interrupts wait
         (interrupts.Interrupts.held), around the creation and the removal, so that an interrupt cannot leave
         the engine creating a container unseen."""
         with hold():
-            cid = self.create_container(
-                name=name, image=image, command=command, labels=labels, user=user, network_mode=network_mode,
-                cap_drop=["ALL"], cap_add=cap_add, security_opt=[NO_NEW_PRIVILEGES], init=False,
-                read_only=read_only, mem_limit=mem_limit, nano_cpus=nano_cpus, pids_limit=pids_limit,
-                environment=environment, lease=stdin is not None)
+            cid = self.create_container(name=name, image=image, command=command, labels=labels,
+                                        environment=environment, lease=stdin is not None, **helper.settings())
         try:
             if files is not None:
                 folder, content, uid = files

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple, Protocol
 
 from ..base.labels import RUN_LABEL, RunResources
+from .helpers import HelperSpec
 
 
 class ImageInfo(NamedTuple):
@@ -77,18 +78,16 @@ class PlayEngine(Protocol):
                          shm_size: str | None = None, lease: bool = False) -> str:
         """Create (not start) a container; every argument is explicit so callers see what is possible."""
 
-    def run_to_end(self, image: str, command: list[str], labels: dict[str, str], *, user: str, timeout: float,
-                   mem_limit: str, nano_cpus: int, pids_limit: int, name: str | None = None,
-                   network_mode: str = "none", cap_add: list[str] | None = None, read_only: bool = True,
-                   files: tuple[str, dict[str, bytes], int] | None = None, stdin: bytes | None = None,
-                   stdout: bool = False, environment: dict[str, str] | None = None,
+    def run_to_end(self, image: str, command: list[str], labels: dict[str, str], helper: HelperSpec, *,
+                   timeout: float, name: str | None = None, files: tuple[str, dict[str, bytes], int] | None = None,
+                   stdin: bytes | None = None, stdout: bool = False, environment: dict[str, str] | None = None,
                    hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> Finished:
         """Run `command` to its end in a throwaway container and remove it, whatever happens (an error, an
         interrupt): how every helper runs (a link's impairer, sharkd's count, the compile check). Each is hardened
-        the same way: every capability dropped but `cap_add`, no new privileges, no init, `user`, `network_mode`
-        ('none': no network at all; 'container:ID': that container's), the root filesystem read-only (unless
-        read_only=False, for `files`: (folder, name -> bytes, owner uid), put there before it starts), memory, CPU
-        and pids limits, and `timeout` seconds to end."""
+        as its `helper` says (helpers.HelperSpec: every capability dropped but its own, no new privileges, its user,
+        no network or that of the container it serves, a read-only root unless it is given `files`: (folder, name
+        -> bytes, owner uid), put there before it starts; memory, CPU and pids limits), and has `timeout` seconds
+        to end."""
 
     def lease(self, container: str) -> Lease:
         """Attach to the standard input of a container created with lease=True (before starting it): while the

@@ -42,6 +42,7 @@ from ..model.impairment import Impairment
 from ..model.topology import Topology, gateway_of
 from .waits import ContainerLogLine, wait_for
 from .engineapi import PlayEngine
+from .helpers import NO_NEW_PRIVILEGES, link_helper
 
 PROGRAMS_DIR = "/opt/socklab/programs"  # the reference programs, in the image
 SUBMISSION_DIR = "/opt/socklab/submission"  # a submission's files, in a tmpfs volume
@@ -59,7 +60,6 @@ HOST_CREATION_LIMIT = 60.0
 LEASE_COMMAND = ["cat"]
 #: The network's bridge gets no address on the host: the lab cannot reach the host through it.
 NETWORK_OPTIONS = {"com.docker.network.bridge.inhibit_ipv4": "true"}
-NO_NEW_PRIVILEGES = "no-new-privileges"
 #: Docker's embedded DNS listens inside every container's namespace: its sockets are no play's
 DOCKER_DNS = "127.0.0.11:"
 
@@ -83,12 +83,12 @@ def run_helper(engine: PlayEngine, image: str, container: str, command: list[str
                timeout: float = 30.0,
                hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> str:
     """Run `command` to its end in a helper container that shares `container`'s network namespace with
-    NET_ADMIN and nothing else (root, no new privileges, a read-only root, small limits), and remove it:
+    NET_ADMIN and nothing else (helpers.link_helper: root, no new privileges, a read-only root, small limits),
+    and remove it:
     how a link is impaired (impair.py), in a lab or in the compose lab (`make impair`). Its output; an
     EnvironmentProblem if it fails."""
-    code, out, _ = engine.run_to_end(
-        image, command, labels, name=name, user="root", network_mode=f"container:{container}",
-        cap_add=["NET_ADMIN"], mem_limit="64m", nano_cpus=int(0.5e9), pids_limit=16, timeout=timeout, hold=hold)
+    code, out, _ = engine.run_to_end(image, command, labels, link_helper(container), name=name, timeout=timeout,
+                                     hold=hold)
     if code != 0:
         said = "did not finish in time" if code is None else f"failed (exit {code})"
         raise EnvironmentProblem(f"impairing the link {said}: {out.strip()[-300:]}")
@@ -103,17 +103,15 @@ def start_delayer(engine: PlayEngine, image: str, container: str, command: list[
                   labels: dict[str, str], timeout: float = 30.0, lease: bool = True,
                   hold: Callable[[], contextlib.AbstractContextManager] = contextlib.nullcontext) -> tuple[str, Any]:
     """Start the delayer (impair.delayer_command) in a helper container that shares `container`'s network
-    namespace with NET_ADMIN and nothing else, and return its id once it delays (its log says so). With a
-    lease (a lab's) it ends with the orchestrator; without (the compose lab's, `make impair`) it lasts until
-    removed. Its id and its lease (None without), once it delays; an EnvironmentProblem, with its output, if
-    it cannot start."""
+    namespace with NET_ADMIN and nothing else (helpers.link_helper, lasting), and return its id once it delays
+    (its log says so). With a lease (a lab's) it ends with the orchestrator; without (the compose lab's, `make
+    impair`) it lasts until removed. Its id and its lease (None without), once it delays; an
+    EnvironmentProblem, with its output, if it cannot start."""
     with hold():
         helper = engine.create_container(
             name=name, image=image, command=[*command, "lease" if lease else "stay"],
-            labels={**labels, DELAYER_LABEL: container}, user="root", network_mode=f"container:{container}",
-            cap_drop=["ALL"], cap_add=["NET_ADMIN"], security_opt=[NO_NEW_PRIVILEGES], init=True, read_only=True,
-            tmpfs={"/tmp": "size=1m", "/run": "size=1m"}, mem_limit="64m", nano_cpus=int(0.5e9),
-            pids_limit=16, lease=lease)
+            labels={**labels, DELAYER_LABEL: container}, lease=lease,
+            **link_helper(container, lasting=True).settings())
     leased = engine.lease(helper) if lease else None
     try:
         engine.start(helper)
@@ -221,11 +219,9 @@ class Lab:
         )
         sidecars = [self.engine.create_container(
             name=f"socklab-{self.run_id}-{side.name}", image=self._image(side.image), command=LEASE_COMMAND,
-            labels=self.labels, user="root", network_mode=f"container:{cid}", cap_drop=["ALL"],
-            cap_add=list(capture_mod.CAPABILITIES), security_opt=[NO_NEW_PRIVILEGES], init=True, read_only=True,
-            tmpfs={"/tmp": "size=8m,mode=1777"}, mem_limit=capture_mod.MEMORY,
-            nano_cpus=int(capture_mod.CPUS * 1e9), pids_limit=capture_mod.PIDS,
+            labels=self.labels,
             binds={self._capture_volume(side.name): {"bind": capture_mod.CAPTURE_DIR, "mode": "rw"}}, lease=True,
+            **capture_mod.sidecar(cid).settings(),
         ) for side in self.topology.sidecars.values() if side.attached_to == name]
         self._leased(cid)
         if self._submission_volume and name == self.hosts[0]:  # the volume is shared: fill it once, running

@@ -18,6 +18,7 @@ from orchestrator.evidence import ImageEvidence
 from orchestrator.grade.startcheck import file_problem, top_level_imports
 from orchestrator.grade.reading import ASSIGNMENT
 from orchestrator.grade.submission import Submission
+from orchestrator.lab.helpers import HelperSpec
 
 from .fake_engine import FakeEngine
 
@@ -127,8 +128,8 @@ def test_a_broken_program_becomes_a_problem_and_a_broken_helper_a_note():
 class Compiling(FakeEngine):
     """A fake engine whose throwaway container runs its command here, on the host's Python."""
 
-    def run_to_end(self, image, command, labels, **kwargs):
-        self.asked = dict(image=image, command=command, labels=labels, **kwargs)
+    def run_to_end(self, image, command, labels, helper, **kwargs):
+        self.asked = dict(image=image, command=command, labels=labels, helper=helper, **kwargs)
         assert command[:2] == ["python3", "-c"]
         proc = subprocess.run([sys.executable, *command[1:]], input=kwargs["stdin"], capture_output=True,
                               timeout=60, cwd=Path(__file__).parent)  # (test_startcheck.py is here: not to be found)
@@ -146,10 +147,11 @@ def test_check_runs_one_container_for_the_class_and_says_what_it_found():
     labels = {"socklab.run": "grade-x-compile", "socklab.session": "grade-x"}
     graded, compiled = startcheck.check(engine, subs, IMAGE, "student", labels, {"PYTHONUNBUFFERED": "1"})
     assert engine.asked["environment"] == {"PYTHONUNBUFFERED": "1"}
-    assert engine.asked["image"] == "sha256:abc" and engine.asked["user"] == "student"
+    helper = engine.asked["helper"]
+    assert engine.asked["image"] == "sha256:abc" and helper.user == "student"
     assert engine.asked["labels"] == labels and engine.asked["stdout"] is True
-    assert (engine.asked["mem_limit"], engine.asked["pids_limit"]) == ("256m", 16) and engine.asked["timeout"] >= 60
-    assert "network_mode" not in engine.asked and "read_only" not in engine.asked  # run_to_end's: none, read-only
+    assert (helper.memory, helper.pids) == ("256m", 16) and engine.asked["timeout"] >= 60
+    assert helper.network_mode == "none" and helper.read_only and helper.capabilities == ()
     version = "%d.%d" % sys.version_info[:2]
     lacks = ("the lab has Python's standard library only" if startcheck._stdlib_only()  # (here: the host's venv)
              else "the lab's Python has no such module")
@@ -181,8 +183,8 @@ def test_a_container_that_fails_is_an_environment_problem(answer, said):
 # ---- the throwaway container itself (engine.Engine.run_to_end, on the fake's calls) ---------------------------
 def test_a_throwaway_container_is_hardened_fed_and_removed():
     engine = FakeEngine({})
-    code, output, stdout = engine.run_to_end("img", ["python3", "-c", "x"], {"socklab.run": "r"}, user="student",
-                                             timeout=5, mem_limit="256m", nano_cpus=10**9, pids_limit=16,
+    code, output, stdout = engine.run_to_end("img", ["python3", "-c", "x"], {"socklab.run": "r"},
+                                             HelperSpec("student", "256m", 1.0, 16), timeout=5,
                                              stdin=b"{}\n", stdout=True)
     ((cid, spec),) = engine.created
     assert spec["network_mode"] == "none" and spec["read_only"] is True and spec["cap_drop"] == ["ALL"]
@@ -200,5 +202,5 @@ def test_a_throwaway_container_is_removed_whatever_happens(failure):
         raise failure
     engine.wait_exit = wait_exit
     with pytest.raises(type(failure) if isinstance(failure, Exception) else failure):
-        engine.run_to_end("img", ["true"], {}, user="student", timeout=5, mem_limit="64m", nano_cpus=1, pids_limit=1)
+        engine.run_to_end("img", ["true"], {}, HelperSpec("student", "64m", 0.5, 1), timeout=5)
     assert engine.removed == [engine.created[0][0]]
