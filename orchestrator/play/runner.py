@@ -244,18 +244,9 @@ class Run(Stage):
         line reached the lab's client within a millisecond of the answer it waited for, and a server that
         closes right after answering got it before or after its close as the scheduler had it (a FIN, or a
         reset for unread data): points that came and went between two gradings."""
-        deadline = time.monotonic() + min(SETTLE_LIMIT, timeout)
-        while (left := deadline - time.monotonic()) > 0:
-            running = [proc for proc in self.programs.values() if proc.running]
-            if not running:
-                return
-            quiet = self.clock() - max(max(p.last_output_at(), p.last_input_at()) for p in running)
-            if quiet < SETTLE:
-                time.sleep(min(SETTLE - quiet, left))
-            elif not self._threads_busy(running):
-                return
-            else:
-                time.sleep(min(0.02, left))
+        self._until_still(timeout, lambda: [proc for proc in self.programs.values() if proc.running],
+                          lambda proc: max(proc.last_output_at(), proc.last_input_at()),
+                          lambda running: not self._threads_busy(running))
 
     def patiently(self, wait: Callable[[float], T], timeout: float) -> T:
         """`wait(timeout)`, whose time counts only while the play's programs wait: when it is up at a moment a
@@ -281,15 +272,26 @@ class Run(Stage):
     def settle(self, proc: RemoteProcess, timeout: float) -> None:
         """Wait (at most SETTLE_LIMIT, or the step's timeout) until `proc` has been quiet for SETTLE seconds
         and is asleep, as a person would before pressing Ctrl-C (see SETTLE)."""
+        self._until_still(timeout, lambda: [proc] if proc.running else [], lambda p: p.last_output_at(),
+                          lambda running: self.lab.asleep(proc.host, proc.pid()))
+
+    def _until_still(self, timeout: float, running: Callable[[], list[RemoteProcess]],
+                     last: Callable[[RemoteProcess], float], still: Callable[[list[RemoteProcess]], bool]) -> None:
+        """The wait of settle and settle_all: at most SETTLE_LIMIT (or `timeout`), until the programs `running()`
+        gives have had nothing happen (`last`: when something last did, on the run's clock) for SETTLE seconds
+        and are `still`, or none of them is running."""
         deadline = time.monotonic() + min(SETTLE_LIMIT, timeout)
-        while proc.running and time.monotonic() < deadline:
-            quiet = self.clock() - proc.last_output_at()
+        while (left := deadline - time.monotonic()) > 0:
+            procs = running()
+            if not procs:
+                return
+            quiet = self.clock() - max(last(proc) for proc in procs)
             if quiet < SETTLE:
-                time.sleep(SETTLE - quiet)
-            elif self.lab.asleep(proc.host, proc.pid()):
+                time.sleep(min(SETTLE - quiet, left))
+            elif still(procs):
                 return
             else:
-                time.sleep(0.02)
+                time.sleep(min(0.02, left))
 
     def play_step(self, step: Step, key: str) -> StepResult:
         description = step.describe()
