@@ -32,7 +32,7 @@ from ..base.labels import run_labels
 from ..lab.process import RemoteProcess, StepFailed
 from ..model.scenario import Scenario, Step, expand
 from ..model.topology import Topology
-from .verbs import Stage, Verbs
+from .verbs import Verbs
 from ..lab.engineapi import PlayEngine
 
 
@@ -102,8 +102,9 @@ def new_run_id() -> str:
 SETTLE, SETTLE_LIMIT = 0.1, 2.0
 
 
-class Run(Stage):
-    """One play of one scenario (see `run`): the state of the run in progress."""
+class Run:
+    """One play of one scenario (see `run`): the state of the run in progress (a verbs.Stage, which the verbs play
+    through)."""
 
     def __init__(self, engine: PlayEngine, topology: Topology, scenario: Scenario, options: RunOptions,
                  events: Callable[[Event], None]):

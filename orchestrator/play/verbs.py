@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, TypeVar
+from typing import Callable, Protocol, TypeVar
 
 from ..base.errors import StepFailed, WaitTimeout
 from ..evidence import Snapshot, StepResult
@@ -23,35 +23,34 @@ from ..lab.waits import PortBound, wait_for
 T = TypeVar("T")
 
 
-class Stage:
-    """What the verbs need of a run: runner.Run provides it (the verbs sit below the runner, which plays them:
-    they never import it)."""
+class Stage(Protocol):
+    """What the verbs need of a run: runner.Run is one, structurally (the verbs sit below the runner, which plays
+    them: they never import it; tests/unit/test_verbs.py holds Run to every member, as it is here)."""
 
     lab: Lab
     snapshots: dict[str, Snapshot]
     stopped: dict[str, str]
 
     @property
-    def addresses(self) -> dict[str, str]: raise NotImplementedError
+    def addresses(self) -> dict[str, str]: ...
 
-    def clock(self) -> float: raise NotImplementedError
+    def clock(self) -> float: ...
 
-    def left(self, wanted: float) -> float: raise NotImplementedError
+    def left(self, wanted: float) -> float: ...
 
-    def program(self, pid: str) -> RemoteProcess: raise NotImplementedError
+    def program(self, pid: str) -> RemoteProcess: ...
 
-    def start_program(self, pid: str, host_name: str, argv: list[str], timeout: float) -> None:
-        raise NotImplementedError
+    def start_program(self, pid: str, host_name: str, argv: list[str], timeout: float) -> None: ...
 
-    def all_ended(self, host: str) -> str | None: raise NotImplementedError
+    def all_ended(self, host: str) -> str | None: ...
 
-    def patiently(self, wait: Callable[[float], T], timeout: float) -> T: raise NotImplementedError
+    def patiently(self, wait: Callable[[float], T], timeout: float) -> T: ...
 
-    def settle(self, proc: RemoteProcess, timeout: float) -> None: raise NotImplementedError
+    def settle(self, proc: RemoteProcess, timeout: float) -> None: ...
 
-    def settle_all(self, timeout: float) -> None: raise NotImplementedError
+    def settle_all(self, timeout: float) -> None: ...
 
-    def play_step(self, step: Step, key: str) -> StepResult: raise NotImplementedError
+    def play_step(self, step: Step, key: str) -> StepResult: ...
 
 
 class Verbs:
