@@ -125,14 +125,18 @@ def grading_throughput(python: str, class_dir: str, jobs: int | None, label: str
         cmd = [python, "-m", "orchestrator", "grade", class_dir, "--out", f"{out}/g", "--force", *options,
                *(["-j", str(jobs)] if jobs else [])]
         wall, cpu = run_once(cmd)
-        plays = len(list(Path(out).glob(".socklab-cache/**/part.json")))
+        # every play made: a part's play, and the replays of a part whose first play showed a race (races.py),
+        # each of which writes its own report.json
+        parts = len(list(Path(out).glob(".socklab-cache/**/part.json")))
+        plays = len(list(Path(out).glob(".socklab-cache/**/report.json")))
         students = len(list(csv.DictReader(open(f"{out}/g/grades.csv"))))
         manifest = json.loads(Path(f"{out}/g/manifest.json").read_text())
         labs, jobs = manifest.get("labs_created"), manifest["options"]["jobs"]
     finally:
         shutil.rmtree(out, ignore_errors=True)
     rate = plays / wall * 60
-    print(f"  {label:34} -j {jobs:<2} {students:3} students, {plays:3} plays in {wall:5.1f} s: {rate:4.0f} plays a minute, "
+    print(f"  {label:34} -j {jobs:<2} {students:3} students, {plays:3} plays ({plays - parts} of them replays) in "
+          f"{wall:5.1f} s: {rate:4.0f} plays a minute, "
           f"{cpu / plays:.2f} machine CPU-s a play, {labs if labs is not None else plays} labs made", flush=True)
     return rate
 
