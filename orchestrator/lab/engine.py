@@ -13,11 +13,11 @@ from typing import Any
 
 import docker
 import docker.errors
-import docker.utils.socket
 
 from ..base.errors import EngineError, EnvironmentProblem
 from ..base.labels import RUN_LABEL, RunResources, runs_of
 from .engineapi import Finished, ImageInfo
+from .execstream import ExecSession, Lease
 from .helpers import HelperSpec
 
 
@@ -363,114 +363,3 @@ class Engine:
                 except docker.errors.NotFound:
                     pass
         return len(containers), len(found["networks"])
-
-
-
-
-class Lease:
-    """An open attachment to a leased container's input (see Engine.lease); close() ends it."""
-
-    def __init__(self, sock: Any):
-        self._sock = sock
-
-    def send(self, data: bytes) -> None:
-        """Write `data` to the container's input (its end comes with close()). A container that has ended
-        takes no more: the rest is dropped (its exit status and output say why)."""
-        with contextlib.suppress(OSError):
-            getattr(self._sock, "_sock", self._sock).sendall(data)
-
-    def close(self) -> None:
-        import socket
-
-        raw = getattr(self._sock, "_sock", self._sock)
-        with contextlib.suppress(OSError):
-            raw.shutdown(socket.SHUT_WR)  # the end of the input now: the wrapper holding the socket may keep
-        with contextlib.suppress(OSError):  # it open past close() (its own reference to the file descriptor)
-            raw.close()
-
-
-def _buffered_output(sock: Any, raw: Any) -> bytes:
-    """What of an exec's output had already arrived when its start's HTTP response was read: taken out of the
-    buffer of the reader that read it, without waiting for more.
-
-    The SDK hands over the raw socket beneath that reader (`exec_start(socket=True)`), but http.client read
-    the response's headers through the reader's buffer, which takes whatever had arrived by then: when the
-    program printed before our side read the headers (a loaded machine), its first output sits in that buffer
-    and reading the raw socket never sees it. That was the "lost pid line" of busy gradings (8 plays of 375):
-    the wrapper's first stderr line."""
-    reader = getattr(getattr(getattr(getattr(sock, "_response", None), "raw", None), "_fp", None), "fp", None)
-    if not isinstance(reader, io.BufferedReader) or not hasattr(raw, "setblocking"):
-        return b""
-    timeout = raw.gettimeout()
-    raw.setblocking(False)  # peek() reads the socket once when its buffer is empty: let that read find nothing
-    try:
-        buffered = reader.peek()
-    except OSError:
-        buffered = b""
-    finally:
-        raw.settimeout(timeout)
-    return reader.read(len(buffered)) if buffered else b""
-
-
-def _frames(early: bytes, sock: Any) -> Iterator[tuple[int, bytes]]:
-    """Docker's multiplexed stream (an 8-byte header: stream number, 3 zero bytes, big-endian length; then
-    the data): first from `early` (see _buffered_output), then from the socket. The SDK's frames_iter reads
-    only the socket; its read (poll, then recv) is the one used here, so a silent program is waited for
-    without the socket's timeout."""
-    buf, at = bytearray(early), 0  # what has been read, and how much of it the frames have used
-
-    def take(n: int) -> bytes:
-        nonlocal buf, at
-        while len(buf) - at < n:
-            if at:  # (drop what was used before reading more: the buffer stays about one read long)
-                del buf[:at]
-                at = 0
-            chunk = docker.utils.socket.read(sock, 1 << 16)
-            if not chunk:
-                break
-            buf += chunk
-        out = bytes(buf[at:at + n])
-        at += len(out)
-        return out
-
-    while True:
-        header = take(8)
-        if len(header) < 8:
-            return
-        size = int.from_bytes(header[4:], "big")
-        data = take(size)
-        if data:
-            yield header[0], data
-        if len(data) < size:
-            return
-
-
-class ExecSession:
-    """A process started with `docker exec -i`: write to its stdin, read its demultiplexed output."""
-
-    def __init__(self, exec_id: str, sock: Any):
-        self.exec_id = exec_id
-        # docker-py's wrapper holds the HTTP response that owns the connection: should the response be
-        # garbage-collected, urllib3 closes its connection, our socket, at a moment the collector chooses
-        # (seen: an observer "gone" with EBADF in a run whose program printed a lot). Keep it while we
-        # use the raw socket beneath it.
-        self._wrapper = sock
-        self._sock = getattr(sock, "_sock", sock)
-        self._early = _buffered_output(sock, self._sock)
-
-    def write(self, data: bytes) -> None:
-        self._sock.sendall(data)
-
-    def close_stdin(self) -> None:
-        import socket
-
-        with contextlib.suppress(OSError):
-            self._sock.shutdown(socket.SHUT_WR)
-
-    def frames(self) -> Iterator[tuple[int, bytes]]:
-        """(stream, data) frames until the process ends: stream 1 is stdout, 2 is stderr."""
-        return _frames(self._early, self._sock)
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError):
-            self._sock.close()

@@ -1,6 +1,6 @@
 """The package's shape (issue 16, README: Architecture): layers, each a sub-package, importing only those below
 them; no import cycle; no import of another module's private names; the Docker SDK in one module only; and the
-project's code clean under the pinned linter. Every import counts: at the top of a module, inside a function,
+project's code clean under the pinned linter; no module over 450 lines. Every import counts: at the top of a module, inside a function,
 and under TYPE_CHECKING, read from the source with ast (nothing is imported)."""
 from __future__ import annotations
 
@@ -120,6 +120,16 @@ def test_only_the_engine_imports_the_docker_sdk():
             if any(n == "docker" or n.startswith("docker.") for n in names):
                 users.append(name)
     assert sorted(set(users)) == ["orchestrator.lab.engine"]
+
+
+#: the longest a module of the package may be: past it, a module holds several concerns (issue 16)
+MAX_LINES = 450
+
+
+def test_no_module_is_over_450_lines():
+    long = {str(path.relative_to(ROOT)): n for path in PACKAGE.rglob("*.py")
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
+    assert long == {}
 
 
 def test_the_code_passes_the_linter():

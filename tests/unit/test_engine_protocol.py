@@ -8,7 +8,8 @@ import inspect
 import pytest
 
 from orchestrator.lab import engineapi
-from orchestrator.lab.engine import Engine, ExecSession, Lease
+from orchestrator.lab.engine import Engine
+from orchestrator.lab.execstream import ExecSession, Lease
 
 from .fake_engine import FakeEngine, FakeLease, FakeSession, FakeShellSession
 
