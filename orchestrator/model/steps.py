@@ -1,7 +1,9 @@
 """The steps of the scenario language, one class per kind: its data (frozen), its YAML keys, how it is read
 from a file (`parse`), what it says in a report (`describe`), and how a run plays it (`play`). A new kind of
 step is one class here, listed in STEP_KINDS (or WAIT_KINDS), and its section in scenarios/README.md:
-nothing else dispatches on the kinds.
+nothing else dispatches on the kinds. What grading or judging asks of a step (the programs it starts, the
+ports it names, the snapshot it takes, the signals it sends) is a method of StepKind, which every kind
+answers for itself (no isinstance on a kind outside this module: tests/unit/test_architecture.py).
 
 `parse` reads through the scenario's reader (StepReader, implemented in scenario.py: hosts, program ids, timeouts, regexes and
 placeholders are checked there, the same for every kind) and raises ScenarioError at the node at fault.
@@ -99,12 +101,46 @@ def expected_status(expected: int | str) -> str:
     return "a non-zero exit status" if expected == NONZERO else f"exit status {expected}"
 
 
+#: A signal a step sends: (the program's id, the signal's name, e.g. 'SIGINT').
+Sent = tuple[str, str]
+
+
+class StepKind:
+    """What every kind of step answers about itself, for grading and judging; each default is "none", and a
+    kind that has one overrides it. A step answers for itself only: a parallel group's steps answer for
+    themselves (keyed_steps lists them after the group, through `substeps`)."""
+
+    def substeps(self) -> tuple[Step, ...]:
+        """The steps played within this one (a parallel group's)."""
+        return ()
+
+    def starts(self) -> tuple[Start, ...]:
+        """The programs this step starts."""
+        return ()
+
+    def ports_named(self) -> set[int]:
+        """The ports this step names: one it waits for, or a program's argument that is a port number."""
+        return set()
+
+    def snapshot_name(self) -> str | None:
+        """The name of the netstat snapshot this step takes, if it takes one."""
+        return None
+
+    def snapshot_host(self) -> str | None:
+        """The host whose sockets this step looks at (its netstat snapshot's), if any."""
+        return None
+
+    def signals(self) -> tuple[Sent, ...]:
+        """The signals this step sends: (program, signal) each."""
+        return ()
+
+
 # Every step has a timeout (seconds) and a `where`. Programs are named by an `id` unique in the scenario;
 # hosts by their name in compose.yaml.
 
 
 @dataclass(frozen=True)
-class Start:
+class Start(StepKind):
     """Start a program on a host. argv[0] is a program in the programs folder (run with python3 -u)
     or an absolute path of a command in the image; the rest are its arguments (placeholders allowed)."""
 
@@ -134,9 +170,15 @@ class Start:
     def play(self, player: Player, timeout: float, key: str) -> None:
         player.start(self.id, self.host, self.argv, timeout)
 
+    def starts(self) -> tuple[Start, ...]:
+        return (self,)
+
+    def ports_named(self) -> set[int]:
+        return {int(a) for a in self.argv if a.isdigit() and 0 < int(a) < 65536}
+
 
 @dataclass(frozen=True)
-class Send:
+class Send(StepKind):
     """Write lines to a program's stdin (each followed by a newline), `interval` seconds apart, each once the
     play's programs are still (Run.settle_all: as a person types); with close=True, close its stdin
     afterwards (end of input, like Ctrl-D)."""
@@ -180,7 +222,7 @@ class Send:
 
 
 @dataclass(frozen=True)
-class WaitPort:
+class WaitPort(StepKind):
     """Wait until a socket is bound on `host`: proto 'tcp' (listening) or 'udp', on `port`."""
 
     ACTION: ClassVar[str] = "wait"
@@ -206,9 +248,12 @@ class WaitPort:
     def play(self, player: Player, timeout: float, key: str) -> None:
         player.wait_port(self.host, self.proto, self.port, timeout)
 
+    def ports_named(self) -> set[int]:
+        return {self.port}
+
 
 @dataclass(frozen=True)
-class WaitLog:
+class WaitLog(StepKind):
     """Wait until a program's output has `count` lines matching the regex `pattern` (placeholders allowed);
     stream is 'stdout', 'stderr' or 'both'."""
 
@@ -239,7 +284,7 @@ class WaitLog:
 
 
 @dataclass(frozen=True)
-class WaitExit:
+class WaitExit(StepKind):
     """Wait until a program exits; with `status` set, a different exit status fails the step."""
 
     ACTION: ClassVar[str] = "wait"
@@ -294,7 +339,7 @@ class Wait:
 
 
 @dataclass(frozen=True)
-class Netstat:
+class Netstat(StepKind):
     """Take a `netstat -tuna` snapshot on `host`, kept under `name` for socket checks."""
 
     ACTION: ClassVar[str] = "netstat"
@@ -320,9 +365,15 @@ class Netstat:
     def play(self, player: Player, timeout: float, key: str) -> None:
         player.snapshot(self.host, self.name, timeout)
 
+    def snapshot_name(self) -> str | None:
+        return self.name
+
+    def snapshot_host(self) -> str | None:
+        return self.host
+
 
 @dataclass(frozen=True)
-class Signal:
+class Signal(StepKind):
     """Send a signal (e.g. 'SIGINT', as a person's Ctrl-C) to a program, once it has been quiet and asleep
     (runner.SETTLE)."""
 
@@ -345,9 +396,12 @@ class Signal:
     def play(self, player: Player, timeout: float, key: str) -> None:
         player.signal(self.program, self.signal, timeout)
 
+    def signals(self) -> tuple[Sent, ...]:
+        return ((self.program, self.signal),)
+
 
 @dataclass(frozen=True)
-class Stop:
+class Stop(StepKind):
     """Stop a program: SIGTERM, then SIGKILL if it has not exited within the timeout."""
 
     ACTION: ClassVar[str] = "stop"
@@ -368,7 +422,7 @@ class Stop:
 
 
 @dataclass(frozen=True)
-class Parallel:
+class Parallel(StepKind):
     """Play several steps at once (e.g. start three clients); done when all are done. Their programs
     become available after the group; its timeout defaults to the longest of its steps' timeouts."""
 
@@ -393,6 +447,9 @@ class Parallel:
     def play(self, player: Player, timeout: float, key: str) -> None:
         player.together(self.steps, key)
 
+    def substeps(self) -> tuple[Step, ...]:
+        return self.steps
+
 
 Step = Union[Start, Send, WaitPort, WaitLog, WaitExit, Netstat, Signal, Stop, Parallel]
 
@@ -403,8 +460,7 @@ def keyed_steps(steps: Sequence[Step], prefix: str = "steps") -> list[tuple[str,
     for i, step in enumerate(steps):
         key = f"{prefix}[{i}]"
         found.append((key, step))
-        if isinstance(step, Parallel):
-            found.extend(keyed_steps(step.steps, f"{key}.parallel"))
+        found.extend(keyed_steps(step.substeps(), f"{key}.parallel"))
     return found
 
 #: The action keys of a step, in the order scenarios/README.md lists them, and the kind that reads each.
@@ -424,6 +480,6 @@ def parse_step(r: StepReader, node: Node, group: Group) -> Step:
     return STEP_KINDS[action].parse(r, body, body.where, group, m)
 
 
-__all__ = ["Player", "StepReader", "Start", "Send", "WaitPort", "WaitLog", "WaitExit", "Netstat", "Signal", "Stop", "Parallel", "Step",
+__all__ = ["Player", "StepReader", "StepKind", "Sent", "Start", "Send", "WaitPort", "WaitLog", "WaitExit", "Netstat", "Signal", "Stop", "Parallel", "Step",
            "Wait", "STEP_KINDS", "WAIT_KINDS", "ACTIONS", "NONZERO", "status_matches", "expected_status", "parse_step",
            "keyed_steps"]
