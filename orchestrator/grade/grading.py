@@ -41,7 +41,7 @@ from ..lab.lab import Lab
 from ..base.labels import run_labels
 from ..model.steps import keyed_steps
 from ..evidence import SocketRow
-from ..model.scenario import Netstat, Scenario, Start, WaitPort, program_file
+from ..model.scenario import Scenario, program_file
 from .races import RACE_PLAYS, combine, decided, race_in, shows_race
 from .records import Part, PartResult, ScenarioGrade, StudentGrade, cached, store
 from .submission import Submission
@@ -354,7 +354,7 @@ class Grader:
 
 def socket_hosts(scenario: Scenario) -> set[str]:
     """The hosts whose sockets a scenario looks at (its netstat steps)."""
-    return {step.host for _, step in keyed_steps(scenario.steps) if isinstance(step, Netstat)}
+    return {host for _, step in keyed_steps(scenario.steps) if (host := step.snapshot_host()) is not None}
 
 
 def leftovers_harmless(scenario: Scenario, leftovers: dict[str, list[SocketRow]]) -> bool:
@@ -368,12 +368,7 @@ def leftovers_harmless(scenario: Scenario, leftovers: dict[str, list[SocketRow]]
     counts the sockets of the same host sees what a fresh lab would show."""
     if not leftovers:
         return True
-    ports = set()
-    for _, step in keyed_steps(scenario.steps):
-        if isinstance(step, WaitPort):
-            ports.add(step.port)
-        elif isinstance(step, Start):
-            ports.update(int(a) for a in step.argv if a.isdigit() and 0 < int(a) < 65536)
+    ports = {port for _, step in keyed_steps(scenario.steps) for port in step.ports_named()}
     for rows in leftovers.values():
         for row in rows:
             port = row.local.rsplit(":", 1)[-1]

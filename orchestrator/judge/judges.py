@@ -14,7 +14,7 @@ from .judging import (LIST_LIMIT, capture_doubt, clip, describe_status, first_fa
                       noun, output_of, plural, program_missing, program_output, row_matches, row_text,
                       scenario_expand, step_ref, why_not_done)
 from ..model.scenario import Scenario
-from ..model.steps import NONZERO, Netstat, Signal, expected_status, keyed_steps, status_matches
+from ..model.steps import NONZERO, expected_status, keyed_steps, status_matches
 
 #: the start of the evidence of a check that earned nothing because a check it requires failed
 NOT_EARNED = "Not earned: "
@@ -29,7 +29,7 @@ def judge_log(check: LogCheck, scenario: Scenario, evidence: Evidence) -> tuple[
         if snap is None:
             return False, (f"This check counts only what was said before snapshot '{check.before}', and that "
                            "snapshot was not taken: " + why_not_done(
-                               scenario, evidence, lambda s: isinstance(s, Netstat) and s.name == check.before))
+                               scenario, evidence, lambda s: s.snapshot_name() == check.before))
         out = out.before(snap)
     if check.pattern is not None:
         return log_match(evidence, check.pattern, check.bounds, out)
@@ -40,7 +40,7 @@ def judge_socket(check: SocketCheck, scenario: Scenario, evidence: Evidence) -> 
     snap: Snapshot | None = evidence.snapshots.get(check.snapshot)
     if snap is None:
         return False, f"snapshot '{check.snapshot}' was not taken: " + why_not_done(
-            scenario, evidence, lambda s: isinstance(s, Netstat) and s.name == check.snapshot)
+            scenario, evidence, lambda s: s.snapshot_name() == check.snapshot)
     local = scenario_expand(check.local, evidence, regex=False) if check.local is not None else None
     remote = scenario_expand(check.remote, evidence, regex=False) if check.remote is not None else None
     wanted = ", ".join(f"{k} {v}" for k, v in (("proto", check.proto), ("local", local), ("remote", remote),
@@ -118,18 +118,18 @@ def signal_missed(check: ExitCheck, scenario: Scenario, evidence: Evidence) -> s
     """On a program the scenario signals, an exit status says how it ends on that signal (a person's
     Ctrl-C): it counts only if the program was still running when the last such signal came. Why not, or
     None (it was, or the scenario signals it nowhere)."""
-    sent = [(key, step) for key, step in keyed_steps(scenario.steps)
-            if isinstance(step, Signal) and step.program == check.program]
+    sent = [(key, signal) for key, step in keyed_steps(scenario.steps)
+            for program, signal in step.signals() if program == check.program]
     if not sent:
         return None
-    key, step = sent[-1]
+    key, signal = sent[-1]
     result = next((r for r in evidence.steps if r.key == key), None)
     if result is not None and result.status == "ok":
         return None
-    how = f"{step.signal} (Ctrl-C)" if step.signal == "SIGINT" else step.signal
+    how = f"{signal} (Ctrl-C)" if signal == "SIGINT" else signal
     why = result.message if result is not None and result.message else "the run did not get that far"
     return (f"this check is about how {check.program} ends on {how}, and {check.program} was not running "
-            f"when {step.signal} was to be sent ({why}).")
+            f"when {signal} was to be sent ({why}).")
 
 
 #: The judge of each kind of check.

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from ..evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
 from ..base.placeholders import expand
-from ..model.steps import Start, Step, keyed_steps
+from ..model.steps import Step, keyed_steps
 
 if TYPE_CHECKING:  # (the model: below this layer)
     from ..model.checkkinds import Bounds, LogCheck, SocketCheck
@@ -184,7 +184,7 @@ def why_not_done(scenario: Scenario, evidence: Evidence, produces: Callable[[Ste
 
 def program_missing(scenario: Scenario, evidence: Evidence, program: str) -> str:
     return f"program '{program}' was not started: " + why_not_done(
-        scenario, evidence, lambda s: isinstance(s, Start) and s.id == program)
+        scenario, evidence, lambda s: any(start.id == program for start in s.starts()))
 
 
 # ---- output material -----------------------------------------------------------------------------

@@ -53,17 +53,7 @@ class Scenario:
 
     def programs(self) -> dict[str, Start]:
         """Every program the scenario starts, by id (Parallel steps included)."""
-        found: dict[str, Start] = {}
-
-        def walk(steps):
-            for s in steps:
-                if isinstance(s, Start):
-                    found[s.id] = s
-                elif isinstance(s, Parallel):
-                    walk(s.steps)
-
-        walk(self.steps)
-        return found
+        return {start.id: start for _, step in keyed_steps(self.steps) for start in step.starts()}
 
     def needs(self) -> dict[str, tuple[str, ...]]:
         """The program files the scenario runs (a start step's `NAME.py`), each with the ids of the programs
@@ -422,7 +412,7 @@ class _Parser:
         """The checks that inaction, a crash or an early exit would pass on their own: with points, an
         absence or an exit check, depending on nothing (no `requires`; an exit check on a program the scenario
         signals depends on the signal: it earns only if the program was still running when it came)."""
-        signalled = {s.program for _, s in keyed_steps(steps) if isinstance(s, Signal)}
+        signalled = {program for _, s in keyed_steps(steps) for program, _signal in s.signals()}
         warned = []
         for check in checks:
             what = check.vacuous(signalled)
