@@ -1,7 +1,9 @@
 """The checks of the scenario language, one record per kind: its data (frozen), its YAML keys, how it is read
 from a file (`parse`) and whether inaction could pass it (`vacuous`). Plain data: how a kind is judged is
 its judge's (judges.py, in the layer above, beside what judging uses). A new kind of check is one record
-here, listed in CHECK_KINDS, its judge, and its section in scenarios/README.md.
+here, listed in CHECK_KINDS, its judge, and its section in scenarios/README.md. What the scenario or
+grading asks of a check's kind (the display filters it uses) is a method of CheckKind, which every kind
+answers for itself (no isinstance on a kind outside this module: tests/unit/test_architecture.py).
 """
 from __future__ import annotations
 
@@ -66,8 +68,17 @@ class CheckReader(StepReader, Protocol):
     def endpoint(self, node: Node) -> str: ...
 
 
+class CheckKind:
+    """What every kind of check answers about itself; each default is "none", and a kind that has one
+    overrides it."""
+
+    def capture_filters(self) -> tuple[str, ...]:
+        """The Wireshark display filters this check counts packets with (placeholders unexpanded)."""
+        return ()
+
+
 @dataclass(frozen=True)
-class LogCheck:
+class LogCheck(CheckKind):
     """Lines of output matching regexes (placeholders allowed), of one program or of every program on a host.
 
     With `pattern`: the number of matching lines must be within `bounds`.
@@ -116,7 +127,7 @@ class LogCheck:
 
 
 @dataclass(frozen=True)
-class SocketCheck:
+class SocketCheck(CheckKind):
     """Rows of a named netstat snapshot that match: proto ('tcp'/'udp'), local and remote 'ADDR:PORT'
     (either part may be '*'; placeholders allowed), state (e.g. 'ESTABLISHED'); None matches anything."""
 
@@ -148,7 +159,7 @@ class SocketCheck:
 
 
 @dataclass(frozen=True)
-class CaptureCheck:
+class CaptureCheck(CheckKind):
     """Packets of the run's capture matching a Wireshark display filter (placeholders allowed),
     counted by tshark."""
 
@@ -173,13 +184,16 @@ class CaptureCheck:
         r.filters.append((m["filter"], expand(text, r.dummy)))
         return cls(filter=text, bounds=r.bounds(m))
 
+    def capture_filters(self) -> tuple[str, ...]:
+        return (self.filter,)
+
     def vacuous(self, signalled: set[str]) -> str | None:
         """'an absence' when a count of 0 would pass (what a program that does nothing shows), else None."""
         return ABSENCE if self.bounds.accepts(0) else None
 
 
 @dataclass(frozen=True)
-class ExitCheck:
+class ExitCheck(CheckKind):
     """A program's exit status; None (written `any`): that it ended by itself before the run's end;
     NONZERO: that it ended by itself with a status from 1 to 255."""
 

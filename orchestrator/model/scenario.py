@@ -65,7 +65,7 @@ class Scenario:
         return {name: tuple(ids) for name, ids in found.items()}
 
     def capture_filters(self) -> tuple[str, ...]:
-        return tuple(c.spec.filter for c in self.checks if isinstance(c.spec, CaptureCheck))
+        return tuple(text for c in self.checks for text in c.spec.capture_filters())
 
 
 def program_file(argv: tuple[str, ...] | list[str]) -> str | None:
