@@ -132,6 +132,83 @@ def test_no_module_is_over_450_lines():
     assert long == {}
 
 
+#: the modules of the kinds' own records: the only ones that may test a step's or a check's kind
+KINDS_MODULES = ("orchestrator.model.steps", "orchestrator.model.checkkinds")
+
+
+def kind_names() -> set[str]:
+    """The names of every kind of step and of check, and of their bases."""
+    from orchestrator.model import checkkinds, steps
+
+    def below(cls: type) -> set[type]:
+        return {cls}.union(*(below(sub) for sub in cls.__subclasses__()))
+
+    kinds = (below(steps.StepKind) | below(checkkinds.CheckKind) | set(steps.STEP_KINDS.values())
+             | set(steps.WAIT_KINDS.values()) | set(checkkinds.CHECK_KINDS.values()))
+    return {k.__name__ for k in kinds}
+
+
+def kind_tests(source: str, kinds: set[str]) -> list[tuple[int, str]]:
+    """(line, kind) of every test of a value's kind against one of `kinds` in a module's source: isinstance or
+    issubclass (a tuple or a union of kinds too), `type(x) is Kind`, `case Kind(...)`; an imported kind's
+    other name counts as the kind."""
+    tree = ast.parse(source)
+    alias = {a.asname: a.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+             for a in node.names if a.asname}
+
+    def named(node: ast.AST) -> list[str]:
+        if isinstance(node, ast.Name):
+            return [alias.get(node.id, node.id)]
+        if isinstance(node, ast.Attribute):
+            return [node.attr]
+        if isinstance(node, ast.Tuple):
+            return [n for elt in node.elts for n in named(elt)]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+            return named(node.left) + named(node.right)
+        return []
+
+    found = []
+    for node in ast.walk(tree):
+        tested: list[str] = []
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id in ("isinstance", "issubclass") and len(node.args) == 2):
+            tested = named(node.args[1])
+        elif (isinstance(node, ast.Compare) and isinstance(node.left, ast.Call)
+              and isinstance(node.left.func, ast.Name) and node.left.func.id == "type"):
+            tested = [n for c in node.comparators for n in named(c)]
+        elif isinstance(node, ast.MatchClass):
+            tested = named(node.cls)
+        found.extend((node.lineno, n) for n in tested if n in kinds)
+    return sorted(found)
+
+
+def test_every_kind_answers_for_itself():
+    """Every kind of step and of check is of its base, whose methods answer what grading and judging ask."""
+    from orchestrator.model import checkkinds, steps
+    step_kinds = [k for k in steps.STEP_KINDS.values() if k is not steps.Wait] + list(steps.WAIT_KINDS.values())
+    assert all(issubclass(k, steps.StepKind) for k in step_kinds), step_kinds
+    assert all(issubclass(k, checkkinds.CheckKind) for k in checkkinds.CHECK_KINDS.values())
+
+
+def test_no_module_tests_a_kind_outside_the_kinds_own_modules():
+    """What grading or judging asks of a kind of step or check is a method of the kind (StepKind,
+    CheckKind), never an isinstance chain elsewhere: a new kind then answers it where it is defined."""
+    kinds = kind_names()
+    assert {"Start", "Parallel", "Netstat", "Signal", "WaitPort", "CaptureCheck", "ExitCheck"} <= kinds
+    tests = [f"{name}:{line} tests for {kind}" for name, path in modules().items() if name not in KINDS_MODULES
+             for line, kind in kind_tests(path.read_text(encoding="utf-8"), kinds)]
+    assert tests == []
+
+
+def test_the_kind_test_finds_every_form_of_test():
+    found = kind_tests("from x import Start as S\n"
+                       "isinstance(a, Start)\nisinstance(a, (str, steps.Netstat))\nissubclass(t, S | Signal)\n"
+                       "type(a) is Parallel\nmatch a:\n    case CaptureCheck(filter=f): pass\n"
+                       "isinstance(a, str)\n", {"Start", "Netstat", "Signal", "Parallel", "CaptureCheck"})
+    assert found == [(2, "Start"), (3, "Netstat"), (4, "Signal"), (4, "Start"), (5, "Parallel"),
+                     (7, "CaptureCheck")]
+
+
 def test_the_code_passes_the_linter():
     """ruff (pinned in requirements.txt; its rules in pyproject.toml) over the project's own code."""
     ruff = shutil.which("ruff", path=str(Path(sys.executable).parent)) or shutil.which("ruff")
