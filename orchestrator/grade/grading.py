@@ -39,7 +39,7 @@ from ..evidence import ImageEvidence
 from ..base.interrupts import Interrupts
 from ..lab.lab import Lab
 from ..base.labels import run_labels
-from ..model.steps import keyed_steps
+from ..model.steplist import keyed_steps
 from ..evidence import SocketRow
 from ..model.scenario import Scenario, program_file
 from .races import RACE_PLAYS, combine, decided, race_in, shows_race

@@ -14,7 +14,8 @@ from .judging import (LIST_LIMIT, capture_doubt, clip, describe_status, first_fa
                       noun, output_of, plural, program_missing, program_output, row_matches, row_text,
                       scenario_expand, step_ref, why_not_done)
 from ..model.scenario import Scenario
-from ..model.steps import NONZERO, expected_status, keyed_steps, status_matches
+from ..model.steplist import keyed_steps
+from ..model.stepvalues import NONZERO, expected_status, status_matches
 
 #: the start of the evidence of a check that earned nothing because a check it requires failed
 NOT_EARNED = "Not earned: "

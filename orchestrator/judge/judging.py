@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 
 from ..evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
 from ..base.placeholders import expand
-from ..model.steps import Step, keyed_steps
+from ..model.steps import Step
+from ..model.steplist import keyed_steps
 
 if TYPE_CHECKING:  # (the model: below this layer)
     from ..model.checkkinds import Bounds, LogCheck, SocketCheck

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from typing import ClassVar, Protocol, Union
 
 from ..base.placeholders import expand
-from .steps import PROTOS, STREAMS, StepReader
+from .steps import StepReader
+from .stepvalues import PROTOS, STREAMS
 from ..base.text import quote, shown
 from .document import Map, Node, Where
 

@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING
 
 from ..base.errors import ScenarioError
 from .impairment import Impairment
-from .steps import keyed_steps
+from .steplist import ACTIONS, keyed_steps, parse_step  # noqa: F401
 from ..base.placeholders import PLACEHOLDER, expand, placeholders  # noqa: F401 (the language's, used by many)
 from .checkkinds import (CHECK_KINDS, FILTER_EXAMPLE, MAX_POINTS, STATES, Bounds, CaptureCheck, Check,  # noqa: F401
                          ExitCheck, LogCheck, SocketCheck, parse_check)
-from .steps import (ACTIONS, MAX_COUNT, MAX_SECONDS, NONZERO, PROTOS, RUN_EXAMPLE, SIGNALS, STREAMS,  # noqa: F401
-                    Netstat, Parallel, Send, Signal, Start, Step, Stop, WaitExit, WaitLog, WaitPort, expected_status,
-                    parse_step, status_matches)
+from .steps import (Netstat, Parallel, Send, Signal, Start, Step, Stop, WaitExit, WaitLog,  # noqa: F401
+                    WaitPort)
+from .stepvalues import (MAX_COUNT, MAX_SECONDS, NONZERO, PROTOS, RUN_EXAMPLE, SIGNALS, STREAMS,  # noqa: F401
+                         expected_status, status_matches)
 from ..base.text import did_you_mean, is_ipv4, names, or_list, quote, shown
 from .document import Map, Node, Where
 from .yamlsource import parse_yaml, read_yaml
@@ -310,7 +311,7 @@ class _Parser:
     # -- steps --
 
     def step(self, node: Node, group: dict[str, Start] | None) -> Step:
-        """One step (steps.parse_step). `group` collects the programs started in the enclosing parallel group."""
+        """One step (steplist.parse_step). `group` collects the programs started in the enclosing parallel group."""
         return parse_step(self, node, group)
 
     def argv(self, node: Node) -> tuple[str, ...]:

@@ -1,6 +1,6 @@
 """The steps of the scenario language, one class per kind: its data (frozen), its YAML keys, how it is read
 from a file (`parse`), what it says in a report (`describe`), and how a run plays it (`play`). A new kind of
-step is one class here, listed in STEP_KINDS (or WAIT_KINDS), and its section in scenarios/README.md:
+step is one class here, listed in steplist.STEP_KINDS (or WAIT_KINDS), and its section in scenarios/README.md:
 nothing else dispatches on the kinds. What grading or judging asks of a step (the programs it starts, the
 ports it names, the snapshot it takes, the signals it sends) is a method of StepKind, which every kind
 answers for itself (no isinstance on a kind outside this module: tests/unit/test_architecture.py).
@@ -13,13 +13,13 @@ The data stays plain: a Scenario is built from these classes without any I/O.
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Protocol, Union
 
 from ..base.text import quote
 from .document import Map, Node, Where
+from .stepvalues import ID, ID_RULE, MAX_COUNT, MAX_SECONDS, NONZERO, PROTOS, RUN_EXAMPLE, SIGNALS, STREAMS
 
 
 class StepReader(Protocol):
@@ -72,34 +72,6 @@ class Player(Protocol):
 
 #: Programs started in the enclosing parallel group (None outside one): id -> its Start step.
 Group = Union[dict[str, "Start"], None]
-
-SIGNALS = ("SIGINT", "SIGTERM", "SIGKILL", "SIGHUP", "SIGQUIT", "SIGUSR1", "SIGUSR2")
-STREAMS = ("stdout", "stderr", "both")
-PROTOS = ("tcp", "udp")
-MAX_SECONDS = 3600.0
-MAX_COUNT = 1_000_000  # a log wait's count (and a check's count, min, max): more lines than capped output holds
-ID = re.compile(r"[A-Za-z0-9_-]+")
-ID_RULE = "a name of letters, digits, '_' and '-'"
-RUN_EXAMPLE = "[server_tcp.py, 0.0.0.0, 5000]"
-
-#: An expected exit status that is any but 0 (`status: nonzero`): a program refusing its arguments.
-NONZERO = "nonzero"
-
-
-def status_matches(expected: int | str | None, status: int | None) -> bool:
-    """Whether an exit status is the one expected: a number, NONZERO (1-255: it ended by itself, saying
-    it failed; a signal's death is not that), or None (any)."""
-    if expected is None:
-        return True
-    if expected == NONZERO:
-        return status is not None and 0 < status < 256
-    return status == expected
-
-
-def expected_status(expected: int | str) -> str:
-    """An expected exit status for people: 'exit status 0', 'a non-zero exit status'."""
-    return "a non-zero exit status" if expected == NONZERO else f"exit status {expected}"
-
 
 #: A signal a step sends: (the program's id, the signal's name, e.g. 'SIGINT').
 Sent = tuple[str, str]
@@ -454,32 +426,5 @@ class Parallel(StepKind):
 Step = Union[Start, Send, WaitPort, WaitLog, WaitExit, Netstat, Signal, Stop, Parallel]
 
 
-def keyed_steps(steps: Sequence[Step], prefix: str = "steps") -> list[tuple[str, Step]]:
-    """Every step with the key StepResult uses for it ('steps[3]', 'steps[3].parallel[1]'), in order."""
-    found: list[tuple[str, Step]] = []
-    for i, step in enumerate(steps):
-        key = f"{prefix}[{i}]"
-        found.append((key, step))
-        found.extend(keyed_steps(step.substeps(), f"{key}.parallel"))
-    return found
-
-#: The action keys of a step, in the order scenarios/README.md lists them, and the kind that reads each.
-STEP_KINDS = {k.ACTION: k for k in (Start, Send, Wait, Netstat, Signal, Stop, Parallel)}
-ACTIONS = tuple(STEP_KINDS)
-
-
-def parse_step(r: StepReader, node: Node, group: Group) -> Step:
-    """One step: a mapping with exactly one action key (and, for parallel only, a timeout beside it)."""
-    m = node.mapping(ACTIONS + ("timeout",), rule="a mapping with one action key (" + ", ".join(ACTIONS) + ")",
-                     example="{wait: {port: 5000, host: server}}")
-    action = m.one_of(ACTIONS, "a step", example="{wait: {port: 5000, host: server}}")
-    if "timeout" in m and action != "parallel":
-        m["timeout"].fail(f"a timeout beside the action is only for parallel; put it inside the action, "
-                          f"e.g. {{{action}: {{..., timeout: 5}}}}")
-    body = m[action]
-    return STEP_KINDS[action].parse(r, body, body.where, group, m)
-
-
-__all__ = ["Player", "StepReader", "StepKind", "Sent", "Start", "Send", "WaitPort", "WaitLog", "WaitExit", "Netstat", "Signal", "Stop", "Parallel", "Step",
-           "Wait", "STEP_KINDS", "WAIT_KINDS", "ACTIONS", "NONZERO", "status_matches", "expected_status", "parse_step",
-           "keyed_steps"]
+__all__ = ["Player", "StepReader", "StepKind", "Sent", "Start", "Send", "WaitPort", "WaitLog", "WaitExit", "Netstat",
+           "Signal", "Stop", "Parallel", "Step", "Wait", "WAIT_KINDS", "Group"]

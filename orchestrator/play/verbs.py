@@ -17,7 +17,8 @@ from ..lab.lab import Lab
 from ..lab.observe import netstat_text
 from ..base.placeholders import expand
 from ..lab.process import RemoteProcess
-from ..model.steps import NONZERO, Step, status_matches
+from ..model.steps import Step
+from ..model.stepvalues import NONZERO, status_matches
 from ..lab.waits import PortBound, wait_for
 
 T = TypeVar("T")

@@ -133,17 +133,17 @@ def test_no_module_is_over_450_lines():
 
 
 #: the modules of the kinds' own records: the only ones that may test a step's or a check's kind
-KINDS_MODULES = ("orchestrator.model.steps", "orchestrator.model.checkkinds")
+KINDS_MODULES = ("orchestrator.model.steps", "orchestrator.model.steplist", "orchestrator.model.checkkinds")
 
 
 def kind_names() -> set[str]:
     """The names of every kind of step and of check, and of their bases."""
-    from orchestrator.model import checkkinds, steps
+    from orchestrator.model import checkkinds, steplist, steps
 
     def below(cls: type) -> set[type]:
         return {cls}.union(*(below(sub) for sub in cls.__subclasses__()))
 
-    kinds = (below(steps.StepKind) | below(checkkinds.CheckKind) | set(steps.STEP_KINDS.values())
+    kinds = (below(steps.StepKind) | below(checkkinds.CheckKind) | set(steplist.STEP_KINDS.values())
              | set(steps.WAIT_KINDS.values()) | set(checkkinds.CHECK_KINDS.values()))
     return {k.__name__ for k in kinds}
 
@@ -184,8 +184,8 @@ def kind_tests(source: str, kinds: set[str]) -> list[tuple[int, str]]:
 
 def test_every_kind_answers_for_itself():
     """Every kind of step and of check is of its base, whose methods answer what grading and judging ask."""
-    from orchestrator.model import checkkinds, steps
-    step_kinds = [k for k in steps.STEP_KINDS.values() if k is not steps.Wait] + list(steps.WAIT_KINDS.values())
+    from orchestrator.model import checkkinds, steplist, steps
+    step_kinds = [k for k in steplist.STEP_KINDS.values() if k is not steps.Wait] + list(steps.WAIT_KINDS.values())
     assert all(issubclass(k, steps.StepKind) for k in step_kinds), step_kinds
     assert all(issubclass(k, checkkinds.CheckKind) for k in checkkinds.CHECK_KINDS.values())
 

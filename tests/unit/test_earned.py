@@ -16,7 +16,7 @@ import dataclasses
 import pytest
 
 from orchestrator.judge import checks, judging
-from orchestrator.model.steps import keyed_steps
+from orchestrator.model.steplist import keyed_steps
 from orchestrator.evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, StepResult
 from orchestrator.model.scenario import Netstat, Signal, WaitExit, WaitLog, WaitPort, program_file
 from orchestrator.model.suite import DEFAULT_SUITE, load_suite

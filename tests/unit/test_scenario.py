@@ -553,7 +553,8 @@ def test_every_kind_of_step_and_check_is_one_class_and_is_documented_with_an_exa
 
     from orchestrator.model.checkkinds import CHECK_KINDS
     from orchestrator.judge.judges import JUDGES
-    from orchestrator.model.steps import STEP_KINDS, WAIT_KINDS
+    from orchestrator.model.steplist import STEP_KINDS
+    from orchestrator.model.steps import WAIT_KINDS
 
     readme = (ROOT / "scenarios" / "README.md").read_text()
     sections = dict(re.findall(r"^### `([a-z]+)`[^\n]*\n(.*?)(?=^##)", readme, re.M | re.S))
