@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support import ROOT
+
 SCREENSHOTS = ROOT / ".cache" / "screenshots"
 CHROMIUM = ("/usr/bin/chromium", "/usr/lib/chromium/chromium")
 DRIVER = "/usr/bin/chromedriver"

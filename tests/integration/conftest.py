@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,8 +16,8 @@ import pytest
 import testinfra
 
 from tests.browser import browser  # noqa: F401  (the fixture: headless Chromium for the reports' tests)
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+from tests.support.integration import docker, labelled, wait_until
 
 
 #: The two Compose versions the lab is tested with: v1 (docker-compose 1.29, the machine's: `make tools`) and
@@ -39,51 +38,6 @@ def compose_version(version: str) -> tuple[list[str], dict[str, str]]:
         if fetched.returncode != 0:
             pytest.fail(f"Compose v2 could not be fetched (scripts/compose-v2.sh):\n{fetched.stderr[-2000:]}")
     return ["docker", "compose"], {"DOCKER_CONFIG": str(COMPOSE_V2_CONFIG)}
-
-
-def docker(*args: str, check: bool = True, input: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
-    proc = subprocess.run(["docker", *args], capture_output=True, text=True, input=input, timeout=timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f"docker {' '.join(args)} failed ({proc.returncode}):\n{proc.stdout}{proc.stderr}")
-    return proc
-
-
-def tshark(pcap: Path, display_filter: str, *fields: str) -> list[str]:
-    """Packets of `pcap` matching a Wireshark display filter, dissected by tshark in the capture image
-    (no network, unprivileged: the pcap's content came from programs we do not trust)."""
-    args = ["-n", "-r", f"/pcap/{pcap.name}", "-Y", display_filter]
-    if fields:
-        args += ["-T", "fields", *[a for f in fields for a in ("-e", f)]]
-    proc = docker("run", "--rm", "--network", "none", "--user", "analyst", "--cap-drop", "ALL",
-                  "-v", f"{pcap.parent}:/pcap:ro", "socklab/capture:latest", "tshark", *args)
-    return [line for line in proc.stdout.splitlines() if line.strip()]
-
-
-def labelled(label: str) -> tuple[list[str], list[str]]:
-    """Ids of the containers (running or not) and networks carrying `label` (e.g. socklab.run=<id>)."""
-    return (docker("ps", "-a", "-q", "--filter", f"label={label}").stdout.split(),
-            docker("network", "ls", "-q", "--filter", f"label={label}").stdout.split())
-
-
-def not_between(addresses) -> str:
-    """A display filter for the frames that are neither ARP nor IPv4 between these addresses: what a
-    capture of the lab's computers must not hold (e.g. the host's IPv6 or IGMP chatter on the bridge)."""
-    among = "{" + ", ".join(addresses) + "}"
-    return f"!(arp || (ip.src in {among} && ip.dst in {among}))"
-
-
-def wait_until(what: str, probe, timeout: float = 15.0):
-    """Poll `probe() -> (done, seen)` until done; fail naming what was awaited and what was seen."""
-    deadline = time.monotonic() + timeout
-    interval = 0.01
-    while True:
-        done, seen = probe()
-        if done:
-            return seen
-        if time.monotonic() > deadline:
-            pytest.fail(f"waited {timeout} s for {what}; last seen: {seen!r}")
-        time.sleep(interval)
-        interval = min(interval * 2, 0.2)
 
 
 @dataclass

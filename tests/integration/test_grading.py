@@ -2,54 +2,20 @@
 identical; nothing left behind."""
 from __future__ import annotations
 
-import csv
 import json
 import os
 import re
 import shutil
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, docker, wait_until
+from tests.support import ROOT
+from tests.support.integration import SCENARIOS, SOCKLAB, grade, read_csv, session_leftovers, wait_until
 
 pytestmark = pytest.mark.docker
-
-SOCKLAB = [sys.executable, "-m", "orchestrator"]
-
-
-def session_leftovers(*gradings: subprocess.Popen | subprocess.CompletedProcess) -> list[str]:
-    """Whatever the given gradings created and left: containers, networks, volumes. Only theirs: a grading's
-    session is named after its process (grade-DATE-TIME-PID), and other gradings may share the engine."""
-    ours = tuple(f"-{g.pid}" for g in gradings)
-    found = []
-    for kind in (("ps", "-a"), ("network", "ls"), ("volume", "ls")):
-        name = "{{.Names}}" if kind[0] == "ps" else "{{.Name}}"
-        listed = docker(*kind, "--filter", "label=socklab.session",
-                        "--format", name + ' {{.Label "socklab.session"}}').stdout
-        found += [line.split()[0] for line in listed.splitlines() if line.split() and line.endswith(ours)]
-    return found
-
-
-def grade(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """`socklab grade ARGS`, run to its end; the result carries the process id (see session_leftovers)."""
-    with subprocess.Popen([*SOCKLAB, "grade", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                          text=True) as proc:
-        try:
-            out, err = proc.communicate(timeout=1200)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
-    done.pid = proc.pid
-    return done
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    return list(csv.DictReader(path.open()))
 
 
 def test_a_grading_stopped_with_ctrl_c_tears_down_and_the_next_one_resumes(tmp_path):
@@ -155,8 +121,6 @@ PINNED = {
     "wrong-log-line": (21, 14, 15, 11, 4, 8, 8, 8, 4, 93),
     "zipped-student": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
 }
-SCENARIOS = ("tcp-exchange", "udp-exchange", "tcp-clients", "closed-port", "usage", "netstat", "filters", "lossy-link",
-             "delay")
 
 
 def digests(folder: Path) -> dict[str, str]:

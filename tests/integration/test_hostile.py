@@ -18,7 +18,8 @@ import pytest
 
 from tests.hostile.cases import HOSTILE, Listener, cases, gateway_probe
 
-from .conftest import ROOT, labelled
+from tests.support import ROOT
+from tests.support.integration import labelled
 
 pytestmark = pytest.mark.docker
 

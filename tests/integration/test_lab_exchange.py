@@ -2,7 +2,7 @@
 the capture holding the handshake, payloads and teardown (checked with tshark), and nothing left after."""
 import pytest
 
-from .conftest import docker, labelled, not_between, tshark
+from tests.support.integration import docker, labelled, not_between, tshark
 
 pytestmark = pytest.mark.docker
 
@@ -104,7 +104,7 @@ def test_the_ladder_of_the_labs_capture(exchange, tmp_path):
     import sys
     import xml.etree.ElementTree as ET
 
-    from .conftest import ROOT
+    from tests.support import ROOT
 
     out = tmp_path / "lab.svg"
     proc = subprocess.run([sys.executable, "-m", "orchestrator", "ladder", str(exchange["pcap"]), "-o", str(out)],

@@ -7,7 +7,8 @@ import sys
 
 import pytest
 
-from .conftest import ROOT, docker, tshark
+from tests.support import ROOT
+from tests.support.integration import docker, tshark
 
 pytestmark = pytest.mark.docker
 

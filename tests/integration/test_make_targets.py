@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, labelled
+from tests.support import ROOT
+from tests.support.integration import labelled
 
 pytestmark = pytest.mark.docker
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from .conftest import ROOT
-from .test_grading import SCENARIOS, grade, session_leftovers
+from tests.support import ROOT
+from tests.support.integration import SCENARIOS, grade, session_leftovers
 
 pytestmark = pytest.mark.docker
 

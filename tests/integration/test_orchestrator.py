@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, docker, labelled, not_between, tshark, wait_until
+from tests.support import ROOT
+from tests.support.integration import docker, labelled, not_between, tshark, wait_until
 
 pytestmark = pytest.mark.docker
 

@@ -13,7 +13,7 @@ from orchestrator.evidence import Evidence
 from orchestrator.model.scenario import Bounds, CaptureCheck, Check, Where, expand, load_scenario
 from orchestrator.model.topology import load_topology
 
-from .conftest import ROOT
+from tests.support import ROOT
 
 pytestmark = pytest.mark.docker
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, docker, tshark
+from tests.support import ROOT
+from tests.support.integration import docker, tshark
 
 SAMPLE = ROOT / "examples" / "submissions"
 

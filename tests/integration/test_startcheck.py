@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import ROOT, docker
-from .test_grading import grade, read_csv, session_leftovers
+from tests.support import ROOT
+from tests.support.integration import docker, grade, read_csv, session_leftovers
 
 pytestmark = pytest.mark.docker
 

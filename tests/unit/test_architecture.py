@@ -10,7 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 PACKAGE = ROOT / "orchestrator"
 
 #: the layers, from the bottom: a module may import its own layer's modules and those of the layers below

@@ -1,5 +1,4 @@
 """The command line's contract without Docker: exit codes and one-line messages, never a traceback."""
-from pathlib import Path
 
 import pytest
 
@@ -7,7 +6,8 @@ from orchestrator.cli import app as cli
 from orchestrator.cli.ladder import LADDER_MAX_BYTES
 from orchestrator.base import errors
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 
 
 def test_validate_without_filters_needs_no_docker(capsys):

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 DOCUMENTS = sorted([ROOT / "README.md", ROOT / "scenarios" / "README.md", ROOT / "examples" / "README.md",
                     *(ROOT / "docs").glob("*.md")])
 IDS = [str(d.relative_to(ROOT)) for d in DOCUMENTS]

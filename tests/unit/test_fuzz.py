@@ -27,9 +27,10 @@ from orchestrator.model.scenario import Scenario, load_scenario
 from orchestrator.model.suite import Suite, is_suite, load_suite
 from orchestrator.model.topology import Topology, load_topology
 
+from tests.support import ROOT
+
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "socklab-hypothesis")  # its caches: not in the repository
 
-ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = load_topology(ROOT / "compose.yaml")
 SCENARIOS = {p.name: p.read_text(encoding="utf-8") for p in sorted((ROOT / "scenarios").glob("*.yaml"))
              if not is_suite(p)}

@@ -14,7 +14,7 @@ from orchestrator.grade import gradebook, grading, records
 from orchestrator.grade.submission import Submission
 from orchestrator.model.suite import load_suite
 
-from .test_grading import SCENARIO, TOPOLOGY, settings_for
+from tests.support.grading import SCENARIO, TOPOLOGY, settings_for
 
 #: A second scenario, at half weight: it runs both programs and judges only the server (one play per student).
 LISTEN = """

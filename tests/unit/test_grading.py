@@ -6,53 +6,19 @@ import csv
 import io
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
-
 import pytest
 
 from orchestrator.grade import gradebook, grading, records
 from orchestrator.lab import impair
 from orchestrator.base.errors import SuiteError
-from orchestrator.evidence import ImageEvidence, SocketRow
+from orchestrator.evidence import SocketRow
 from orchestrator.grade.submission import Submission
 from orchestrator.model.suite import load_suite
-from orchestrator.model.topology import load_topology
+
+from tests.support import ROOT
+from tests.support.grading import SCENARIO, TOPOLOGY, settings_for
 
 from .fake_engine import FakeEngine
-
-ROOT = Path(__file__).resolve().parents[2]
-TOPOLOGY = load_topology(ROOT / "compose.yaml")
-IMAGES = {"node": ImageEvidence("node", "socklab/node:abc", "sha256:1", "p1"),
-          "capture": ImageEvidence("capture", "socklab/capture:def", "sha256:2", "p2")}
-
-SCENARIO = """
-name: echo
-description: a TCP server counting what a client sends, against the fake engine
-hosts: [server, client]
-defaults: {timeout: 0.5}
-steps:
-  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}
-  - wait: {port: 5000, host: server}
-  - start: {id: client, host: client, run: [client_tcp.py, server, "5000"]}
-  - send: {program: client, lines: [hello]}
-  - wait: {program: client, log: "chars: hello"}
-  - signal: {program: client, signal: SIGINT}
-  - wait: {program: client, exit: any}
-  - signal: {program: server, signal: SIGINT}
-  - wait: {program: server, exit: any}
-checks:
-  - name: the server listens
-    log: {program: server, match: listening, count: 1}
-  - name: the answer counts characters
-    points: 2
-    judges: server
-    log: {program: client, match: 'I received 5 chars: hello$', count: 1}
-  - name: the client says it waits
-    log: {program: client, match: '^Waiting', count: 1}
-  - name: a SYN
-    judges: client
-    capture: {filter: "tcp.flags.syn==1", count: 1}
-"""
 
 
 def server_tcp(proc, count=len):
@@ -83,10 +49,6 @@ def suite(tmp_path):
     (tmp_path / "suite.yaml").write_text("name: test\ndescription: one scenario\nscenarios:\n"
                                          "  - {scenario: echo.yaml, weight: 2}\n")
     return load_suite(tmp_path / "suite.yaml", TOPOLOGY)
-
-
-def settings_for(suite, out: Path) -> grading.Settings:
-    return grading.Settings(topology=TOPOLOGY, suite=suite, images=IMAGES, out=out, fingerprint="f", session="s")
 
 
 def student(name: str, *programs: str, problems=None) -> Submission:

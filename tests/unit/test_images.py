@@ -6,7 +6,8 @@ import pytest
 
 from orchestrator.lab import images
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ import json
 import xml.etree.ElementTree as ET
 from dataclasses import replace
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +15,9 @@ from orchestrator.evidence import packets as pk
 from orchestrator.evidence import (CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow,
                                    StepResult)
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+from tests.support import ROOT
+
+DATA = ROOT / "tests" / "data"
 SVG = "{http://www.w3.org/2000/svg}"
 TCP_NAMES = json.loads((DATA / "tcp-exchange.json").read_text())["addresses"]
 LOSSY_NAMES = {"server": "10.78.68.10", "client": "10.78.68.20"}  # the run lossy-link.frames was read from

@@ -18,7 +18,8 @@ import pytest
 
 from orchestrator.model.suite import is_suite
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 MAKEFILE = ROOT / "Makefile"
 README = ROOT / "README.md"
 

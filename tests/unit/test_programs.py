@@ -24,7 +24,9 @@ from pathlib import Path
 
 import pytest
 
-PROGRAMS = Path(__file__).resolve().parents[2] / "programs"
+from tests.support import ROOT
+
+PROGRAMS = ROOT / "programs"
 TIMEOUT = 10.0  # seconds, for every wait
 LOCAL = "127.0.0.1"
 UNRESOLVABLE = "no-such-host.invalid"  # RFC 6761: a .invalid name never resolves

@@ -11,8 +11,8 @@ from rich.console import Console
 from orchestrator.judge import checks
 from orchestrator.report import report
 
-from .test_checks import (FIN, FIN_1, SERVER_LINES, failed_at, tcp_capture, tcp_evidence, tcp_filters,
-                          tcp_scenario, with_program)
+from tests.support.recorded import (FIN, FIN_1, SERVER_LINES, failed_at, tcp_capture, tcp_evidence,
+                                    tcp_filters, tcp_scenario, with_program)
 
 ARTIFACTS = "runs/tcp-exchange-20250101-120000-3f9a/"
 

@@ -1,6 +1,5 @@
 """The runner against a small fake engine: steps in order, failures recorded, teardown always."""
 import time
-from pathlib import Path
 
 import pytest
 
@@ -10,9 +9,10 @@ from orchestrator.evidence import ImageEvidence
 from orchestrator.model.scenario import parse_scenario
 from orchestrator.model.topology import load_topology
 
+from tests.support import ROOT
+
 from .fake_engine import FakeEngine
 
-ROOT = Path(__file__).resolve().parents[2]
 TOPOLOGY = load_topology(ROOT / "compose.yaml")
 IMAGES = {"node": ImageEvidence("node", "socklab/node:abc", "sha256:1", "p1"),
           "capture": ImageEvidence("capture", "socklab/capture:def", "sha256:2", "p2")}
@@ -467,11 +467,10 @@ def test_every_program_gets_the_same_randomness_every_time():
     seed (README, Grading: the same points every time)."""
     import subprocess
     import sys
-    from pathlib import Path
 
     from orchestrator.play.runner import PROGRAM_ENVIRONMENT
 
-    site = Path(__file__).resolve().parents[2] / "images" / "node" / "site"
+    site = ROOT / "images" / "node" / "site"
     assert PROGRAM_ENVIRONMENT["PYTHONPATH"] == "/opt/socklab/site" and PROGRAM_ENVIRONMENT["PYTHONHASHSEED"] == "0"
     env = {**PROGRAM_ENVIRONMENT, "PYTHONPATH": str(site)}
     draw = "import random; print(random.random(), random.choice([0, 1]), list({'a', 'b', 'c', 'd'}))"
@@ -487,9 +486,8 @@ def test_a_flood_past_the_output_limit_is_dropped_in_the_program_itself():
     status and its last stderr line dropped like the rest; without the limit in its environment it prints all."""
     import subprocess
     import sys
-    from pathlib import Path
 
-    site = Path(__file__).resolve().parents[2] / "images" / "node" / "site"
+    site = ROOT / "images" / "node" / "site"
     flood = ("import sys\nfor i in range(200_000): print(f'debug {i}')\n"
              "print(sys.stdout.encoding, sys.stdout.fileno(), file=sys.stderr)\nsys.exit(3)")
     env = {"PYTHONPATH": str(site), "PYTHONIOENCODING": "utf-8", "SOCKLAB_OUTPUT_LIMIT": "10000"}

@@ -36,7 +36,8 @@ from orchestrator.model.scenario import _Parser
 from orchestrator.model.document import Document
 from orchestrator.model.yamlsource import parse_yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 INVALID = sorted((ROOT / "tests" / "scenarios" / "invalid").glob("*.yaml"))
 TOPOLOGY = load_topology(ROOT / "compose.yaml")
 

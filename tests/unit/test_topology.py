@@ -14,7 +14,8 @@ from orchestrator.model.scenario import Where
 from orchestrator.model.interpolation import interpolate
 from orchestrator.model.topology import Host, Sidecar, load_topology
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT
+
 
 BASE = """\
 services:
