@@ -48,15 +48,23 @@ def server_tcp(proc):
     return 0
 
 
-def client_tcp(proc):
-    proc.out("Waiting for connection response")
+def typed_lines(proc):
+    """The reference client's read loop: its prompt, then each line typed, until the end of input (which ends
+    the prompt's line). Yields each line; the caller answers it before the next prompt."""
     while True:
         proc.out("Hey there: ", end="")
         kind, value = proc.next()
         if kind != "line":
             proc.out("")
-            return 0
+            return
+        yield value
+
+
+def client_tcp(proc):
+    proc.out("Waiting for connection response")
+    for value in typed_lines(proc):
         proc.out(f"Server message: I received {len(value)} chars: {value}")
+    return 0
 
 
 def silent_client(proc):
@@ -511,17 +519,13 @@ def test_each_line_is_typed_once_the_programs_are_still(tmp_path):
 
     def slow_client(proc):
         proc.out("Waiting for connection response")
-        while True:
-            proc.out("Hey there: ", end="")
-            kind, value = proc.next()
-            if kind != "line":
-                proc.out("")
-                return 0
+        for value in typed_lines(proc):
             for i in range(4):
                 time.sleep(0.03)
                 proc.out(f"thinking {i}")
             proc.out(f"Server message: I received {len(value)} chars: {value}")
             early.append(not proc.inbox.empty())  # was the next line written while it was still printing?
+        return 0
 
     engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": slow_client})
     ev = play(engine, scenario(), tmp_path)
