@@ -51,8 +51,8 @@ from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from tests.hostile.cases import Listener, gateway_probe  # noqa: E402  (the same cases as the tests)
-from tests.hostile.cases import cases as hostile_cases  # noqa: E402
+from tests.support.hostile import Listener, gateway_probe  # noqa: E402  (the same cases as the tests)
+from tests.support.hostile import cases as hostile_cases  # noqa: E402
 PY = sys.executable
 TRACEBACK = "Traceback (most recent call last)"
 NO_DOCKER = "unix:///nonexistent/socklab-probe.sock"  # refusals must come before any Docker work

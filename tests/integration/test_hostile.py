@@ -16,9 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.hostile.cases import HOSTILE, Listener, cases, gateway_probe
-
 from tests.support import ROOT
+from tests.support.hostile import HOSTILE, Listener, cases, gateway_probe
 from tests.support.integration import labelled
 
 pytestmark = pytest.mark.docker

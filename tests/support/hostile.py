@@ -1,4 +1,4 @@
-"""The hostile submissions of this folder as code, for tests/integration/test_hostile.py and bench/probe.py:
+"""The hostile submissions of tests/hostile/ as code, for tests/integration/test_hostile.py and bench/probe/:
 which scenario plays each (README.md's table), and what the gateway probe needs (a listener of the caller's
 own on every address of this machine, and a copy of the probe told its port)."""
 from __future__ import annotations
@@ -8,7 +8,9 @@ import socket
 import threading
 from pathlib import Path
 
-HOSTILE = Path(__file__).resolve().parent
+from tests.support import ROOT
+
+HOSTILE = ROOT / "tests" / "hostile"
 
 
 def cases() -> dict[str, str]:
