@@ -80,7 +80,7 @@ bench: venv tools ## warm scenario-tcp (median of 10) against the same exchange 
 	$(PY) bench/bench.py
 
 probe: venv mmdebstrap ## the reliability probe: hostile submissions, broken input, signals, runs under load
-	$(PY) bench/probe.py $(PROBE_ARGS)
+	$(PY) -m bench.probe $(PROBE_ARGS)
 
 # ---- the lab by hand ---------------------------------------------------------------------------
 up: images tools ## start the lab: server, client and the capture (pcap in ./captures)

@@ -204,8 +204,8 @@ CASES = [
     # validate checks the suite too (with every scenario it lists): the glob includes it
     Case("validate", [MMDEBSTRAP, f"{PY} -m orchestrator validate scenarios/*.yaml"]),
     Case("bench", [MMDEBSTRAP, TOOLS, f"{PY} bench/bench.py"]),
-    Case("probe", [MMDEBSTRAP, f"{PY} bench/probe.py"]),
-    Case("probe PROBE_ARGS=--quick", [f"{PY} bench/probe.py --quick"]),
+    Case("probe", [MMDEBSTRAP, f"{PY} -m bench.probe"]),
+    Case("probe PROBE_ARGS=--quick", [f"{PY} -m bench.probe --quick"]),
     Case("up", [MMDEBSTRAP, IMAGES, TOOLS, "mkdir -p captures && chmod 1777 captures # tcpdump (root without "
                 "DAC_OVERRIDE) creates the pcap there", f"{DC} up -d",
                 f"{PY} -m orchestrator wait-log --container \"$({DC} ps -q capture)\" --pattern 'listening on' "
