@@ -5,7 +5,6 @@ one factory (lab/helpers.py), so that it shows the factory moved nothing."""
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,10 @@ from orchestrator.lab import capture
 from orchestrator.lab.lab import Lab, Limits, run_helper, start_delayer
 from orchestrator.model.topology import load_topology
 
+from tests.support import ROOT
+
 from .fake_engine import FakeEngine
 
-ROOT = Path(__file__).resolve().parents[2]
 LABELS = {"socklab.run": "r1"}
 #: What every create_container call sets that a helper does not (Engine.create_container's defaults).
 UNSET = dict(hostname=None, network=None, ip=None, aliases=None, extra_hosts=None, working_dir=None, binds=None,

@@ -6,16 +6,13 @@ import pickle
 from pathlib import Path
 
 from orchestrator.base.errors import EXIT_CHECKS_FAILED, EXIT_OK
-from orchestrator.evidence import ImageEvidence
 from orchestrator.model.scenario import load_scenario
-from orchestrator.model.topology import load_topology
 from orchestrator.report import playunit
+
+from tests.support.grading import IMAGES, TOPOLOGY
 
 from .fake_engine import FakeEngine
 
-TOPOLOGY = load_topology(Path(__file__).resolve().parents[2] / "compose.yaml")
-IMAGES = {"node": ImageEvidence("node", "socklab/node:abc", "sha256:1", "p1"),
-          "capture": ImageEvidence("capture", "socklab/capture:def", "sha256:2", "p2")}
 SCENARIO = """
 name: listens
 description: a TCP server that says it listens, against the fake engine

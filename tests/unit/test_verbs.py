@@ -4,7 +4,6 @@ attribute set by a run), so that the verbs cannot ask a run what it does not hav
 from __future__ import annotations
 
 import inspect
-from pathlib import Path
 
 import pytest
 
@@ -13,9 +12,10 @@ from orchestrator.model.scenario import parse_scenario
 from orchestrator.model.topology import load_topology
 from orchestrator.play import runner, verbs
 
+from tests.support import ROOT
+
 from .fake_engine import FakeEngine
 
-ROOT = Path(__file__).resolve().parents[2]
 SCENARIO = """
 name: stage
 description: a run to look at
