@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..base.errors import InvalidInput
+from ..base.safefile import NotRegular, OpenFailed, TooLarge, read_bounded
 from ..model.suite import ASSIGNMENT  # (what every submission should hold: the suite's programs)
 
 #: The largest program file read (a student's program is a few KiB; the reference ones are under 6 KiB).
@@ -60,10 +61,12 @@ def kind_of(mode: int) -> str:
 
 
 def read_file(path: Path, limit: int = FILE_LIMIT) -> bytes:
-    """The bytes of one regular file, never following a link or blocking; InvalidInput otherwise."""
+    """The bytes of one regular file, never following a link or blocking (base/safefile.py); InvalidInput
+    otherwise."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0))
-    except OSError as e:
+        return read_bounded(path, limit, follow_links=False)
+    except OpenFailed as failed:
+        e = failed.error
         if e.errno == errno.ELOOP:
             target = os.readlink(path) if path.is_symlink() else "?"
             raise InvalidInput(f"{path}: is a symbolic link (to {target}); a submission's files are read as "
@@ -73,24 +76,12 @@ def read_file(path: Path, limit: int = FILE_LIMIT) -> bytes:
             if not stat.S_ISREG(kind):
                 raise InvalidInput(f"{path}: is {kind_of(kind)}, not a program file") from None
         raise InvalidInput(f"{path}: cannot be read: {e.strerror}") from None
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):
-            raise InvalidInput(f"{path}: is {kind_of(info.st_mode)}, not a program file")
-        if info.st_size > limit:
-            raise InvalidInput(f"{path}: is {info.st_size:,} bytes; a program file may be at most {limit:,}")
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(65536, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:  # it grew while being read
-            raise InvalidInput(f"{path}: is over {limit:,} bytes; a program file may be at most {limit:,}")
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+    except NotRegular as n:
+        raise InvalidInput(f"{path}: is {kind_of(n.mode)}, not a program file") from None
+    except TooLarge as t:
+        if t.grew:
+            raise InvalidInput(f"{path}: is over {limit:,} bytes; a program file may be at most {limit:,}") from None
+        raise InvalidInput(f"{path}: is {t.size:,} bytes; a program file may be at most {limit:,}") from None
 
 
 #: Programs are looked for at the entry's top and in folders at most this deep (alice/lab1/server_tcp.py).

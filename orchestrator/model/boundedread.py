@@ -4,7 +4,7 @@ subclass), never a hang, a crash or a traceback.
 
 Only a regular file is read: a FIFO, a device (/dev/zero), a folder or a socket is refused before reading (the
 file is opened without blocking, so a FIFO with no writer cannot hang us), and at most MAX_FILE_BYTES + 1 bytes
-are ever read (a file that grows while being read is refused too).
+are ever read (a file that grows while being read is refused too): base/safefile.py's read, worded here.
 """
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ import stat
 from pathlib import Path
 
 from ..base.errors import LocatedError
+from ..base.safefile import NotRegular, OpenFailed, TooLarge, read_bounded
 
 #: The largest YAML file read (scenarios and compose.yaml alike): real ones are a few KiB, and PyYAML (pure
 #: Python, for the line of every key) takes up to a second over 1 MiB: a larger file is refused before it is read.
@@ -42,29 +43,21 @@ def read_text(path: str | Path, error: type[LocatedError]) -> str:
     """The UTF-8 text of the regular file `path`, of at most MAX_FILE_BYTES; unreadable files are `error`s."""
     name = str(path)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError as e:
+        raw = read_bounded(path, MAX_FILE_BYTES)
+    except OpenFailed as failed:
+        e = failed.error
         if e.errno == errno.ENXIO:  # a socket, or a device with nothing behind it
             with contextlib.suppress(OSError):
                 what = _NOT_A_FILE.get(stat.S_IFMT(os.stat(path).st_mode), "something else")
                 raise error(name, None, "", f"this is {what}, not a regular file; give a YAML file") from None
         raise error(name, None, "", f"cannot read the file: {e.strerror or e}") from None
-    try:
-        info = os.fstat(fd)
-        kind = stat.S_IFMT(info.st_mode)
-        if kind != stat.S_IFREG:
-            what = _NOT_A_FILE.get(kind, "something else")
-            raise error(name, None, "", f"this is {what}, not a regular file; give a YAML file")
-        if info.st_size > MAX_FILE_BYTES:
-            raise error(name, None, "", too_large(info.st_size))
-        with os.fdopen(fd, "rb", closefd=False) as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
+    except NotRegular as n:
+        what = _NOT_A_FILE.get(stat.S_IFMT(n.mode), "something else")
+        raise error(name, None, "", f"this is {what}, not a regular file; give a YAML file") from None
+    except TooLarge as t:
+        raise error(name, None, "", too_large(t.size, at_least=t.grew)) from None
     except OSError as e:
         raise error(name, None, "", f"cannot read the file: {e.strerror or e}") from None
-    finally:
-        os.close(fd)
-    if len(raw) > MAX_FILE_BYTES:
-        raise error(name, None, "", too_large(MAX_FILE_BYTES, at_least=True))
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as e:
