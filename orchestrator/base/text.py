@@ -1,16 +1,23 @@
-"""Words for messages: how a value, a name or a list of names is shown to the person who wrote it.
+"""Words for messages: how a value, a name, a line or a list of names is shown to the person who reads it.
 
 Shared by every reader of a file (the scenario, the topology, the suite, their check and step kinds), so that a
 message quotes and clips the same way wherever it comes from. Messages clip what they quote to SHOWN_CHARS and
 escape what cannot be seen (``'time\\u200bout'``); a near miss gets a did-you-mean. And is_ipv4, which the
 readers ask of a text before they say what is wrong with it. Nothing here knows what a file, a scenario or a
 topology is.
+
+Also the one home of what is shown of a run and a submission: `escaped` (every character that cannot be seen
+written as Python's repr writes it: a name in a zip, a link's target), `escaped_lines` (the same with line
+breaks and tabs kept: a terminal, a page), `clip` and `quoted_clip` (one line of a program's output, a frame,
+a display filter in a check's evidence, cut to LINE_CHARS with '…'), and `xml_safe` (the characters XML 1.0
+cannot hold, even escaped, replaced: JUnit files, the ladder's SVG).
 """
 from __future__ import annotations
 
 import datetime
 import difflib
 import ipaddress
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -18,6 +25,8 @@ from typing import Any
 #: names of a list ('server, client, ... and 12 more').
 SHOWN_CHARS = 60
 SHOWN_NAMES = 10
+#: How many characters of one line (of a program's output, of netstat, a frame, a filter) `clip` keeps.
+LINE_CHARS = 160
 
 
 def yaml_text(value: object) -> str:
@@ -32,21 +41,56 @@ def yaml_text(value: object) -> str:
 _ESCAPES = {"\n": "\\n", "\t": "\\t", "\r": "\\r"}
 
 
-def escaped(ch: str) -> str:
-    """A character as a message shows it: itself if printable, else escaped as Python writes it (\\u200b)."""
-    if ch.isprintable():
-        return ch
+def _escape(ch: str) -> str:
+    """A character that is not printable as Python's repr writes it (\\n, \\x1b, \\u200b, \\U000e0001)."""
     code = ord(ch)
     return _ESCAPES.get(ch) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000
                                 else f"\\U{code:08x}")
+
+
+def escaped(text: str, keep: str = "") -> str:
+    """Text as a message shows it: each character that cannot be seen (a control character, a zero-width
+    space, a lone surrogate) escaped as Python's repr writes it (\\x1b, \\u200b), but those in `keep`; the
+    others as they are. A name can hold an escape sequence; this shows it instead of sending it."""
+    if text.isprintable():
+        return text
+    return "".join(ch if ch.isprintable() or ch in keep else _escape(ch) for ch in text)
+
+
+def escaped_lines(text: object) -> str:
+    """Text of any number of lines for a terminal or a page: what a program printed may hold escape
+    sequences (clear the screen, set the window title, move the cursor) or invisible characters (a
+    right-to-left override); each is shown escaped (\\x1b, \\u202e). Line breaks and tabs stay."""
+    return escaped(str(text), keep="\n\t")
 
 
 def shown(text: str) -> str:
     """Text for a message, unquoted: non-printable characters (a zero-width space, a newline) escaped so the
     reader sees what is there (\\u200b, \\n), clipped to SHOWN_CHARS ('...' marks the cut)."""
     if len(text) > SHOWN_CHARS:
-        return "".join(map(escaped, text[:SHOWN_CHARS - 3])) + "..."
-    return "".join(map(escaped, text))
+        return escaped(text[:SHOWN_CHARS - 3]) + "..."
+    return escaped(text)
+
+
+def clip(text: str, limit: int = LINE_CHARS) -> str:
+    """One line made printable (control characters escaped, non-ASCII text kept) and cut to `limit`
+    characters, escapes counted ('…' marks the cut)."""
+    text = escaped(text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted_clip(text: str, limit: int = LINE_CHARS) -> str:
+    """A line in double quotes, made printable and clipped as `clip` does ("I received 3 chars: olá")."""
+    return f'"{clip(text, limit)}"'
+
+
+#: the characters XML 1.0 cannot hold, even escaped
+_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def xml_safe(text: object) -> str:
+    """Text made safe for XML 1.0 (characters it cannot hold become U+FFFD)."""
+    return _NOT_XML.sub("\ufffd", str(text))
 
 
 def quote(text: str) -> str:

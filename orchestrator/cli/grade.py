@@ -49,7 +49,7 @@ def command(args: argparse.Namespace) -> int:
     from ..grade import gradebook, grading
     from ..play import runner
     from ..lab.engine import Engine
-    from ..report.report import safe
+    from ..base.text import escaped_lines
     from ..grade.submission import read_submission, survey
     from ..model.suite import load_suite
     from ..model.topology import load_topology
@@ -92,7 +92,7 @@ def command(args: argparse.Namespace) -> int:
             def on_part(part, result):
                 state = "reused" if result is not None and result.reused else (
                     "stopped" if result is None else result.verdict)
-                bar.update(task, advance=1, description=f"{safe(part.label)[:60]} ({state})")
+                bar.update(task, advance=1, description=f"{escaped_lines(part.label)[:60]} ({state})")
 
             grader = grading.Grader(engine, settings, jobs, force=args.force, fresh_labs=args.fresh_labs,
                                     on_part=on_part)
@@ -115,19 +115,19 @@ def command(args: argparse.Namespace) -> int:
         table.add_column(column)
     for g in grades:
         status = Text("graded", style="green") if g.status == "graded" else Text("error", style="bold magenta")
-        table.add_row(Text(safe(g.submission.name)), Text(f"{g.total}/{g.maximum}"), status)
+        table.add_row(Text(escaped_lines(g.submission.name)), Text(f"{g.total}/{g.maximum}"), status)
     if single:
         console.print(Text(gradebook.summary(grades[0], final)))
     console.print(table)
     if compiled.problems:
-        broken = [f"{safe(student)}'s {', '.join(programs)}" for student, programs in compiled.problems.items()]
+        broken = [f"{escaped_lines(student)}'s {', '.join(programs)}" for student, programs in compiled.problems.items()]
         console.print(Text(f"Not played, not runnable under the lab's Python {compiled.python} (their checks fail, "
                            f"with Python's words): {'; '.join(broken)}"))
     if skipped:
         entries = f"{len(skipped)} {'entry' if len(skipped) == 1 else 'entries'}"
-        console.print(Text.assemble(("Skipped ", "bold"), f"{entries} of {safe(str(args.submissions))}, no student's:"))
+        console.print(Text.assemble(("Skipped ", "bold"), f"{entries} of {escaped_lines(str(args.submissions))}, no student's:"))
         for entry in skipped:
-            console.print(Text(f"  {safe(entry.entry)}: {safe(entry.reason)}"))
+            console.print(Text(f"  {escaped_lines(entry.entry)}: {escaped_lines(entry.reason)}"))
     console.print(Text.assemble(("Grades ", "bold"), str(out / gradebook.CSV_NAME)))
     page = (grading.student_folder(final, grades[0].submission.name) if single and grades else out) / gradebook.PAGE_NAME
     console.print(Text.assemble(("Pages ", "bold"), str(page)))

@@ -81,9 +81,9 @@ def command(args: argparse.Namespace) -> int:
 def _shown(path: object) -> str:
     """A path as text that can be printed and put in a page: bytes a file name holds that are not UTF-8
     (Python keeps them as surrogates) shown escaped."""
-    from ..report.report import safe
+    from ..base.text import escaped_lines
 
-    return safe(str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
+    return escaped_lines(str(path).encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace"))
 
 
 def _named_by_topology(pcap: Path) -> bool:

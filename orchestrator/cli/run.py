@@ -66,10 +66,10 @@ _SEVERITY = [errors.EXIT_OK, errors.EXIT_CHECKS_FAILED, errors.EXIT_ENVIRONMENT,
 
 def _progress(console, verbose: bool):
     """The live progress of a run. What comes from the run (step descriptions, what a program printed)
-    goes through report.safe (no escape sequence reaches the terminal) and is never read as markup."""
+    goes through text.escaped_lines (no escape sequence reaches the terminal) and is never read as markup."""
     from rich.text import Text
 
-    from ..report.report import safe
+    from ..base.text import escaped_lines
     from ..play.runner import Event
 
     marks = {"ok": ("✓", "green"), "failed": ("✗", "red"), "skipped": ("-", "yellow")}
@@ -78,10 +78,10 @@ def _progress(console, verbose: bool):
         if event.kind == "step-end" and event.result:
             r = event.result
             took = ("", "") if r.duration is None else (f" ({r.duration:.2f} s)", "dim")
-            console.print(Text.assemble("  ", marks[r.status], f" {r.key} {safe(r.description)}", took))
+            console.print(Text.assemble("  ", marks[r.status], f" {r.key} {escaped_lines(r.description)}", took))
             if r.status == "failed":
-                console.print(Text("      " + safe(r.message).replace("\n", "\n      "), style="red"))
+                console.print(Text("      " + escaped_lines(r.message).replace("\n", "\n      "), style="red"))
         elif event.kind == "phase" and (verbose or event.text.startswith(("run error", "traffic"))):
-            console.print(Text(f"  {safe(event.text)}", style="dim"))
+            console.print(Text(f"  {escaped_lines(event.text)}", style="dim"))
 
     return show

@@ -27,7 +27,8 @@ from urllib.parse import quote
 from ..report import pages
 from .grading import Settings, folder_name, judged_file, plan, student_folder
 from .records import StudentGrade
-from ..report.report import num, safe
+from ..base.text import escaped_lines
+from ..report.report import num
 
 CSV_NAME, MANIFEST_NAME, PAGE_NAME = "grades.csv", "manifest.json", "index.html"
 PLAY_PAGE = "report.html"  # each play's own page, in its folder (grading.play writes it)
@@ -73,7 +74,7 @@ def summary(grade: StudentGrade, settings: Settings) -> str:
         if program in sub.files:
             lines.append(f"  ✓ {program}: handed in")
         else:
-            lines.append(f"  ✗ {safe(sub.problems.get(program, f'{program} not submitted'))}")
+            lines.append(f"  ✗ {escaped_lines(sub.problems.get(program, f'{program} not submitted'))}")
     lines += [f"  note: {n}" for n in sub.notes]
     lines += ["", "Each of your programs was played with the lab's own version of the others, and each check",
               "judges one of your programs: a broken client never costs your server its points.", ""]
@@ -83,11 +84,11 @@ def summary(grade: StudentGrade, settings: Settings) -> str:
         for err in s.errors:
             lines.append(f"  ! not graded: {err}")
         for what in s.stopped:
-            lines.append(f"  ! stopped by the lab: {safe(what)}")
+            lines.append(f"  ! stopped by the lab: {escaped_lines(what)}")
         for c in s.checks:
-            lines.append(f"  {_mark(c)} {safe(c['name'])} ({c['awarded']}/{c['points']}, judges your {c['judges']})")
+            lines.append(f"  {_mark(c)} {escaped_lines(c['name'])} ({c['awarded']}/{c['points']}, judges your {c['judges']})")
             if not c["passed"]:
-                lines.extend("      " + ln for ln in safe(c["evidence"]).split("\n"))
+                lines.extend("      " + ln for ln in escaped_lines(c["evidence"]).split("\n"))
         lines.append("")
     return "\n".join(lines)
 
@@ -126,7 +127,7 @@ def junit(grade: StudentGrade) -> str:
             ET.SubElement(ET.SubElement(suite, "testcase", {"name": "run", "classname": s.entry.scenario.name}),
                           "error", {"message": err[:200]}).text = err
     ET.indent(root)
-    from ..report.report import xml_safe  # XML 1.0 cannot hold every character a program prints
+    from ..base.text import xml_safe  # XML 1.0 cannot hold every character a program prints
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml_safe(ET.tostring(root, encoding="unicode")) + "\n"
 
 
@@ -219,7 +220,7 @@ def histogram(percentages: Iterable[float], bins: int = 10) -> dict[str, Any]:
 
 
 def _status(grade: StudentGrade) -> dict[str, Any]:
-    return {"graded": grade.status == "graded", "status": grade.status, "errors": [safe(e) for e in grade.errors]}
+    return {"graded": grade.status == "graded", "status": grade.status, "errors": [escaped_lines(e) for e in grade.errors]}
 
 
 def student_page(grade: StudentGrade, settings: Settings, written: Callable[[Path], bool] | None = None) -> str:
@@ -228,24 +229,24 @@ def student_page(grade: StudentGrade, settings: Settings, written: Callable[[Pat
     sub = grade.submission
     needed = sorted({p for e in settings.suite.entries for p in e.scenario.needs()})
     programs = [{"name": p, "handed_in": p in sub.files,
-                 "problem": None if p in sub.files else safe(sub.problems.get(p, f"{p} not submitted"))}
+                 "problem": None if p in sub.files else escaped_lines(sub.problems.get(p, f"{p} not submitted"))}
                 for p in needed]
     links = play_links(grade, settings, written)
     scenarios = []
     for i, s in enumerate(grade.scenarios):
         w = s.entry.weight
         scenarios.append({
-            "anchor": f"scenario-{i + 1}", "name": safe(s.entry.scenario.name), "weight": num(w),
+            "anchor": f"scenario-{i + 1}", "name": escaped_lines(s.entry.scenario.name), "weight": num(w),
             "awarded": num(w * s.awarded), "total": num(w * s.total), "raw_awarded": num(s.awarded),
-            "raw_total": num(s.total), "errors": [safe(e) for e in s.errors], "stopped": [safe(x) for x in s.stopped],
+            "raw_total": num(s.total), "errors": [escaped_lines(e) for e in s.errors], "stopped": [escaped_lines(x) for x in s.stopped],
             "plays": links.get(s.entry.scenario.path, []),
-            "checks": [{"passed": bool(c["passed"]), "mark": _mark(c), "name": safe(c["name"]),
+            "checks": [{"passed": bool(c["passed"]), "mark": _mark(c), "name": escaped_lines(c["name"]),
                         "awarded": num(c["awarded"]), "points": num(c["points"]), "judges": c["judges"],
-                        "source": safe(c.get("source", "")), "evidence": safe(c["evidence"])} for c in s.checks]})
-    return pages.render("student.html.j2", suite=safe(settings.suite.name), name=safe(sub.name),
+                        "source": escaped_lines(c.get("source", "")), "evidence": escaped_lines(c["evidence"])} for c in s.checks]})
+    return pages.render("student.html.j2", suite=escaped_lines(settings.suite.name), name=escaped_lines(sub.name),
                         total=grade.total, maximum=grade.maximum, percent=num(round(percentage(grade), 1)),
-                        **_status(grade), submission_error=safe(sub.error) if sub.error else None,
-                        programs=programs, notes=[safe(n) for n in sub.notes], scenarios=scenarios,
+                        **_status(grade), submission_error=escaped_lines(sub.error) if sub.error else None,
+                        programs=programs, notes=[escaped_lines(n) for n in sub.notes], scenarios=scenarios,
                         class_href=f"../../{PAGE_NAME}")
 
 
@@ -256,19 +257,19 @@ def class_index(grades: Iterable[StudentGrade], settings: Settings, manifest: di
     students = []
     for g in grades:
         notes = _notes(g)
-        students.append({"name": safe(g.submission.name), "href": student_href(g.submission.name),
+        students.append({"name": escaped_lines(g.submission.name), "href": student_href(g.submission.name),
                          "total": g.total, "maximum": g.maximum, "percent": num(round(percentage(g), 1)),
                          "scenarios": [num(s.entry.weight * s.awarded) for s in g.scenarios],
-                         "notes": [safe(n) for n in notes], **_status(g)})
+                         "notes": [escaped_lines(n) for n in notes], **_status(g)})
     graded = [g for g in grades if g.status == "graded"]
-    return pages.render("class.html.j2", suite=safe(settings.suite.name),
-                        description=safe(settings.suite.description),
-                        scenarios=[{"name": safe(e.scenario.name), "weight": num(e.weight),
+    return pages.render("class.html.j2", suite=escaped_lines(settings.suite.name),
+                        description=escaped_lines(settings.suite.description),
+                        scenarios=[{"name": escaped_lines(e.scenario.name), "weight": num(e.weight),
                                     "maximum": num(e.weight * sum(c.points for c in e.scenario.checks))}
                                    for e in settings.suite.entries],
                         started=manifest.get("started_at"), students=students, graded=len(graded),
                         histogram=histogram(percentage(g) for g in graded),
-                        rates=[dict(r, scenario=safe(r["scenario"]), check=safe(r["check"]))
+                        rates=[dict(r, scenario=escaped_lines(r["scenario"]), check=escaped_lines(r["check"]))
                                for r in pass_rates(grades, settings)],
                         csv_href=CSV_NAME, manifest_href=MANIFEST_NAME)
 

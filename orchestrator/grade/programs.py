@@ -29,8 +29,9 @@ import re
 import sys
 import tokenize
 
+from ..base.text import escaped
 from .reading import (ASSIGNMENT, FILE_LIMIT, FILES_LIMIT, PROGRAM_NAME, TOTAL_LIMIT, EntryFile, FileRefused,
-                      count_word, escaped, name_list)
+                      count_word, name_list)
 
 #: Files inside a submission that are archives: not opened, but noted.
 ARCHIVES = (".zip", ".rar", ".7z", ".tar", ".tar.gz", ".tgz")

@@ -40,6 +40,7 @@ from typing import Callable
 
 from ..base.errors import InvalidInput
 from ..base.safefile import NotRegular, OpenFailed, TooLarge, read_bounded
+from ..base.text import escaped
 from ..model.suite import ASSIGNMENT  # (what every submission should hold: the suite's programs)
 
 #: The largest program file read (a student's program is a few KiB; the reference ones are under 6 KiB).
@@ -120,12 +121,6 @@ class EntryFile:
     @property
     def folder(self) -> tuple[str, ...]:
         return self.parts[:-1]
-
-
-def escaped(text: str) -> str:
-    """Text as a message may show it: control characters (and other unprintable ones) escaped."""
-    return "".join(c if c.isprintable() else c.encode("unicode_escape", "backslashreplace").decode("ascii")
-                   for c in text)
 
 
 def rephrased(message: str, path: str, shown: str) -> str:

@@ -45,8 +45,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..base.errors import InvalidInput
+from ..base.text import escaped
 from .programs import find_programs
-from .reading import (FILES_LIMIT, PROGRAM_NAME, TOTAL_LIMIT, EntryBroken, count_word, escaped, folder_files,
+from .reading import (FILES_LIMIT, PROGRAM_NAME, TOTAL_LIMIT, EntryBroken, count_word, folder_files,
                       is_ignored, kind_of, name_list, read_file, zip_files)
 
 

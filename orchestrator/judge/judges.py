@@ -10,7 +10,8 @@ from typing import Any
 
 from ..model.checkkinds import CHECK_KINDS, CaptureCheck, ExitCheck, LogCheck, SocketCheck, Spec
 from ..evidence import Evidence, Snapshot
-from .judging import (LIST_LIMIT, capture_doubt, clip, describe_status, first_failure, log_match, log_sequence,
+from ..base.text import clip
+from .judging import (LIST_LIMIT, capture_doubt, describe_status, first_failure, log_match, log_sequence,
                       noun, output_of, plural, program_missing, program_output, row_matches, row_text,
                       scenario_expand, step_ref, why_not_done)
 from ..model.scenario import Scenario

@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from ..evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
 from ..base.placeholders import expand
+from ..base.text import clip, quoted_clip
 from ..model.steps import Step
 from ..model.steplist import keyed_steps
 
@@ -46,8 +47,6 @@ if TYPE_CHECKING:  # (the model: below this layer)
 
 #: the longest an Outcome's evidence may be, in characters
 EVIDENCE_LIMIT = 1500
-#: the longest one quoted line (of output, of netstat, a frame) may be, in characters
-LINE_LIMIT = 160
 #: how many lines of a program's output to show when a check on it fails
 TAIL_LINES = 8
 #: how many matching lines, rows or frames to list at most
@@ -55,17 +54,6 @@ LIST_LIMIT = 8
 
 
 # ---- text helpers --------------------------------------------------------------------------------
-
-
-def clip(text: str, limit: int = LINE_LIMIT) -> str:
-    """One line made printable (control characters escaped, non-ASCII text kept) and cut to `limit`."""
-    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
-    return shown if len(shown) <= limit else shown[: limit - 1] + "…"
-
-
-def quote(text: str, limit: int = LINE_LIMIT) -> str:
-    """A line in double quotes, clipped."""
-    return f'"{clip(text, limit)}"'
 
 
 def bounded(text: str, limit: int = EVIDENCE_LIMIT) -> str:
@@ -309,7 +297,7 @@ def log_match(evidence: Evidence, raw: str, bounds: Bounds, out: Output) -> tupl
         if n == 0:
             return True, f"No line of {out.subject} matched {_pattern(pattern)}, as expected ({bounds})."
         if n == 1:
-            return True, f"1 line matched: {quote(hits[0].line.text)}"
+            return True, f"1 line matched: {quoted_clip(hits[0].line.text)}"
         return True, "\n".join([f"{n} lines matched ({bounds}):", *_show_some(hits, out.host_mode)])
     head = (f"Expected {bounds} {noun(bounds, 'line')} of {out.subject} matching "
             f"{_pattern(pattern)}; found {n}.")
@@ -339,13 +327,13 @@ def log_sequence(evidence: Evidence, raws: Sequence[str], out: Output) -> tuple[
     for i, rx in enumerate(compiled):
         hit = next((x for x in out.lines if x.n > after and rx.search(x.line.text)), None)
         if hit is None:
-            where = (f"after line {after} ({quote(found[-1].line.text, 100)}, which matched element {i})"
+            where = (f"after line {after} ({quoted_clip(found[-1].line.text, 100)}, which matched element {i})"
                      if found else "anywhere")
             head = [f"Element {i + 1} of {len(compiled)} of the sequence, {_pattern(patterns[i])}, "
                     f"was not found in {out.subject} {where}."]
             earlier = next((x for x in out.lines if x.n <= after and rx.search(x.line.text)), None)
             if earlier is not None:
-                head.append(f"It matches line {earlier.n} ({quote(earlier.line.text, 100)}), before that: "
+                head.append(f"It matches line {earlier.n} ({quoted_clip(earlier.line.text, 100)}), before that: "
                             "the lines are in the wrong order.")
             if found:
                 head.append("Matched so far: " + ", ".join(f"element {j + 1} at line {x.n}"

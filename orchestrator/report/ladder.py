@@ -18,10 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ..base.text import escaped, xml_safe
 from ..evidence import packets as pk
 from ..evidence.packets import Packet
 from .pages import render
-from .report import xml_safe
 
 OTHERS = "others"  # the lifeline shared by the addresses past MAX_STRANGERS
 
@@ -136,7 +136,7 @@ def preview(data: bytes, cut: bool, limit: int = 24) -> str:
     """A payload as a short quoted text ('"hello"', '"Server message: I rece…"'); bytes that are not
     printable UTF-8 shown escaped, as Python would."""
     text = data.decode("utf-8", errors="backslashreplace")
-    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+    text = escaped(text)
     if len(text) > limit:
         text, cut = text[: limit - 1], True
     return f'"{text}{"…" if cut else ""}"'

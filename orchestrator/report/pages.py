@@ -10,6 +10,8 @@ import functools
 
 import jinja2
 
+from ..base.text import escaped_lines
+
 
 @functools.cache
 def environment() -> jinja2.Environment:
@@ -22,8 +24,7 @@ def environment() -> jinja2.Environment:
     env.globals["inf"] = float("inf")
     # what programs printed, shown with its invisible characters escaped (a right-to-left override, an escape
     # sequence): the browser would not run them, but they could make a line read as what it is not
-    from .report import safe
-    env.filters["shown"] = safe
+    env.filters["shown"] = escaped_lines
     return env
 
 

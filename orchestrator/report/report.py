@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
@@ -23,6 +22,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from ..base.text import escaped_lines, xml_safe
 from ..judge import checks, judging
 from ..judge.checks import Outcome
 from ..evidence import Evidence
@@ -107,15 +107,6 @@ def write_json(report: Report, path: str | Path) -> None:
 
 
 # ---- JUnit XML -----------------------------------------------------------------------------------
-
-# characters XML 1.0 cannot hold, even escaped
-_NOT_XML = re.compile("[^\u0009\u000a\u000d\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
-
-def xml_safe(text: object) -> str:
-    """Text made safe for XML 1.0 (characters it cannot hold become U+FFFD)."""
-    return _NOT_XML.sub("\ufffd", str(text))
-
 
 def _first_line(text: str, limit: int = 200) -> str:
     line = text.strip().split("\n", 1)[0] if text.strip() else ""
@@ -207,16 +198,6 @@ def write_junit(report: Report, path: str | Path) -> None:
 # ---- the terminal --------------------------------------------------------------------------------
 
 
-def safe(text: object) -> str:
-    """Text for a terminal: what a program printed may hold escape sequences (clear the screen, set the
-    window title, move the cursor) or invisible characters; each is shown escaped (\\x1b, \\u202e)
-    instead of reaching the terminal. Line breaks and tabs stay."""
-    text = str(text)
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() or c in "\n\t" else repr(c)[1:-1] for c in text)
-
-
 def _verdict_text(verdict: str) -> Text:
     return Text(verdict.upper(), style=VERDICT_STYLE.get(verdict, "bold"))
 
@@ -226,7 +207,7 @@ def _print_indented(console: Console, text: str, style: str = "", indent: int = 
     indentation and 2 more), without padding lines with spaces (they end up in CI logs)."""
     pad = " " * indent
     width = max(20, console.width - indent)
-    for line in safe(text).split("\n"):
+    for line in escaped_lines(text).split("\n"):
         lead = line[: len(line) - len(line.lstrip(" "))]
         pieces = textwrap.wrap(line, width, initial_indent="", subsequent_indent=lead + "  ", drop_whitespace=True,
                                break_long_words=True, break_on_hyphens=False) or [""]
@@ -243,9 +224,9 @@ def render(report: Report, console: Console) -> None:
     brackets in regexes or output ('[first]', '[0-9]') are shown as they are."""
     verdict = report["verdict"]
     sc = report["scenario"]
-    header = Text.assemble(("socklab ", "dim"), (safe(sc["name"]), "bold"), "  ", _verdict_text(verdict))
+    header = Text.assemble(("socklab ", "dim"), (escaped_lines(sc["name"]), "bold"), "  ", _verdict_text(verdict))
     console.print(header)
-    console.print(Text.assemble(("run ", "dim"), report["run_id"], ("  ·  ", "dim"), safe(sc["path"]),
+    console.print(Text.assemble(("run ", "dim"), report["run_id"], ("  ·  ", "dim"), escaped_lines(sc["path"]),
                                 ("  ·  started ", "dim"), str(report.get("started_at") or "?")))
 
     table = Table(show_header=True, header_style="bold", box=None, pad_edge=False, expand=False)
@@ -255,7 +236,7 @@ def render(report: Report, console: Console) -> None:
     table.add_column("points", justify="right", no_wrap=True)
     for c in report["checks"]:
         mark = Text("✓", style="green") if c["passed"] else Text("✗", style="bold red")
-        table.add_row(mark, Text(safe(c["name"])), Text(c["kind"]), Text(f"{c['awarded']}/{c['points']}"))
+        table.add_row(mark, Text(escaped_lines(c["name"])), Text(c["kind"]), Text(f"{c['awarded']}/{c['points']}"))
     if report["checks"]:
         console.print()
         console.print(table)
@@ -272,13 +253,13 @@ def render(report: Report, console: Console) -> None:
         console.print(Text("Failed steps", style="bold red"))
         for s in steps:
             console.print(Text.assemble(("✗ ", "bold red"), (f"{s['key']}{_step_at(s)}: ", "bold"),
-                                        safe(s["description"])))
+                                        escaped_lines(s["description"])))
             _print_indented(console, s["message"])
     if failed:
         console.print()
         console.print(Text("Failed checks", style="bold red"))
         for c in failed:
-            console.print(Text.assemble(("✗ ", "bold red"), (safe(c["name"]), "bold")))
+            console.print(Text.assemble(("✗ ", "bold red"), (escaped_lines(c["name"]), "bold")))
             _print_indented(console, f"at {c['where']}", style="dim")
             _print_indented(console, c["evidence"])
 
@@ -319,7 +300,7 @@ def render_summary(reports: Iterable[Report], console: Console) -> None:
     table.add_column("score", justify="right", no_wrap=True)
     table.add_column("duration", justify="right", no_wrap=True)
     for r in reports:
-        table.add_row(Text(safe(r["scenario"]["name"])), _verdict_text(r["verdict"]), Text(_score(r)),
+        table.add_row(Text(escaped_lines(r["scenario"]["name"])), _verdict_text(r["verdict"]), Text(_score(r)),
                       Text(_duration(r)))
     console.print(table)
     counts = {v: sum(1 for r in reports if r["verdict"] == v) for v in ("pass", "fail", "error")}
@@ -331,4 +312,4 @@ def render_summary(reports: Iterable[Report], console: Console) -> None:
 
 
 __all__ = ["Report", "build", "to_json", "write_json", "junit_xml", "write_junit", "render",
-           "render_summary", "run_problem", "failed_steps", "safe", "limits_stopped"]
+           "render_summary", "run_problem", "failed_steps", "limits_stopped"]

@@ -12,6 +12,7 @@ import pytest
 
 from orchestrator.judge import checks, judging
 from orchestrator.base.errors import EXIT_CHECKS_FAILED, EXIT_ENVIRONMENT, EXIT_OK
+from orchestrator.base.text import LINE_CHARS
 from orchestrator.evidence import CaptureEvidence, Evidence, ProgramEvidence
 from orchestrator.model.scenario import Bounds, Check, ExitCheck, Scenario, Start
 
@@ -431,7 +432,7 @@ def test_evidence_is_bounded_and_lines_are_clipped():
                   log("server", sequence=("0001", "nope"))):
         text = only(check, ev).evidence
         assert len(text) <= judging.EVIDENCE_LIMIT
-        assert max(len(x) for x in text.splitlines()) <= 2 * judging.LINE_LIMIT  # clipped lines, not 500 characters
+        assert max(len(x) for x in text.splitlines()) <= 2 * LINE_CHARS  # clipped lines, not 500 characters
     text = only(log("server", match="nope", count=1), ev).evidence
     assert "server's output went past the limit: only its beginning was kept." in text
     assert r"bell\x07 and tab\t" in text  # control characters shown, not sent to the terminal
