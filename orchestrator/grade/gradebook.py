@@ -18,7 +18,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from ..report import pages
 from .grading import Settings, folder_name, judged_file, plan, student_folder
 from .records import StudentGrade
 from ..base.text import escaped_lines
+from ..report.junit import Case, Problem, Suite, suites_xml
 from ..report.report import num
 
 CSV_NAME, MANIFEST_NAME, PAGE_NAME = "grades.csv", "manifest.json", "index.html"
@@ -113,22 +113,14 @@ def gradescope(grade: StudentGrade, settings: Settings) -> dict[str, Any]:
 
 def junit(grade: StudentGrade) -> str:
     """JUnit XML: a <testsuite> per scenario, a <testcase> per check, a <failure> with the evidence."""
-    root = ET.Element("testsuites", {"name": grade.submission.name})
+    suites = []
     for s in grade.scenarios:
-        failures = sum(1 for c in s.checks if not c["passed"])
-        suite = ET.SubElement(root, "testsuite", {"name": s.entry.scenario.name, "tests": str(len(s.checks)),
-                                                  "failures": str(failures), "errors": str(len(s.errors))})
-        for c in s.checks:
-            case = ET.SubElement(suite, "testcase", {"name": c["name"], "classname": s.entry.scenario.name})
-            if not c["passed"]:
-                fail = ET.SubElement(case, "failure", {"message": c["evidence"].split("\n", 1)[0][:200]})
-                fail.text = c["evidence"]
-        for err in s.errors:
-            ET.SubElement(ET.SubElement(suite, "testcase", {"name": "run", "classname": s.entry.scenario.name}),
-                          "error", {"message": err[:200]}).text = err
-    ET.indent(root)
-    from ..base.text import xml_safe  # XML 1.0 cannot hold every character a program prints
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + xml_safe(ET.tostring(root, encoding="unicode")) + "\n"
+        name = s.entry.scenario.name
+        cases = [Case(c["name"], name, problem=None if c["passed"] else
+                      Problem("failure", c["evidence"].split("\n", 1)[0][:200], c["evidence"])) for c in s.checks]
+        cases += [Case("run", name, problem=Problem("error", err[:200], err)) for err in s.errors]
+        suites.append(Suite(name, cases, tests=len(s.checks)))
+    return suites_xml(grade.submission.name, suites)
 
 
 # ---- the pages: index.html (the class) and students/<name>/index.html (one student) ------------------------

@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import textwrap
-import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,11 +21,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..base.text import escaped_lines, xml_safe
+from ..base.text import escaped_lines
 from ..judge import checks, judging
 from ..judge.checks import Outcome
 from ..evidence import Evidence
 from ..model.scenario import Scenario
+from .junit import Case, Problem, Suite, suite_xml
 
 Report = dict[str, Any]
 
@@ -142,52 +142,26 @@ def junit_xml(report: Report) -> str:
     <failure> with the evidence for a failed one), one per failed step (`step steps[N]: description`),
     and an <error> testcase for an 'error' verdict."""
     suite_name = report["scenario"]["name"]
-    cases: list[ET.Element] = []
-    failures = errors = 0
-
-    def case(name: str, seconds: float | None = None) -> ET.Element:
-        el = ET.Element("testcase", {"name": xml_safe(name), "classname": xml_safe(suite_name)})
-        if seconds is not None:
-            el.set("time", f"{seconds:.3f}")
-        cases.append(el)
-        return el
-
+    cases: list[Case] = []
     for c in report["checks"]:
-        el = case(c["name"])
-        if not c["passed"]:
-            failures += 1
-            fail = ET.SubElement(el, "failure", {"message": xml_safe(_first_line(c["evidence"])), "type": c["kind"]})
-            fail.text = xml_safe(f"{c['evidence']}\n(check at {c['where']}; {c['awarded']}/{c['points']} points)")
+        failure = None if c["passed"] else Problem(
+            "failure", _first_line(c["evidence"]),
+            f"{c['evidence']}\n(check at {c['where']}; {c['awarded']}/{c['points']} points)", c["kind"])
+        cases.append(Case(c["name"], suite_name, problem=failure))
     for s in failed_steps(report):
-        el = case(f"step {s['key']}: {s['description']}", s.get("duration"))
-        failures += 1
-        fail = ET.SubElement(el, "failure", {"message": xml_safe(_first_line(s["message"])), "type": "step"})
-        fail.text = xml_safe(f"{s['key']}{_step_at(s)}: {s['description']}\n{s['message']}")
+        cases.append(Case(f"step {s['key']}: {s['description']}", suite_name, s.get("duration"),
+                          Problem("failure", _first_line(s["message"]),
+                                  f"{s['key']}{_step_at(s)}: {s['description']}\n{s['message']}", "step")))
     if report["verdict"] == "error":
-        el = case("run")
-        errors += 1
         problem = run_problem(report) or "the run could not be carried out"
-        err = ET.SubElement(el, "error", {"message": xml_safe(_first_line(problem)), "type": "run"})
-        err.text = xml_safe(problem)
-
-    total = _total_seconds(report)
-    attrs = {"name": xml_safe(suite_name), "tests": str(len(cases)), "failures": str(failures),
-             "errors": str(errors), "skipped": "0"}
-    if total is not None:
-        attrs["time"] = f"{total:.3f}"
-    if report.get("started_at"):
-        attrs["timestamp"] = xml_safe(report["started_at"])
-    suite = ET.Element("testsuite", attrs)
-    props = ET.SubElement(suite, "properties")
-    for key, value in (("run_id", report.get("run_id")), ("verdict", report.get("verdict")),
-                       ("scenario_path", report["scenario"].get("path")),
-                       ("score", _score(report)),
-                       ("artifacts", report.get("artifacts"))):
-        if value is not None:
-            ET.SubElement(props, "property", {"name": key, "value": xml_safe(value)})
-    suite.extend(cases)
-    ET.indent(suite)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(suite, encoding="unicode") + "\n"
+        cases.append(Case("run", suite_name, problem=Problem("error", _first_line(problem), problem, "run")))
+    properties = [(key, str(value)) for key, value in (
+        ("run_id", report.get("run_id")), ("verdict", report.get("verdict")),
+        ("scenario_path", report["scenario"].get("path")), ("score", _score(report)),
+        ("artifacts", report.get("artifacts"))) if value is not None]
+    started = report.get("started_at")
+    return suite_xml(Suite(suite_name, cases, skipped=0, time=_total_seconds(report),
+                           timestamp=str(started) if started else None, properties=properties))
 
 
 def write_junit(report: Report, path: str | Path) -> None:
