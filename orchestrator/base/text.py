@@ -8,9 +8,10 @@ topology is.
 
 Also the one home of what is shown of a run and a submission: `escaped` (every character that cannot be seen
 written as Python's repr writes it: a name in a zip, a link's target), `escaped_lines` (the same with line
-breaks and tabs kept: a terminal, a page), `clip` and `quoted_clip` (one line of a program's output, a frame,
-a display filter in a check's evidence, cut to LINE_CHARS with '…'), and `xml_safe` (the characters XML 1.0
-cannot hold, even escaped, replaced: JUnit files, the ladder's SVG).
+breaks and tabs kept: a terminal, a page), `ascii_escaped` (everything past ASCII escaped too), `clip` and
+`quoted_clip` (one line of a program's output, a frame, a display filter in a check's evidence, cut to
+LINE_CHARS with '…'), and `xml_safe` (the characters XML 1.0 cannot hold, even escaped, replaced: JUnit
+files, the ladder's SVG).
 """
 from __future__ import annotations
 
@@ -55,6 +56,12 @@ def escaped(text: str, keep: str = "") -> str:
     if text.isprintable():
         return text
     return "".join(ch if ch.isprintable() or ch in keep else _escape(ch) for ch in text)
+
+
+def ascii_escaped(text: str) -> str:
+    """Text in ASCII as Python's unicode_escape writes it: unlike `escaped`, every character past ASCII
+    (olé: ol\\xe9) and every backslash are escaped too (a --programs file's name that is not a program's)."""
+    return text.encode("unicode_escape").decode("ascii")
 
 
 def escaped_lines(text: object) -> str:

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..base.errors import InvalidInput
-from ..base.text import escaped
+from ..base.text import ascii_escaped, escaped
 from .programs import find_programs
 from .reading import (FILES_LIMIT, PROGRAM_NAME, TOTAL_LIMIT, EntryBroken, count_word, folder_files,
                       is_ignored, kind_of, name_list, read_file, zip_files)
@@ -101,7 +101,7 @@ def read_programs(folder: str | Path) -> dict[str, bytes]:
     files, total = {}, 0
     for name in names:
         if not PROGRAM_NAME.fullmatch(name):
-            shown = name.encode("unicode_escape").decode("ascii")  # a newline or an escape, made visible
+            shown = ascii_escaped(name)  # a newline or an escape, made visible
             raise InvalidInput(f"{path}: '{shown}' is not a program's name: letters, digits and '_' (not a "
                                "digit first), then .py, as Python imports it")
         files[name] = read_file(path / name)
