@@ -16,7 +16,10 @@ Where the programs are
   files or TOTAL_LIMIT bytes with the programs (read_programs' limits; helpers are taken in name order). A
   helper named like a module of Python's own (socket.py) is kept, with a note: it hides that module.
 - Everything used runs side by side in one folder (the lab's submission volume): programs found in
-  different folders are noted. Archives inside an entry (a .zip in a zip) are not opened, but noted.
+  different folders are noted.
+- Archives inside an entry (a folder holding PL1.zip: archives.py opens them, one level deep) are folders
+  named after the archive: a note names the programs found in each, and a program both loose and in an
+  archive (or in two) is two candidates, the problem saying which archive.
 - A program file must be text: no NUL byte, and decoding as Python does (tokenize.detect_encoding: UTF-8,
   a BOM allowed, unless a PEP 263 coding cookie names another encoding); otherwise it is a problem ("not
   text"); a helper that is not text is left out with a note.
@@ -32,10 +35,6 @@ import tokenize
 from ..base.text import escaped
 from .reading import (ASSIGNMENT, FILE_LIMIT, FILES_LIMIT, PROGRAM_NAME, TOTAL_LIMIT, EntryFile, FileRefused,
                       count_word, name_list)
-
-#: Files inside a submission that are archives: not opened, but noted.
-ARCHIVES = (".zip", ".rar", ".7z", ".tar", ".tar.gz", ".tgz")
-
 
 def text_problem(rel: str, data: bytes) -> str | None:
     """Why a file is not text Python can read (see the module), or None."""
@@ -71,9 +70,7 @@ def find_programs(files: list[EntryFile], notes: list[str]) -> tuple[dict[str, b
     used: dict[str, bytes] = {}
     problems: dict[str, str] = {}
     folders: dict[tuple[str, ...], list[str]] = {}  # a used program's folder -> the programs from there
-    for f in files:
-        if f.parts[-1].lower().endswith(ARCHIVES):
-            notes.append(f"{f.rel} was not opened: archives inside a submission are not read")
+    in_archive: dict[tuple[str, ...], list[str]] = {}  # an archive inside the entry -> the programs from it
     for program in ASSIGNMENT:
         candidates = [f for f in files if f.parts[-1].lower() == program]
         if not candidates:
@@ -87,6 +84,10 @@ def find_programs(files: list[EntryFile], notes: list[str]) -> tuple[dict[str, b
         if len(candidates) > 1:
             paths = [f.rel for f in candidates]
             twice = " (the zip holds one name more than once)" if len(set(paths)) < len(paths) else ""
+            archives = sorted({escaped("/".join(f.archive)) for f in candidates if f.archive})
+            if archives:
+                twice += (f" ({name_list(archives)} {'is an archive' if len(archives) == 1 else 'are archives'} "
+                          "in the submission, read as a folder: hand each program in once)")
             problems[program] = f"{count_word(len(paths))} files could be {program}: {name_list(paths)}{twice}"
             continue
         found = candidates[0]
@@ -101,8 +102,12 @@ def find_programs(files: list[EntryFile], notes: list[str]) -> tuple[dict[str, b
             continue
         used[program] = data
         folders.setdefault(found.folder, []).append(program)
+        if found.archive:
+            in_archive.setdefault(found.archive, []).append(program)
         if found.parts[-1] != program:
             notes.append(f"found {found.rel} as {program}")
+    for archive, programs in sorted(in_archive.items()):
+        notes.append(f"found {name_list(programs)} inside the archive {escaped('/'.join(archive))}")
     if len(folders) > 1:
         notes.append("the programs come from different folders ("
                      + name_list([escaped("/".join(f)) or "the top" for f in sorted(folders)])

@@ -29,11 +29,9 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import io
 import os
 import re
 import stat
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -41,7 +39,7 @@ from typing import Callable
 from ..base.errors import InvalidInput
 from ..base.safefile import NotRegular, OpenFailed, TooLarge, read_bounded
 from ..base.text import escaped
-from ..model.suite import ASSIGNMENT  # (what every submission should hold: the suite's programs)
+from ..model.suite import ASSIGNMENT  # noqa: F401 (what every submission should hold; its users import it from here)
 
 #: The largest program file read (a student's program is a few KiB; the reference ones are under 6 KiB).
 FILE_LIMIT = 256 * 1024
@@ -98,7 +96,6 @@ RECORDS_CEILING = 8 * MEMBERS_LIMIT
 UNZIPPED_LIMIT = 8 * 1024 * 1024
 #: Entries ignored everywhere besides hidden ones (names starting with '.'): platforms' leftovers.
 IGNORED = frozenset({"__macosx", "thumbs.db", "desktop.ini"})
-_CENTRAL_RECORD = b"PK\x01\x02"
 
 
 class FileRefused(Exception):
@@ -113,6 +110,8 @@ class EntryBroken(Exception):
 class EntryFile:
     parts: tuple[str, ...]  # its path in the entry, folder by folder
     read: Callable[[int], bytes]  # its bytes, at most the limit given; raises FileRefused or EntryBroken
+    size: int | None = None  # the size it declares (its lstat's in a folder, a member's header's), if known
+    archive: tuple[str, ...] = ()  # the archive inside the entry it comes from (its parts), if any
 
     @property
     def rel(self) -> str:
@@ -147,7 +146,7 @@ def count_word(n: int) -> str:
     return "two" if n == 2 else "three" if n == 3 else f"{n:,}"
 
 
-# ---- an entry's files, from a folder or a zip -------------------------------------------------------
+# ---- an entry's files, from a folder -----------------------------------------------------------------
 def folder_files(top: Path) -> list[EntryFile]:
     """The files of a folder down to DEPTH, links not followed; nothing is read yet."""
     files: list[EntryFile] = []
@@ -183,104 +182,16 @@ def folder_files(top: Path) -> list[EntryFile]:
                         if len(parts) < DEPTH:                              # candidate, refused by read_file
                             subfolders.append(item.name)
                     else:
-                        files.append(EntryFile((*parts, item.name), reader(Path(item.path), (*parts, item.name))))
+                        try:
+                            size: int | None = item.stat(follow_symlinks=False).st_size
+                        except OSError:
+                            size = None
+                        files.append(EntryFile((*parts, item.name), reader(Path(item.path), (*parts, item.name)),
+                                               size))
         except OSError as e:
             raise EntryBroken(f"{where} cannot be listed: {e.strerror}") from None
         for name in sorted(subfolders):
             walk(folder / name, (*parts, name))
 
     walk(top, ())
-    return sorted(files, key=lambda f: f.parts)
-
-
-def zip_files(path: Path, size: int, notes: list[str]) -> list[EntryFile]:
-    """The members of a zip (read into memory, opened there) down to DEPTH; nothing is unzipped yet."""
-    shown = escaped(path.name)
-    if size > ZIP_LIMIT:
-        raise EntryBroken(f"{shown} is {size:,} bytes; a submission's zip may be at most {ZIP_LIMIT:,} "
-                          f"({ZIP_LIMIT // 2**20} MiB)")
-    try:
-        data = read_file(path, ZIP_LIMIT)
-    except InvalidInput as e:  # it changed since lstat
-        raise EntryBroken(rephrased(str(e), str(path), shown)) from None
-    too_many = (f"{shown} holds over {MEMBERS_LIMIT:,} files and folders; a submission is a handful of files: "
-                "leave out virtual environments, data and build output")
-    if data.count(_CENTRAL_RECORD) > RECORDS_CEILING:
-        raise EntryBroken(too_many)
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-        members = archive.infolist()
-    except Exception as e:  # whatever zipfile raises on bytes it cannot read (BadZipFile, ValueError, ...)
-        raise EntryBroken(f"{shown} is not a zip that can be read ({escaped(str(e)) or type(e).__name__}); hand in "
-                          "a .zip made by your system's 'Compress' or by 'zip'") from None
-    if len(members) > MEMBERS_LIMIT:
-        raise EntryBroken(too_many)
-    declared = sum(m.file_size for m in members)
-    if declared > UNZIPPED_LIMIT:
-        raise EntryBroken(f"{shown} unzips to {declared:,} bytes; at most {UNZIPPED_LIMIT:,} are read from a "
-                          f"submission's zip ({UNZIPPED_LIMIT // 2**20} MiB)")
-    for m in members:
-        if m.flag_bits & 0x1:
-            raise EntryBroken(f"{shown} is protected by a password ({escaped(m.filename)} is encrypted); hand it in "
-                              "without a password")
-    unzipped = 0
-
-    def reader(member: zipfile.ZipInfo, rel: str) -> Callable[[int], bytes]:
-        def read(limit: int) -> bytes:
-            nonlocal unzipped
-            mode = member.external_attr >> 16
-            if stat.S_IFMT(mode) and not stat.S_ISREG(mode):
-                if stat.S_ISLNK(mode):
-                    raise FileRefused(f"{rel} is a symbolic link (in the zip); a submission's files are read as "
-                                      "they are, links are not followed: put the program itself there")
-                raise FileRefused(f"{rel} is {kind_of(mode)} (in the zip), not a program file")
-            if member.file_size > limit:
-                raise FileRefused(f"{rel} is {member.file_size:,} bytes (unzipped); a program file may be at most "
-                                  f"{limit:,}")
-            cap = min(limit, UNZIPPED_LIMIT - unzipped)
-            chunks, got = [], 0
-            try:
-                with archive.open(member) as stream:
-                    while got <= cap:
-                        chunk = stream.read(min(65536, cap + 1 - got))
-                        if not chunk:
-                            break
-                        chunks.append(chunk)
-                        got += len(chunk)
-            except NotImplementedError as e:  # e.g. Deflate64, zstd, AES
-                raise EntryBroken(f"{shown} cannot be unzipped by Python: {rel} is compressed with a method it lacks "
-                                  f"({escaped(str(e))}); zip the files again with your system's 'Compress' or 'zip'"
-                                  ) from None
-            except Exception as e:  # a CRC mismatch, damaged data, ...
-                raise EntryBroken(f"{shown} is damaged: {rel} cannot be unzipped "
-                                  f"({escaped(str(e)) or type(e).__name__}); zip the files again") from None
-            unzipped += got
-            if got > limit:  # more than its header declares (zipfile stops at the declared size: never here)
-                raise FileRefused(f"{rel} unzips to over {limit:,} bytes; a program file may be at most {limit:,}")
-            if got > cap:
-                raise EntryBroken(f"{shown} unzips to over {UNZIPPED_LIMIT:,} bytes; at most {UNZIPPED_LIMIT:,} are "
-                                  "read from a submission's zip")
-            return b"".join(chunks)
-        return read
-
-    files = []
-    for m in members:
-        if m.filename.endswith(("/", "\\")) or stat.S_ISDIR(m.external_attr >> 16):
-            continue  # a folder: its files say where they are
-        parts = tuple(p for p in re.split(r"[/\\]", m.filename) if p not in ("", "."))
-        if not parts:
-            continue
-        rel = escaped("/".join(parts))
-        named_like_program = parts[-1].lower() in ASSIGNMENT
-        if any(is_ignored(p) for p in parts):
-            if named_like_program:
-                notes.append(f"{rel} was not looked at: names starting with '.' (and '..') are hidden, and "
-                             "__MACOSX is a system's leftovers")
-            continue
-        if len(parts) - 1 > DEPTH:
-            if named_like_program:
-                notes.append(f"{rel} was not looked at: it is {len(parts) - 1} folders deep; programs are looked "
-                             f"for at most {DEPTH} folders deep")
-            continue
-        files.append(EntryFile(parts, reader(m, rel)))
     return sorted(files, key=lambda f: f.parts)

@@ -33,8 +33,9 @@ Entries
 - Submissions giving the same name, ignoring case (`alice/` and `alice.zip`; `Bob` and `bob.zip`: a report
   per student must not collide on a case-insensitive disk), are each an error naming them all; none is read.
 
-Where the programs are (programs.py), and how an entry's files are listed and read without trusting them
-(reading.py): those modules say.
+Where the programs are (programs.py), how an entry's files are listed and read without trusting them
+(reading.py), and how its zip and the archives inside it (a folder holding PL1.zip, a zip holding a .tar.gz;
+one level deep) are opened in memory (archives.py): those modules say.
 """
 from __future__ import annotations
 
@@ -46,9 +47,10 @@ from pathlib import Path
 
 from ..base.errors import InvalidInput
 from ..base.text import ascii_escaped, escaped
+from .archives import with_archives, zip_files
 from .programs import find_programs
 from .reading import (FILES_LIMIT, PROGRAM_NAME, TOTAL_LIMIT, EntryBroken, count_word, folder_files,
-                      is_ignored, kind_of, name_list, read_file, zip_files)
+                      is_ignored, kind_of, name_list, read_file)
 
 
 @dataclass(frozen=True)
@@ -238,7 +240,7 @@ def read_submission(entry: str | Path) -> Submission:
         else:
             raise EntryBroken(f"{shown} is {kind_of(info.st_mode)}, not a folder or a .zip; each student's work "
                               "must be a folder or a .zip named after the student")
-        used, problems = find_programs(files, notes)
+        used, problems = find_programs(with_archives(files, notes), notes)
     except EntryBroken as e:
         return Submission(name, str(path), error=str(e), notes=tuple(notes))
     return Submission(name, str(path), used, problems, None, tuple(notes))

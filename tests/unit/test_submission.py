@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.grade import reading, submission
+from orchestrator.grade import archives, reading, submission
 from orchestrator.base.errors import EXIT_INVALID_INPUT, InvalidInput
 from orchestrator.grade.reading import ASSIGNMENT, FILE_LIMIT, FILES_LIMIT, MEMBERS_LIMIT, UNZIPPED_LIMIT, ZIP_LIMIT
 from orchestrator.grade.submission import Submission, discover, read_programs, read_submission
@@ -339,7 +339,8 @@ def test_too_many_members_or_files(klass, monkeypatch):
                                              "of files: leave out virtual environments, data and build output")
     # smaller limits (creating thousands of files is slow on some disks; the rule is the same)
     monkeypatch.setattr(reading, "MEMBERS_LIMIT", 10)
-    monkeypatch.setattr(reading, "RECORDS_CEILING", 80)
+    monkeypatch.setattr(archives, "MEMBERS_LIMIT", 10)
+    monkeypatch.setattr(archives, "RECORDS_CEILING", 80)
     folder = put(klass / "yann", {**PROGRAMS, **{f"data/{i}": b"" for i in range(6)}})
     assert one(folder).error == ("yann holds over 10 files and folders (down to 2 folders deep); a submission is a "
                                  "handful of files: leave out virtual environments, data and build output")
@@ -520,7 +521,8 @@ def test_helper_modules(klass):
     sub = one(put(klass / "dan", files))
     assert sub.files == {**PROGRAMS, "common.py": b"A = 1\n", "socket.py": b"# oops\n"}
     assert sub.notes == (
-        "old.zip was not opened: archives inside a submission are not read",
+        "old.zip was not opened: old.zip is not a zip that can be read (File is not a zip file); hand in a .zip "
+        "made by your system's 'Compress' or by 'zip'",
         "left out class.py: Python could not import a module of that name (letters, digits and '_', not a digit "
         "first, not a keyword, then .py)",
         "left out my-utils.py: Python could not import a module of that name (letters, digits and '_', not a digit "
