@@ -173,7 +173,7 @@ def gunzipped(data: bytes, shown: str) -> bytes:
             if not inflater.eof:
                 raise EntryBroken(f"{shown} is damaged: it ends before its data does; pack the files again")
             rest = inflater.unused_data
-            if not rest.strip(b"\0"):  # some tools pad a gzip with zeros
+            if not rest.startswith(b"\x1f\x8b"):  # zeros some tools pad with, or garbage: ignored, as tar does
                 break
     except zlib.error as e:
         raise EntryBroken(f"{shown} is not a .tar.gz that can be read ({escaped(str(e))}); hand in a .zip made by "
@@ -288,8 +288,9 @@ def with_archives(files: list[EntryFile], notes: list[str]) -> list[EntryFile]:
             continue
         try:
             data = f.read(ZIP_LIMIT)  # EntryBroken (its own zip is damaged) is the entry's error
-        except FileRefused as e:
-            notes.append(f"{f.rel} was not opened: {e}")
+        except FileRefused as e:  # said of a program: said here of an archive
+            why = str(e).replace(", not a program file", ", not an archive").replace("the program itself", "the archive")
+            notes.append(f"{f.rel} was not opened: {why}")
             continue
         if len(data) > ZIP_LIMIT or read_in_all + len(data) > ZIP_LIMIT:
             notes.append(f"{f.rel} was not opened: the archives in a submission may hold at most {ZIP_LIMIT:,} "

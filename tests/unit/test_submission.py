@@ -20,6 +20,7 @@ from orchestrator.grade import archives, reading, submission
 from orchestrator.base.errors import EXIT_INVALID_INPUT, InvalidInput
 from orchestrator.grade.reading import ASSIGNMENT, FILE_LIMIT, FILES_LIMIT, MEMBERS_LIMIT, UNZIPPED_LIMIT, ZIP_LIMIT
 from orchestrator.grade.submission import Submission, discover, read_programs, read_submission
+from tests.support.entries import PROGRAMS, one, put, under, zipped
 
 
 @pytest.fixture
@@ -116,36 +117,6 @@ def test_a_socket_named_like_a_program_is_refused(folder):
 
 
 # ---- a class folder (issue 8): discover and read_submission --------------------------------------------
-#: Four programs as a student hands them in: each a line of its own.
-PROGRAMS = {name: f"print({name!r})\n".encode() for name in ASSIGNMENT}
-
-
-def put(folder: Path, files: dict[str, bytes]) -> Path:
-    """A folder holding files (paths with '/' make subfolders)."""
-    for rel, content in files.items():
-        (folder / rel).parent.mkdir(parents=True, exist_ok=True)
-        (folder / rel).write_bytes(content)
-    return folder
-
-
-def zipped(path: Path, files: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
-    """A zip holding files under the names given, written as they are (no normalising)."""
-    with zipfile.ZipFile(path, "w", method) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return path
-
-
-def under(prefix: str, files: dict[str, bytes]) -> dict[str, bytes]:
-    return {f"{prefix}{name}": content for name, content in files.items()}
-
-
-def one(path: Path) -> Submission:
-    sub = read_submission(path)
-    assert sub.path == str(path)
-    return sub
-
-
 @pytest.fixture
 def klass(tmp_path: Path) -> Path:
     d = tmp_path / "class"
