@@ -1,28 +1,15 @@
 """A student's files, read without trusting them: one file (`read_file`), and the files of a class folder's
-entry, a folder or a zip, listed down to DEPTH (`folder_files`, `zip_files`), with the limits of both. What
-of them can be used is programs.py's; the class folder and its submissions are submission.py's.
+entry that is a folder, listed down to DEPTH (`folder_files`), with the limits of every entry's reading (a
+zip's and the archives' inside an entry are archives.py's). What of them can be used is programs.py's; the
+class folder and its submissions are submission.py's.
 
 Reading without trusting: a student's files are read, never written, modified, extracted or run
 - Folders are walked without following links (a link to a folder is not entered) down to DEPTH, and files
   are read with `read_file` (so links, FIFOs, devices and folders named like programs are refused, sizes
   capped at FILE_LIMIT). Seeing more than MEMBERS_LIMIT files and folders, or a folder that cannot be
   listed, is the entry's error.
-- A zip is read (with `read_file`, capped at ZIP_LIMIT) into memory and opened there with zipfile. Its
-  error: over ZIP_LIMIT; not a zip zipfile can read; more than MEMBERS_LIMIT members (and, before zipfile
-  is asked to list them, more than RECORDS_CEILING central-directory signatures in its bytes: an upper bound
-  of its members, so that a zip of 200,000 empty members, ~100 MB of objects once listed, is refused
-  unlisted; a zip storing other zips uncompressed counts theirs too); declared sizes adding up to more than
-  UNZIPPED_LIMIT; an encrypted member; a member that cannot be read (a CRC mismatch, damaged data, a
-  compression method Python lacks). A member that is a symbolic link or not a regular file (its Unix mode
-  in external_attr) is refused like a link in a folder (a problem for its program); a member declaring
-  more than FILE_LIMIT bytes is refused before it is read; every read stops at its cap whatever the
-  headers say (zipfile itself stops at the declared size and checks the CRC, so a header that lies makes a
-  damaged zip), and the bytes unzipped from one zip are capped at UNZIPPED_LIMIT in all.
-- A member's name is only a name: it is split at '/' and at '\\' (old Windows tools write those); empty and
-  '.' parts are dropped (a leading '/' too); '..' is a name starting with '.', so hidden: ignored. The
-  depth is the number of folder parts left, never normalised (a/b/c/../../x.py is not x.py at the top).
-  Members named like a program but hidden or too deep are noted (the zip's names are all known; a folder is
-  not listed deeper than DEPTH for that).
+- A zip (the entry, or one inside it) and the other archives inside an entry are archives.py's: read in
+  memory with these limits (ZIP_LIMIT, MEMBERS_LIMIT, RECORDS_CEILING, UNZIPPED_LIMIT), never extracted.
 - Paths shown in messages have control characters escaped (a name can hold an escape sequence).
 """
 from __future__ import annotations

@@ -35,7 +35,8 @@ def test_a_folder_holding_the_zip_a_student_uploaded(klass):
 
 
 def test_a_folder_holding_a_tar_gz_a_tgz_or_a_tar(klass):
-    for name, gz in (("PL1.tar.gz", True), ("PL1.TGZ", True), ("PL1.tar", False), ("odd.tar", True), ("pad.tgz", "padded")):
+    for name, gz in (("PL1.tar.gz", True), ("PL1.TGZ", True), ("PL1.tar", False), ("odd.tar", True),
+                     ("pad.tgz", "padded")):
         data = tar_bytes(under("lab/", PROGRAMS), gz=bool(gz)) + (b"\0" * 512 + b"junk" if gz == "padded" else b"")
         sub = one(put(klass / name.replace(".", "-"), {name: data}))
         assert sub.files == PROGRAMS and sub.problems == {} and sub.error is None, name
@@ -106,6 +107,12 @@ def test_an_inner_archive_too_big_or_too_many_in_all(klass, monkeypatch):
     assert sub.files == PROGRAMS and sub.notes == (
         "b.zip was not opened: the archives in a submission may hold at most 6 files and folders in all",
         f"{ALL_FOUND} a.zip")
+    a, b = zip_bytes(under("a/", PROGRAMS)), zip_bytes(PROGRAMS)
+    monkeypatch.setattr(archives, "ZIP_LIMIT", len(a) + len(b) - 1)
+    sub = one(put(klass / "ian", {"a.zip": a, "b.zip": b}))
+    assert sub.files == PROGRAMS and sub.notes == (
+        f"b.zip was not opened: the archives in a submission may hold at most {len(a) + len(b) - 1:,} bytes in all "
+        "(0 MiB)", f"{ALL_FOUND} a.zip")
 
 
 def test_a_damaged_inner_archive_is_a_note_or_its_program_s_problem(klass):
