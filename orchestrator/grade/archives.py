@@ -154,9 +154,12 @@ def zip_members(data: bytes, shown: str) -> list[Member]:
 
 def gunzipped(data: bytes, shown: str) -> bytes:
     """A .tar.gz's tar: its gzip members decompressed, at most UNZIPPED_LIMIT bytes in all, or EntryBroken."""
-    out, got, rest = [], 0, data
+    out, got, rest, count = [], 0, data, 0
     try:
         while rest:
+            count += 1
+            if count > MEMBERS_LIMIT:  # a gzip of many empty gzips: each costs an inflater
+                raise EntryBroken(too_many(shown))
             inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
             pending = rest
             while True:

@@ -3,7 +3,9 @@ holding a .tar.gz, are opened in memory, one level deep, with a zip's caps; thei
 as a folder named after the archive. Each case is built as a platform (or a student) writes it."""
 from __future__ import annotations
 
+import gzip
 import os
+import random
 import tarfile
 import tracemalloc
 import zipfile
@@ -191,3 +193,26 @@ def test_a_program_both_loose_and_in_an_archive_is_two_candidates(klass):
     assert both.problems["client_udp.py"] == ("two files could be client_udp.py: a.zip/client_udp.py and "
                                               "b.tgz/client_udp.py (a.zip and b.tgz are archives in the submission, "
                                               "read as a folder: hand each program in once)")
+
+
+def test_damaged_archives_of_every_kind_never_raise(klass):
+    """Bytes changed at random (seeded) in a .tgz, a .tar and a .zip inside a submission: whatever they
+    become, reading the submission says so and never raises."""
+    rng = random.Random(7)
+    base = {"a.tgz": tar_bytes(under("x/", PROGRAMS), gz=True), "b.tar": tar_bytes(under("y/", PROGRAMS)),
+            "c.zip": zip_bytes(under("z/", PROGRAMS))}
+    for i in range(100):
+        files = {}
+        for name, data in base.items():
+            changed = bytearray(data)
+            for _ in range(rng.randint(1, 8)):
+                changed[rng.randrange(len(changed))] = rng.randrange(256)
+            files[name] = bytes(changed[:rng.randrange(len(changed))] if rng.random() < 0.2 else changed)
+        sub = one(put(klass / f"s{i}", files))
+        assert sub.error is None and len(sub.notes) <= 16
+
+
+def test_a_gzip_of_many_empty_gzips_is_refused(klass):
+    sub = one(put(klass / "quin", {"m.tgz": gzip.compress(b"") * 5000}))
+    assert sub.notes == ("m.tgz was not opened: m.tgz holds over 1,000 files and folders; a submission is a handful "
+                         "of files: leave out virtual environments, data and build output",)
