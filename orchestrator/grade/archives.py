@@ -57,7 +57,7 @@ _CENTRAL_RECORD = b"PK\x01\x02"
 KINDS = ((".tar.gz", "tgz"), (".tgz", "tgz"), (".tar", "tar"), (".zip", "zip"), (".rar", "rar"), (".7z", "7z"))
 UNOPENED = {"rar": "a RAR archive", "7z": "a 7-Zip archive"}
 
-#: A member as listed: its name in the archive, and what makes its reader given its path as shown.
+#: A member as listed: its name in the archive, what makes its reader (given its path as shown), its size.
 Member = tuple[str, Callable[[str], Callable[[int], bytes]], int]
 
 
