@@ -31,8 +31,10 @@ def register(sub) -> None:
                        help="a lab of its own for every play (default: a student's plays share one, reset between)")
         if name == "grade":
             p.add_argument("--only", nargs="+", metavar="NAME", help="only these students")
+            p.add_argument("--handout", metavar="DIR", help="the course handout's programs (.py files): boilerplate "
+                           "to similarity.html, as the lab's reference programs are")
         else:
-            p.set_defaults(only=None)
+            p.set_defaults(only=None, handout=None)
         p.set_defaults(func=command)
 
 
@@ -50,12 +52,13 @@ def command(args: argparse.Namespace) -> int:
     from ..play import runner
     from ..lab.engine import Engine
     from ..base.text import escaped_lines
-    from ..grade.submission import read_submission, survey
+    from ..grade.submission import read_programs, read_submission, survey
     from ..model.suite import load_suite
     from ..model.topology import load_topology
 
     console = Console(highlight=False)
     single = args.command == "check"
+    handout = read_programs(args.handout) if args.handout else None  # refused before any play if unreadable
     skipped = []  # entries of the class folder that are no student's
     if single:
         submissions = [read_submission(args.submissions)]
@@ -109,7 +112,7 @@ def command(args: argparse.Namespace) -> int:
                          jobs, compiled, skipped)
     manifest["labs_replaced"] = grader.replaced  # labs that could not be cleared between two plays
     manifest["labs_created"] = grader.labs_created
-    gradebook.write_all(grades, final, manifest)
+    gradebook.write_all(grades, final, manifest, handout)
     table = Table(box=None, header_style="bold")
     for column in ("student", "score", "status"):
         table.add_column(column)

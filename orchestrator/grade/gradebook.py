@@ -8,10 +8,11 @@
 - `manifest.json`: what the grades were made on, so that they can be made again and explained: the
   orchestrator's version and source digest, the images, the suite's and scenarios' digests, each
   submission's files, the options, the Docker Engine;
-- the pages (templates student.html.j2 and class.html.j2): `index.html`, the class at a glance (a sortable
-  table of the students, the distribution of the grades, the pass rate of every check, the most missed
-  first), and each student's `students/<name>/index.html` (their grade check by check, with a link to the
-  report.html of each of their plays).
+- the pages (templates student.html.j2, class.html.j2 and similarity.html.j2): `index.html`, the class at a
+  glance (a sortable table of the students, each one's most similar pair, the distribution of the grades, the
+  pass rate of every check, the most missed first), `similarity.html` (similarity.py: the pairs of submissions
+  whose programs are unusually alike, for the instructor to look at), and each student's
+  `students/<name>/index.html` (their grade check by check, with a link to the report.html of each of their plays).
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ..report import pages
+from . import similarity
 from .grading import Settings, folder_name, judged_file, plan, student_folder
 from .records import StudentGrade
 from ..base.text import escaped_lines
@@ -242,14 +244,20 @@ def student_page(grade: StudentGrade, settings: Settings, written: Callable[[Pat
                         class_href=f"../../{PAGE_NAME}")
 
 
-def class_index(grades: Iterable[StudentGrade], settings: Settings, manifest: dict[str, Any]) -> str:
-    """The class's page (index.html): a sortable table of the students (their pages linked), the distribution
-    of the graded students' grades, and the pass rate of every check, the most missed first."""
+def class_index(grades: Iterable[StudentGrade], settings: Settings, manifest: dict[str, Any],
+                similar: list[similarity.Pair] | None = None) -> str:
+    """The class's page (index.html): a sortable table of the students (their pages linked, and the most similar
+    pair each is in, linked on similarity.html), the distribution of the graded students' grades, and the pass
+    rate of every check, the most missed first. `similar`: the class's pairs (similarity.pairs, by default)."""
     grades = list(grades)
+    best = similarity.most_similar(similarity.pairs(g.submission for g in grades) if similar is None else similar)
     students = []
     for g in grades:
         notes = _notes(g)
+        other = best.get(g.submission.name)
         students.append({"name": escaped_lines(g.submission.name), "href": student_href(g.submission.name),
+                         "similar": None if other is None else {"name": escaped_lines(other[0]), "percent": other[1],
+                                                                "href": other[2]},
                          "total": g.total, "maximum": g.maximum, "percent": num(round(percentage(g), 1)),
                          "scenarios": [num(s.entry.weight * s.awarded) for s in g.scenarios],
                          "notes": [escaped_lines(n) for n in notes], **_status(g)})
@@ -263,7 +271,8 @@ def class_index(grades: Iterable[StudentGrade], settings: Settings, manifest: di
                         histogram=histogram(percentage(g) for g in graded),
                         rates=[dict(r, scenario=escaped_lines(r["scenario"]), check=escaped_lines(r["check"]))
                                for r in pass_rates(grades, settings)],
-                        csv_href=CSV_NAME, manifest_href=MANIFEST_NAME)
+                        csv_href=CSV_NAME, manifest_href=MANIFEST_NAME, similarity_href=similarity.PAGE,
+                        threshold=num(100 * similarity.THRESHOLD))
 
 
 def write_student(grade: StudentGrade, settings: Settings) -> Path:
@@ -277,15 +286,27 @@ def write_student(grade: StudentGrade, settings: Settings) -> Path:
     return folder
 
 
-def write_all(grades: list[StudentGrade], settings: Settings, manifest: dict[str, Any]) -> None:
+def similarity_page(grades: list[StudentGrade], settings: Settings, found: list[similarity.Pair],
+                    handout: bool = False) -> str:
+    """similarity.html, beside index.html: the class's similar pairs (similarity.page)."""
+    return similarity.page(found, [g.submission for g in grades], student_href, PAGE_NAME, settings.suite.name,
+                           handout=handout)
+
+
+def write_all(grades: list[StudentGrade], settings: Settings, manifest: dict[str, Any],
+              handout: dict[str, bytes] | None = None) -> None:
+    """Every file of a grading (see the module); `handout`: the handout's programs (name -> content), boilerplate
+    to similarity.html besides the lab's reference programs."""
     settings.out.mkdir(parents=True, exist_ok=True)
+    found = similarity.pairs((g.submission for g in grades), similarity.boilerplate_texts(handout))
     for grade in grades:
         write_student(grade, settings)
     (settings.out / CSV_NAME).write_text(grades_csv(grades, settings), encoding="utf-8")
     (settings.out / MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, ensure_ascii=False, sort_keys=True)
                                               + "\n", encoding="utf-8")
-    (settings.out / PAGE_NAME).write_text(class_index(grades, settings, manifest), encoding="utf-8")
+    (settings.out / similarity.PAGE).write_text(similarity_page(grades, settings, found, bool(handout)), encoding="utf-8")
+    (settings.out / PAGE_NAME).write_text(class_index(grades, settings, manifest, found), encoding="utf-8")
 
 
 __all__ = ["grades_csv", "summary", "gradescope", "junit", "student_page", "class_index", "pass_rates", "histogram",
-           "percentage", "student_href", "play_links", "write_student", "write_all", "folder_name"]
+           "percentage", "student_href", "play_links", "write_student", "write_all", "folder_name", "similarity_page"]

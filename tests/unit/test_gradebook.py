@@ -180,7 +180,7 @@ def test_the_class_index_has_a_sortable_row_per_student_linking_their_page(klass
     table = page.one("table", id="students")
     assert "sortable" in table.classes
     assert [th.text() for th in table.all("th")] == ["student", "total", "maximum", "%", "echo", "listen",
-                                                    "status", "notes"]
+                                                    "status", "most similar", "notes"]
     rows = table.all("tr", "student")
     assert [r.one("td", "name").text() for r in rows] == ["ana", "bo", HOSTILE, ODD, "err"]
     cells = {r.one("td", "name").text(): [td.attrs.get("data-sort") for td in r.all("td", "num")] for r in rows}
