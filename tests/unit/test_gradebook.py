@@ -349,8 +349,11 @@ def test_write_all_writes_the_pages_and_every_link_leads_somewhere(klass, settin
     out = settings.out
     index = parse((out / "index.html").read_text(encoding="utf-8"))
     hrefs = [a.attrs["href"] for a in index.all("a") if not a.attrs["href"].startswith("#")]
-    assert len(hrefs) == len(klass) + 2  # the students, grades.csv and manifest.json
+    assert len(hrefs) == len(klass) + 3  # the students, grades.csv, manifest.json and similarity.html
     for href in hrefs:
+        assert (out / unquote(href)).is_file(), href
+    similar = parse((out / "similarity.html").read_text(encoding="utf-8"))
+    for href in [a.attrs["href"] for a in similar.all("a") if not a.attrs["href"].startswith("#")]:
         assert (out / unquote(href)).is_file(), href
     for g in klass:
         folder = grading.student_folder(settings, g.submission.name)
