@@ -118,6 +118,7 @@ PINNED = {
     "missing-program": (23, 8, 16, 7, 3, 8, 7, 6, 4, 82),
     "no-threads": (23, 14, 12, 11, 4, 8, 8, 8, 4, 92),
     "output-flood": (22, 14, 16, 11, 4, 8, 8, 8, 4, 95),
+    "renamed-copy": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),  # correct's programs, renamed: correct's points
     "wrong-log-line": (21, 14, 15, 11, 4, 8, 8, 8, 4, 93),
     "zipped-student": (23, 14, 16, 11, 4, 8, 8, 8, 4, 96),
 }
