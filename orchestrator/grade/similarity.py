@@ -35,6 +35,7 @@ from urllib.parse import quote
 
 from ..base.text import escaped_lines
 from ..report import pages
+from ..report.report import num
 from .grading import folder_name
 from .submission import Submission
 
@@ -118,7 +119,8 @@ def winnow(hashes: list[int]) -> list[int]:
     return chosen
 
 
-def fingerprint(text: str, boilerplate: set[int] = frozenset()) -> Fingerprinted:  # type: ignore[assignment]
+def fingerprint(text: str, boilerplate: set[int] | frozenset[int] = frozenset()) -> Fingerprinted:
+    """A file's fingerprints, those of `boilerplate` (k-gram hashes) left out."""
     syms, spans = symbols(text)
     hashes = kgram_hashes(syms)
     prints: dict[int, list[int]] = {}
@@ -245,7 +247,7 @@ def most_similar(found: list[Pair]) -> dict[str, tuple[str, float, str]]:
 
 
 def _percent(x: float) -> float:
-    return round(100 * x, 1)
+    return num(round(100 * x, 1))
 
 
 def _lines(text: str, spans: tuple[tuple[int, int], ...], tokens_range: tuple[int, int]) -> dict[str, object]:

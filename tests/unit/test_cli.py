@@ -70,6 +70,13 @@ def test_a_programs_folder_without_programs_is_exit_2_before_docker(tmp_path, ca
     assert "expected a folder with .py files" in capsys.readouterr().err
 
 
+def test_a_handout_folder_without_programs_is_exit_2_before_docker(tmp_path, capsys, monkeypatch):
+    """grade --handout (similarity.html's boilerplate) is read before any play: an empty folder is refused."""
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")  # would be exit 3 if it got that far
+    assert cli.main(["grade", str(ROOT / "examples/submissions"), "--handout", str(tmp_path)]) == 2
+    assert "expected a folder with .py files" in capsys.readouterr().err
+
+
 def test_no_docker_is_exit_3(capsys, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")
     assert cli.main(["clean"]) == errors.EXIT_ENVIRONMENT
