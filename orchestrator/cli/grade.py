@@ -16,8 +16,10 @@ def register(sub) -> None:
     for name, helptext in (("grade", "grade a class: every student's programs on a suite (README, Grading)"),
                            ("check", "grade one submission on the suite, as grading would (a student's check)")):
         p = sub.add_parser(name, help=helptext)
-        p.add_argument("submissions", metavar="DIR", help="the class folder (one entry per student: a folder or a "
-                       ".zip)" if name == "grade" else "the folder of one submission's programs")
+        p.add_argument("submissions", metavar="EXPORT" if name == "grade" else "DIR",
+                       help="the class as the platform handed it over: a folder or its .zip (Moodle, Canvas, "
+                       "Blackboard, a folder of git repositories, or one folder or .zip per student)"
+                       if name == "grade" else "the folder of one submission's programs")
         p.add_argument("--suite", default=str(ROOT / "scenarios" / "suite.yaml"),
                        help="the scenarios and their weights (default: scenarios/suite.yaml)")
         p.add_argument("--topology", default=str(ROOT / "compose.yaml"), help="the lab (default: compose.yaml)")
@@ -30,11 +32,13 @@ def register(sub) -> None:
         p.add_argument("--fresh-labs", action="store_true",
                        help="a lab of its own for every play (default: a student's plays share one, reset between)")
         if name == "grade":
-            p.add_argument("--only", nargs="+", metavar="NAME", help="only these students")
+            p.add_argument("--only", nargs="+", metavar="NAME", help="only these students (names or identifiers)")
+            p.add_argument("--format", choices=("moodle", "canvas", "blackboard", "git", "folders"), default=None,
+                           help="the export's layout (default: recognised by itself; README, Grading)")
             p.add_argument("--handout", metavar="DIR", help="the course handout's programs (.py files): boilerplate "
                            "to similarity.html, as the lab's reference programs are")
         else:
-            p.set_defaults(only=None, handout=None)
+            p.set_defaults(only=None, format=None, handout=None)
         p.set_defaults(func=command)
 
 
@@ -52,7 +56,8 @@ def command(args: argparse.Namespace) -> int:
     from ..play import runner
     from ..lab.engine import Engine
     from ..base.text import escaped_lines
-    from ..grade.submission import read_programs, read_submission, survey
+    from ..grade.exports import read_export
+    from ..grade.submission import read_programs, read_submission
     from ..model.suite import load_suite
     from ..model.topology import load_topology
 
@@ -60,18 +65,15 @@ def command(args: argparse.Namespace) -> int:
     single = args.command == "check"
     handout = read_programs(args.handout) if args.handout else None  # refused before any play if unreadable
     skipped = []  # entries of the class folder that are no student's
+    export = None  # the class's layout, and why (grade/exports.py)
     if single:
         submissions = [read_submission(args.submissions)]
     else:
-        found = survey(args.submissions)
-        submissions, skipped = found.submissions, found.skipped
+        export = read_export(args.submissions, args.format)
+        submissions, skipped = export.submissions, export.skipped
+        console.print(Text.assemble(("Layout ", "bold"), escaped_lines(export.detection)))
     if args.only:
-        wanted = set(args.only)
-        unknown = sorted(wanted - {s.name for s in submissions})
-        if unknown:
-            raise errors.InvalidInput(f"--only {', '.join(unknown)}: no such student in {args.submissions} "
-                                      f"(students: {', '.join(s.name for s in submissions)})")
-        submissions = [s for s in submissions if s.name in wanted]
+        submissions = only(submissions, args.only, args.submissions)
     topology = load_topology(args.topology)
     suite = load_suite(args.suite, topology)
     started = datetime.datetime.now(datetime.timezone.utc)
@@ -110,6 +112,8 @@ def command(args: argparse.Namespace) -> int:
             shutil.copytree(src, dst, dirs_exist_ok=True)
     manifest = _manifest(args, suite, topology, image_evidence, submissions, session, started, engine_version, limits,
                          jobs, compiled, skipped)
+    if export is not None:
+        manifest["export"] = {"platform": export.platform, "detection": export.detection, "notes": list(export.notes)}
     manifest["labs_replaced"] = grader.replaced  # labs that could not be cleared between two plays
     manifest["labs_created"] = grader.labs_created
     gradebook.write_all(grades, final, manifest, handout)
@@ -135,6 +139,16 @@ def command(args: argparse.Namespace) -> int:
     page = (grading.student_folder(final, grades[0].submission.name) if single and grades else out) / gradebook.PAGE_NAME
     console.print(Text.assemble(("Pages ", "bold"), str(page)))
     return errors.EXIT_OK if all(g.status == "graded" for g in grades) else errors.EXIT_CHECKS_FAILED
+
+
+def only(submissions: list, wanted: list[str], where: str) -> list:
+    """The students --only names, by name or by the platform's identifier; InvalidInput for one not there."""
+    known = {s.name for s in submissions} | {s.identifier for s in submissions if s.identifier}
+    unknown = sorted(set(wanted) - known)
+    if unknown:
+        raise errors.InvalidInput(f"--only {', '.join(unknown)}: no such student in {where} "
+                                  f"(students: {', '.join(s.name for s in submissions)})")
+    return [s for s in submissions if s.name in wanted or (s.identifier and s.identifier in wanted)]
 
 
 def _compile_check(engine, topology, images: dict, submissions: list, session: str, limits) -> tuple[list, object]:
@@ -198,7 +212,8 @@ def _manifest(args, suite, topology, images, submissions, session, started, engi
         "options": {"jobs": jobs, "force": args.force, "only": args.only, "fresh_labs": args.fresh_labs,
                     "limits": dataclasses.asdict(limits)},
         "submissions": {s.name: {"path": s.path, "digest": s.digest(), "files": s.hashes(), "problems": s.problems,
-                                 "error": s.error, "notes": list(s.notes)} for s in submissions},
+                                 "error": s.error, "notes": list(s.notes), "identifier": s.identifier,
+                                 "platform": s.platform, "late": s.late, "commit": s.commit} for s in submissions},
         # the lab's Python that compiled every file before the plays, and what could not start (startcheck.py)
         "compiled": compiled.manifest() if compiled is not None else None,
         "skipped": [{"entry": e.entry, "reason": e.reason} for e in skipped],  # entries that are no student's

@@ -230,7 +230,16 @@ def tar_members(data: bytes, shown: str, gzipped: bool) -> list[Member]:
     return [(m.name, reader(m), m.size) for m in members if not m.isdir()]
 
 
-def placed(members: list[Member], prefix: tuple[str, ...], notes: list[str]) -> list[EntryFile]:
+def zip_data_files(data: bytes, shown: str, notes: list[str], depth: int = DEPTH) -> list[EntryFile]:
+    """The members of a zip already in memory (at most ZIP_LIMIT bytes, `shown` in messages) down to `depth`
+    folders (a class's export zip is read one folder deeper: its students' folders); nothing unzipped yet."""
+    if len(data) > ZIP_LIMIT:
+        raise EntryBroken(f"{shown} is over {ZIP_LIMIT:,} bytes; a zip may be at most {ZIP_LIMIT:,} "
+                          f"({ZIP_LIMIT // 2**20} MiB)")
+    return placed(zip_members(data, shown), (), notes, depth)
+
+
+def placed(members: list[Member], prefix: tuple[str, ...], notes: list[str], depth: int = DEPTH) -> list[EntryFile]:
     """An archive's members as an entry's files (under `prefix`, the archive's own path inside the entry, if
     it is inside one), down to DEPTH folders from the archive's top; hidden and too deep ones noted if
     named like a program, archives inside an archive inside the entry noted as not opened."""
@@ -251,7 +260,7 @@ def placed(members: list[Member], prefix: tuple[str, ...], notes: list[str]) -> 
             notes.append(f"{rel} was not opened: it is an archive inside the archive {inside}, and archives are "
                          "opened one level deep only: put the programs in one archive")
             continue
-        if len(parts) - 1 > DEPTH:
+        if len(parts) - 1 > depth:
             if named_like_program:
                 where = f" in {inside}" if prefix else ""
                 notes.append(f"{rel} was not looked at: it is {len(parts) - 1} folders deep{where}; programs are "

@@ -45,11 +45,12 @@ def grades_csv(grades: Iterable[StudentGrade], settings: Settings) -> str:
     names = [e.scenario.name for e in settings.suite.entries]
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["student", "total", "maximum", *names, "status", "notes"])
+    writer.writerow(["student", "identifier", "late", "total", "maximum", *names, "status", "notes"])
     for g in grades:
         status = g.status if not g.errors else "error: " + "; ".join(g.errors)
         notes = "; ".join(_notes(g))
-        writer.writerow([g.submission.name, _points(g.total), _points(g.maximum),
+        writer.writerow([g.submission.name, g.submission.identifier, "late" if g.submission.late else "",
+                         _points(g.total), _points(g.maximum),
                          *(_points(s.entry.weight * s.awarded) for s in g.scenarios), status, notes])
     return buf.getvalue()
 
@@ -69,6 +70,11 @@ def summary(grade: StudentGrade, settings: Settings) -> str:
     sub = grade.submission
     lines = [f"{sub.name}: {_points(grade.total)} of {_points(grade.maximum)} points "
              f"({settings.suite.name}){'' if grade.status == 'graded' else ' — NOT GRADED, see below'}", ""]
+    said = [f"Identifier on {sub.platform}: {sub.identifier}"] if sub.identifier and sub.platform != "git" else []
+    said += [f"Handed in late ({sub.platform} says so; no penalty here)"] if sub.late else []
+    said += [f"Graded at the commit {sub.commit} (HEAD of {sub.identifier})"] if sub.commit else []
+    if said:
+        lines += [*(escaped_lines(x) for x in said), ""]
     if sub.error:
         lines += [f"Your submission could not be used: {sub.error}", ""]
     lines.append("Your programs:")

@@ -63,6 +63,10 @@ class Submission:
     problems: dict[str, str] = field(default_factory=dict)  # assignment program -> why it cannot be used
     error: str | None = None  # why nothing of the entry can be used (then files and problems are empty)
     notes: tuple[str, ...] = ()  # things worth saying
+    identifier: str = ""  # the platform's identifier of the student (exports.py), "" for a plain folder
+    platform: str = "folders"  # the layout the class came in: folders, moodle, canvas, blackboard or git
+    late: bool = False  # the platform says it was handed in late (reported, no penalty)
+    commit: str = ""  # the commit graded (git)
 
     def hashes(self) -> dict[str, str]:
         """File name -> sha256 (hex) of its content."""
@@ -138,6 +142,9 @@ class ClassFolder:
 
     submissions: list[Submission]
     skipped: list[Skipped]
+    platform: str = "folders"  # the export's layout (exports.py)
+    detection: str = ""  # which layout was used, and why
+    notes: tuple[str, ...] = ()  # what was not looked at in an export zip
 
 
 def _skipped_why(path: Path) -> str | None:

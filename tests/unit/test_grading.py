@@ -131,9 +131,9 @@ def test_what_a_grading_writes(suite, tmp_path):
     settings = settings_for(suite, tmp_path / "out")
     gradebook.write_all(grades, settings, {"session": "s"})
     rows = list(csv.reader(io.StringIO((tmp_path / "out" / "grades.csv").read_text())))
-    assert rows[0] == ["student", "total", "maximum", "echo", "status", "notes"]
-    assert rows[1] == ["ana", "8", "10", "8", "graded", ""]
-    assert rows[2] == ["bo", "6", "10", "6", "graded", "client_tcp.py not submitted"]
+    assert rows[0] == ["student", "identifier", "late", "total", "maximum", "echo", "status", "notes"]
+    assert rows[1] == ["ana", "", "", "8", "10", "8", "graded", ""]
+    assert rows[2] == ["bo", "", "", "6", "10", "6", "graded", "client_tcp.py not submitted"]
     results = json.loads((tmp_path / "out" / "students" / "bo" / "results.json").read_text())
     assert (results["score"], results["max_score"], len(results["tests"])) == (6, 10, 4)
     assert results["tests"][2] == {"name": "echo: the client says it waits", "score": 0, "max_score": 2,
@@ -484,3 +484,51 @@ def test_plays_decide_a_check_once_most_of_the_three_went_one_way():
     assert decided(_result("fail", True, False), [_result("fail", True, False)])
     assert not decided(_result("fail", True, False), [_result("fail", True, True)])
     assert decided(_result("fail", True, False), [_result("fail", True, True), _result("fail", True, False)])
+
+
+def test_grade_an_export_on_the_command_line(suite, tmp_path, monkeypatch, capsys):
+    """`socklab grade EXPORT` (cli/grade.py) with the fake engine: a Canvas zip as downloaded, recognised, each
+    student one row under their name with Canvas's user id and late flag, the layout said on the console and
+    in manifest.json; --format forces another (here nothing matches: exit 2, one line)."""
+    from orchestrator.cli import app as cli
+    from orchestrator.cli import grade as grade_cli
+    from orchestrator.lab import engine as engine_module
+    from tests.support.exports import PROGRAM, export_zip
+    from tests.support.grading import IMAGES
+
+    fake = engine_for()
+    fake.capacity = lambda: (1, 8 * 2**30)
+    fake.version = lambda: {"Version": "fake"}
+    fake.close = lambda: None
+
+    class Compiled:
+        problems: dict = {}
+        python = "3.11"
+
+        def manifest(self):
+            return {}
+
+    monkeypatch.setattr(engine_module, "Engine", lambda **kw: fake)
+    monkeypatch.setattr(grade_cli, "lab_images", lambda engine: IMAGES)
+    monkeypatch.setattr(grade_cli, "_compile_check", lambda engine, topology, images, subs, session, limits:
+                        (subs, Compiled()))
+    export = export_zip(tmp_path / "CS101-Lab_1_submissions.zip", {
+        "silvaana_2001_30001_server_tcp.py": PROGRAM, "silvaana_2001_30002_client_tcp.py": PROGRAM,
+        "libo_LATE_2002_30003_server_tcp-1.py": PROGRAM})
+    out = tmp_path / "out"
+    argv = ["grade", str(export), "--suite", str(tmp_path / "suite.yaml"), "--out", str(out), "-j", "1"]
+    assert cli.main(argv) in (0, 1)
+    console = capsys.readouterr().out
+    assert "Layout canvas: 3 of 3 entries are named <name>_<user id>_<attachment id>_<file>" in console
+    rows = list(csv.reader(io.StringIO((out / "grades.csv").read_text())))
+    assert [r[:3] for r in rows] == [["student", "identifier", "late"], ["libo", "2002", "late"],
+                                     ["silvaana", "2001", ""]]
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["export"] == {"platform": "canvas", "detection": "canvas: 3 of 3 entries are named <name>_"
+                                  "<user id>_<attachment id>_<file>", "notes": []}
+    assert {k: (v["identifier"], v["platform"], v["late"]) for k, v in manifest["submissions"].items()} == {
+        "libo": ("2002", "canvas", True), "silvaana": ("2001", "canvas", False)}
+    summary = (out / "students" / "libo" / "summary.txt").read_text()
+    assert "Identifier on canvas: 2002\nHanded in late (canvas says so; no penalty here)\n" in summary
+    assert cli.main([*argv, "--format", "moodle", "--only", "2001"]) == 2
+    assert "holds no submission as moodle: forced by --format (0 of 3 entries" in capsys.readouterr().err
