@@ -59,9 +59,9 @@ scenario-udp: venv mmdebstrap ## play the UDP exchange (Figure 4) and check it
 scenario-%: venv mmdebstrap ## play scenarios/NAME.yaml (make scenario-tcp-clients PROGRAMS=DIR)
 	$(PY) -m orchestrator run scenarios/$*.yaml $(RUN_PROGRAMS)
 
-grade: venv mmdebstrap ## grade a class: make grade SUBMISSIONS=DIR [JOBS=N] (README, Grading)
-	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=DIR (a folder with one entry per student)"; exit 2; }
-	$(PY) -m orchestrator grade "$(SUBMISSIONS)" $(if $(JOBS),-j $(JOBS))
+grade: venv mmdebstrap ## grade a class: make grade SUBMISSIONS=EXPORT [FORMAT=moodle|canvas|blackboard|git|folders] [JOBS=N] (README, Grading)
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=EXPORT (the class as the platform hands it over: a folder or its .zip)"; exit 2; }
+	$(PY) -m orchestrator grade "$(SUBMISSIONS)"$(if $(FORMAT), --format $(FORMAT)) $(if $(JOBS),-j $(JOBS))
 
 check: venv mmdebstrap ## a student's check: make check PROGRAMS=DIR plays the suite on one submission, as grading would
 	@test -n "$(PROGRAMS)" || { echo "usage: make check PROGRAMS=DIR (a folder with your programs)"; exit 2; }

@@ -72,6 +72,8 @@ def command(args: argparse.Namespace) -> int:
         export = read_export(args.submissions, args.format)
         submissions, skipped = export.submissions, export.skipped
         console.print(Text.assemble(("Layout ", "bold"), escaped_lines(export.detection)))
+        for note in export.notes:  # what of an export zip was not looked at
+            console.print(Text(f"  note: {escaped_lines(note)}"))
     if args.only:
         submissions = only(submissions, args.only, args.submissions)
     topology = load_topology(args.topology)

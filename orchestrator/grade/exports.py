@@ -96,7 +96,9 @@ def zip_items(path: Path, notes: list[str]) -> list[Item]:
 
 
 def _detect(items: list[Item], fmt: str | None, is_folder: bool) -> tuple[str, str]:
-    """The layout (forced, or the one most entries match, if over half do) and the message saying why."""
+    """The layout (forced, or the one most entries match, if over half do) and the message saying why. Links,
+    FIFOs and devices are not counted: never read, they are skipped whatever the layout."""
+    items = [i for i in items if i.kind != "other"]
     total = len(items)
     counts = {layout.name: sum(layout.matches(i) for i in items) for layout in LAYOUTS}
     counts["git"] = sum(i.kind == "folder" and bool(i.path) and gitrepos.is_repository(i.path) for i in items)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..base.text import escaped
-from .reading import EntryBroken, EntryFile, FileRefused
+from .reading import ASSIGNMENT, EntryBroken, EntryFile, FileRefused
 from .submission import Skipped
 
 
@@ -71,12 +71,17 @@ def _item_files(item: Item) -> tuple[list[EntryFile], str | None]:
 
 
 # ---- Moodle -----------------------------------------------------------------------------------------------
-MOODLE = re.compile(r"(?P<name>[^_]+?)(?:_(?P<id>\d+))?_assignsubmission_(?P<type>[A-Za-z0-9]+)(?P<rest>_.*)?",
+MOODLE = re.compile(r"(?P<name>[^_]+?)(?:_(?P<id>\d{1,18}))?_assignsubmission_(?P<type>[A-Za-z0-9]+)(?P<rest>_.*)?",
                     re.DOTALL)
 
 
+#: Entry names longer than this are no platform's (a file system allows 255 bytes; a zip member up to 65,535
+#: characters, which no pattern is tried on).
+NAME_LIMIT = 1024
+
+
 def _moodle(item: Item) -> re.Match | None:
-    m = MOODLE.fullmatch(item.name)
+    m = MOODLE.fullmatch(item.name) if len(item.name) <= NAME_LIMIT else None
     if not m:
         return None
     rest = m["rest"]
@@ -118,13 +123,13 @@ def moodle_students(items: list[Item], skipped: list[Skipped]) -> list[Found]:
 
 
 # ---- Canvas -----------------------------------------------------------------------------------------------
-CANVAS = re.compile(r"(?:(?P<name>\w+?)_)??(?:(?P<late>LATE)_)?(?P<uid>\d+|anon_[A-Za-z0-9]+)_"
-                    r"(?:(?P<att>\d+)_(?P<file>.+)|(?P<kind>text|link)\.html)", re.DOTALL)
-_RENAMED = re.compile(r"(?P<stem>.+)-(?P<n>\d+)(?P<ext>\.[A-Za-z0-9]+)")
+CANVAS = re.compile(r"(?:(?P<name>\w+?)_)??(?:(?P<late>LATE)_)?(?P<uid>\d{1,18}|anon_[A-Za-z0-9]{1,64})_"
+                    r"(?:(?P<att>\d{1,18})_(?P<file>.+)|(?P<kind>text|link)\.html)", re.DOTALL)
+_RENAMED = re.compile(r"(?P<stem>.+)-(?P<n>\d{1,9})(?P<ext>\.py)", re.IGNORECASE | re.DOTALL)
 
 
 def _canvas(item: Item) -> re.Match | None:
-    m = CANVAS.fullmatch(item.name) if item.kind == "file" else None
+    m = CANVAS.fullmatch(item.name) if item.kind == "file" and len(item.name) <= NAME_LIMIT else None
     return m if m and (m["name"] or m["uid"].startswith("anon_")) else None
 
 
@@ -148,7 +153,7 @@ def canvas_students(items: list[Item], skipped: list[Skipped]) -> list[Found]:
         (entry,) = item.files()
         name, number = m["file"], 0
         again = _RENAMED.fullmatch(name)
-        if again and again["ext"].lower() == ".py":
+        if again and (again["stem"] + again["ext"]).lower() in ASSIGNMENT:  # a program's name, renamed
             name, number = again["stem"] + again["ext"], int(again["n"])
         uploads.setdefault(uid, []).append((name, number, int(m["att"]), renamed(entry, m["file"])))
     for uid, files in uploads.items():
@@ -184,7 +189,7 @@ RECEIPT_LIMIT = 64 * 1024
 
 
 def _blackboard(item: Item) -> re.Match | None:
-    return BLACKBOARD.fullmatch(item.name) if item.kind == "file" else None
+    return BLACKBOARD.fullmatch(item.name) if item.kind == "file" and len(item.name) <= NAME_LIMIT else None
 
 
 def _receipt(entry: EntryFile) -> tuple[str | None, dict[str, str]]:

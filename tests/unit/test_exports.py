@@ -204,3 +204,44 @@ def test_an_export_that_cannot_be_read_is_one_clear_error(tmp_path):
     export_zip(tmp_path / "repos.zip", {"ana/server_tcp.py": PROGRAM})
     with pytest.raises(InvalidInput, match="not from a zip"):
         exports.read_export(tmp_path / "repos.zip", "git")
+
+
+def test_hostile_exports_are_reasons_never_a_traceback_or_a_hang(tmp_path):
+    import os
+    export = export_folder(tmp_path / "export", {"Ana Silva_1001_assignsubmission_file/server_tcp.py": PROGRAM})
+    os.mkfifo(export / "Bo Li_1002_assignsubmission_file_server_tcp.py")
+    os.symlink("/etc", export / "Cy_1003_assignsubmission_file")
+    found = exports.read_export(export)
+    assert [s.name for s in found.submissions] == ["Ana Silva"]
+    assert [(s.entry, s.reason) for s in found.skipped] == [
+        ("Bo Li_1002_assignsubmission_file_server_tcp.py", "a FIFO, never followed or opened: not a submission"),
+        ("Cy_1003_assignsubmission_file", "a symbolic link, never followed or opened: not a submission")]
+    # a zip of names no pattern should be tried on, and of ids too long to be ids
+    found = exports.read_export(export_zip(tmp_path / "odd.zip", {
+        "a_" + "1" * 5000 + "_2_server_tcp.py": PROGRAM, "z" * 3000 + "_1_2_x.py": PROGRAM,
+        "ok_" + "9" * 40 + "_1_server_tcp.py": PROGRAM, "fine_1_2_server_tcp.py": PROGRAM}), "canvas")
+    assert [s.name for s in found.submissions] == ["fine"] and len(found.skipped) == 3
+
+
+def test_a_repository_is_read_without_trusting_it(tmp_path):
+    repo = tmp_path / "class" / "ana"
+    git_repo(repo, {"client_tcp.py": b"x" * (reading.FILE_LIMIT + 1), "helper.py": PROGRAM})
+    (repo / "server_tcp.py").symlink_to("/etc/passwd")
+    git(repo, "add", "-A")
+    git(repo, "commit", "-q", "-m", "a link")
+    (tmp_path / "class" / "gitfile").mkdir()
+    (tmp_path / "class" / "gitfile" / ".git").write_text("gitdir: /elsewhere\n")
+    found = exports.read_export(tmp_path / "class", "git")
+    [ana] = found.submissions
+    assert ana.problems["server_tcp.py"] == ("server_tcp.py is a symbolic link (in the commit); a submission's files "
+                                             "are read as they are, links are not followed: commit the program itself")
+    assert ana.problems["client_tcp.py"] == "client_tcp.py is 262,145 bytes; a program file may be at most 262,144"
+    assert [(s.entry, s.reason) for s in found.skipped] == [("gitfile", "not a git repository (a folder holding .git)")]
+
+
+def test_a_blackboard_receipt_that_is_not_one_leaves_the_username(tmp_path):
+    when = "2026-03-02-10-11-12"
+    found = exports.read_export(export_folder(tmp_path / "export", {
+        f"Lab_1_jdoe3_attempt_{when}.txt": b"\xff\x00" * 100_000,
+        f"Lab_1_jdoe3_attempt_{when}_server_tcp.py": PROGRAM}))
+    assert [(s.name, s.identifier, sorted(s.files)) for s in found.submissions] == [("jdoe3", "jdoe3", ["server_tcp.py"])]

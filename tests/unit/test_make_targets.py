@@ -197,6 +197,7 @@ CASES = [
          [MMDEBSTRAP, f'{PY} -m orchestrator run scenarios/tcp-clients.yaml --programs "DIR"']),
     Case("grade SUBMISSIONS=DIR", [MMDEBSTRAP, f'{PY} -m orchestrator grade "DIR"'], absent=["-j"]),
     Case("grade SUBMISSIONS=examples/submissions JOBS=4", [f'{PY} -m orchestrator grade "examples/submissions" -j 4']),
+    Case("grade SUBMISSIONS=moodle.zip FORMAT=moodle", [f'{PY} -m orchestrator grade "moodle.zip" --format moodle']),
     Case("check PROGRAMS=DIR", [MMDEBSTRAP, f'{PY} -m orchestrator check "DIR"']),
     # every scenario file, not the suite (`run` cannot play a suite: that was make scenarios' exit 2)
     Case("scenarios", [MMDEBSTRAP, f"{PY} -m orchestrator run " + " ".join(
@@ -330,7 +331,7 @@ def assert_usage(proc: subprocess.CompletedProcess, target: str, usage: str) -> 
     assert re.search(rf"\[(?:[^]]*: )?{re.escape(target)}\] Error 2$", proc.stderr.strip()), proc.stderr
 
 
-GRADE_USAGE = "usage: make grade SUBMISSIONS=DIR (a folder with one entry per student)"
+GRADE_USAGE = "usage: make grade SUBMISSIONS=EXPORT (the class as the platform hands it over: a folder or its .zip)"
 CHECK_USAGE = "usage: make check PROGRAMS=DIR (a folder with your programs)"
 LADDER_USAGE = "usage: make ladder PCAP=FILE (no capture in captures/: make up, then make down)"
 
