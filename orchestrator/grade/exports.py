@@ -221,3 +221,13 @@ def _tell_apart(students: list[Found]) -> None:
             for s in same:
                 if s.identifier:
                     s.name = f"{s.name} ({s.identifier})"
+    taken: set[str] = set()
+    for s in students:  # still one name twice (no identifier, or a name like another's told apart): a number
+        name, n = s.name, 1
+        while name.casefold() in taken:
+            n += 1
+            name = f"{s.name} ({n})"
+        if name != s.name:
+            s.notes.append(f"named {name} here: another student of the export is named {s.name}")
+            s.name = name
+        taken.add(name.casefold())

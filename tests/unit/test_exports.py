@@ -245,3 +245,16 @@ def test_a_blackboard_receipt_that_is_not_one_leaves_the_username(tmp_path):
         f"Lab_1_jdoe3_attempt_{when}.txt": b"\xff\x00" * 100_000,
         f"Lab_1_jdoe3_attempt_{when}_server_tcp.py": PROGRAM}))
     assert [(s.name, s.identifier, sorted(s.files)) for s in found.submissions] == [("jdoe3", "jdoe3", ["server_tcp.py"])]
+
+
+def test_no_two_students_ever_share_a_name(tmp_path):
+    found = exports.read_export(export_folder(tmp_path / "export", {
+        "Default group_assignsubmission_file/server_tcp.py": PROGRAM,   # Moodle's team of no group: no id
+        "Default group_5_assignsubmission_file/server_tcp.py": PROGRAM,
+        "Ana_7_assignsubmission_file/server_tcp.py": PROGRAM,
+        "Ana_9_assignsubmission_file/server_tcp.py": PROGRAM,
+        "Ana (7)_8_assignsubmission_file/server_tcp.py": PROGRAM}))
+    assert [(s.name, s.identifier, s.notes) for s in found.submissions] == [
+        ("Ana (7)", "8", ()), ("Ana (7) (2)", "7", ("named Ana (7) (2) here: another student of the export is named "
+                                                     "Ana (7)",)),
+        ("Ana (9)", "9", ()), ("Default group", "", ()), ("Default group (5)", "5", ())]

@@ -94,7 +94,7 @@ README_TARGETS = sorted({i.split()[0] for i in README_INVOCATIONS})
 
 def test_the_readme_is_read():
     """The parser finds the README's commands (an empty list would make the README tests vacuous)."""
-    for wanted in ("scenario-tcp", "test", "up", "down", "grade SUBMISSIONS=DIR", "ladder PCAP=FILE",
+    for wanted in ("scenario-tcp", "test", "up", "down", "grade SUBMISSIONS=EXPORT", "ladder PCAP=FILE",
                    "scenario-NAME PROGRAMS=DIR"):
         assert wanted in README_INVOCATIONS, README_INVOCATIONS
 
