@@ -65,16 +65,22 @@ def _mark(check: dict[str, Any]) -> str:
     return "✓" if check["passed"] else "✗"
 
 
+def platform_said(sub) -> list[str]:
+    """What the platform the class came from says of a student: their identifier, late, the commit graded."""
+    said = [f"Identifier on {sub.platform}: {sub.identifier}"] if sub.identifier and sub.platform != "git" else []
+    said += [f"Handed in late ({sub.platform} says so; no penalty here)"] if sub.late else []
+    said += [f"Graded at the commit {sub.commit} (HEAD of {sub.identifier})"] if sub.commit else []
+    return [escaped_lines(x) for x in said]
+
+
 def summary(grade: StudentGrade, settings: Settings) -> str:
     """A student's grade in words: per scenario, what passed, and what failed with its evidence."""
     sub = grade.submission
     lines = [f"{sub.name}: {_points(grade.total)} of {_points(grade.maximum)} points "
              f"({settings.suite.name}){'' if grade.status == 'graded' else ' — NOT GRADED, see below'}", ""]
-    said = [f"Identifier on {sub.platform}: {sub.identifier}"] if sub.identifier and sub.platform != "git" else []
-    said += [f"Handed in late ({sub.platform} says so; no penalty here)"] if sub.late else []
-    said += [f"Graded at the commit {sub.commit} (HEAD of {sub.identifier})"] if sub.commit else []
+    said = platform_said(sub)
     if said:
-        lines += [*(escaped_lines(x) for x in said), ""]
+        lines += [*said, ""]
     if sub.error:
         lines += [f"Your submission could not be used: {sub.error}", ""]
     lines.append("Your programs:")
@@ -247,6 +253,7 @@ def student_page(grade: StudentGrade, settings: Settings, written: Callable[[Pat
                         total=grade.total, maximum=grade.maximum, percent=num(round(percentage(grade), 1)),
                         **_status(grade), submission_error=escaped_lines(sub.error) if sub.error else None,
                         programs=programs, notes=[escaped_lines(n) for n in sub.notes], scenarios=scenarios,
+                        platform="; ".join(platform_said(sub)),
                         class_href=f"../../{PAGE_NAME}")
 
 

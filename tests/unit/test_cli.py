@@ -171,3 +171,15 @@ def test_jobs_is_a_whole_number_from_1_to_64_said_as_such(jobs, capsys):
     """-j takes ASCII digits only: '²' and '٣' are digits to str.isdigit() but no number int() reads."""
     assert cli.main(["grade", "class", "-j", jobs]) == errors.EXIT_INVALID_INPUT
     assert f"argument -j/--jobs: must be a whole number from 1 to 64 (got {jobs!r})" in capsys.readouterr().err
+
+
+def test_only_takes_a_students_name_or_the_platforms_identifier():
+    from orchestrator.cli.grade import only
+    from orchestrator.grade.submission import Submission
+    ana = Submission("Ana Silva (1001)", "/x/a", identifier="1001", platform="moodle")
+    bo = Submission("Bo Li", "/x/b", identifier="1003", platform="moodle")
+    assert only([ana, bo], ["1001"], "export.zip") == [ana]
+    assert only([ana, bo], ["Bo Li", "1001"], "export.zip") == [ana, bo]
+    with pytest.raises(errors.InvalidInput, match=r"--only 9: no such student in export.zip \(students: Ana Silva "
+                                                  r"\(1001\), Bo Li\)"):
+        only([ana, bo], ["9"], "export.zip")

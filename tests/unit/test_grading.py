@@ -530,5 +530,7 @@ def test_grade_an_export_on_the_command_line(suite, tmp_path, monkeypatch, capsy
         "libo": ("2002", "canvas", True), "silvaana": ("2001", "canvas", False)}
     summary = (out / "students" / "libo" / "summary.txt").read_text()
     assert "Identifier on canvas: 2002\nHanded in late (canvas says so; no penalty here)\n" in summary
+    page = (out / "students" / "libo" / "index.html").read_text()
+    assert '<span id="platform">Identifier on canvas: 2002; Handed in late (canvas says so; no penalty here)</span>' in page
     assert cli.main([*argv, "--format", "moodle", "--only", "2001"]) == 2
     assert "holds no submission as moodle: forced by --format (0 of 3 entries" in capsys.readouterr().err
