@@ -21,7 +21,7 @@ from pathlib import Path
 from ..base.errors import InvalidInput
 from ..base.text import escaped
 from . import gitrepos
-from .platforms import LAYOUTS, Found, Item
+from .platforms import LAYOUTS, Found, Item, item_files
 from .programs import find_programs
 from .archives import with_archives, zip_data_files
 from .reading import (DEPTH, ZIP_LIMIT, EntryBroken, EntryFile, FileRefused, folder_files, is_ignored, kind_of,
@@ -95,7 +95,7 @@ def zip_items(path: Path, notes: list[str]) -> list[Item]:
     return items
 
 
-def _detect(items: list[Item], fmt: str | None, is_folder: bool) -> tuple[str, str]:
+def _detect(items: list[Item], fmt: str | None) -> tuple[str, str]:
     """The layout (forced, or the one most entries match, if over half do) and the message saying why. Links,
     FIFOs and devices are not counted: never read, they are skipped whatever the layout."""
     items = [i for i in items if i.kind != "other"]
@@ -124,7 +124,7 @@ def _folders_in_zip(items: list[Item], skipped: list[Skipped]) -> list[Found]:
     for item in items:
         if item.kind == "folder":
             found.append(Found(item.name, "", "folders", item.at()))
-            found[-1].files, found[-1].error = _files(item)
+            found[-1].files, found[-1].error = item_files(item)
         elif item.name.lower().endswith(".zip") and len(item.name) > 4:
             found.append(Found(item.name[:-4], "", "folders", item.at(), files=item.files()))
         else:
@@ -138,13 +138,6 @@ def _folders_in_zip(items: list[Item], skipped: list[Skipped]) -> list[Found]:
                 f.files, f.error = [], (f"{len(same)} entries give the student name {escaped(f.name)}: "
                                         f"{', '.join(s.path for s in same)}; rename or remove all but one")
     return found
-
-
-def _files(item: Item) -> tuple[list[EntryFile], str | None]:
-    try:
-        return item.files(), None
-    except EntryBroken as e:
-        return [], str(e)
 
 
 def _git_students(items: list[Item], skipped: list[Skipped]) -> list[Found]:
@@ -191,7 +184,7 @@ def read_export(export: str | Path, fmt: str | None = None) -> ClassFolder:
         raise InvalidInput(f"{export}: is {kind_of(info.st_mode)}; {EXPECTED}")
     notes: list[str] = []
     items = folder_items(root) if is_folder else zip_items(root, notes)
-    platform, detection = _detect(items, fmt, is_folder)
+    platform, detection = _detect(items, fmt)
     if platform == "folders" and is_folder:
         found = survey(root)
         return ClassFolder(found.submissions, found.skipped, "folders", detection)

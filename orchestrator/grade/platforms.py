@@ -63,7 +63,8 @@ def renamed(entry: EntryFile, name: str) -> EntryFile:
     return EntryFile((*entry.parts[:-1], name), entry.read)
 
 
-def _item_files(item: Item) -> tuple[list[EntryFile], str | None]:
+def item_files(item: Item) -> tuple[list[EntryFile], str | None]:
+    """A folder's files, or why none can be used."""
     try:
         return item.files(), None
     except EntryBroken as e:
@@ -105,7 +106,7 @@ def moodle_students(items: list[Item], skipped: list[Skipped]) -> list[Found]:
             continue
         found = by_key.setdefault(key, Found(m["name"], key[1], "moodle", item.at()))
         if item.kind == "folder":
-            files, error = _item_files(item)
+            files, error = item_files(item)
             found.files += files
             found.error = found.error or error
         else:
@@ -123,14 +124,14 @@ def moodle_students(items: list[Item], skipped: list[Skipped]) -> list[Found]:
 
 
 # ---- Canvas -----------------------------------------------------------------------------------------------
-CANVAS = re.compile(r"(?:(?P<name>\w+?)_)??(?:(?P<late>LATE)_)?(?P<uid>\d{1,18}|anon_[A-Za-z0-9]{1,64})_"
+CANVAS = re.compile(r"(?:(?P<name>\w*?)_)??(?:(?P<late>LATE)_)?(?P<uid>\d{1,18}|anon_[A-Za-z0-9]{1,64})_"
                     r"(?:(?P<att>\d{1,18})_(?P<file>.+)|(?P<kind>text|link)\.html)", re.DOTALL)
 _RENAMED = re.compile(r"(?P<stem>.+)-(?P<n>\d{1,9})(?P<ext>\.py)", re.IGNORECASE | re.DOTALL)
 
 
 def _canvas(item: Item) -> re.Match | None:
     m = CANVAS.fullmatch(item.name) if item.kind == "file" and len(item.name) <= NAME_LIMIT else None
-    return m if m and (m["name"] or m["uid"].startswith("anon_")) else None
+    return m if m and (m["name"] is not None or m["uid"].startswith("anon_")) else None  # (a name of no letter: "")
 
 
 def canvas_students(items: list[Item], skipped: list[Skipped]) -> list[Found]:

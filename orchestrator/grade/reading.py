@@ -1,7 +1,8 @@
 """A student's files, read without trusting them: one file (`read_file`), and the files of a class folder's
 entry that is a folder, listed down to DEPTH (`folder_files`), with the limits of every entry's reading (a
-zip's and the archives' inside an entry are archives.py's). What of them can be used is programs.py's; the
-class folder and its submissions are submission.py's.
+zip's, an export zip's already in memory and the archives' inside an entry are archives.py's). What of them
+can be used is programs.py's; the class folder and its submissions are submission.py's, a platform's export
+exports.py's.
 
 Reading without trusting: a student's files are read, never written, modified, extracted or run
 - Folders are walked without following links (a link to a folder is not entered) down to DEPTH, and files
