@@ -111,14 +111,15 @@ def receipt(name: str, user: str, when: str, files: list[str]) -> bytes:
 
 def test_blackboard_attempts_the_latest_counts_the_name_from_the_receipt(tmp_path):
     early, late = "2026-03-01-09-00-00", "2026-03-02-10-11-12"
-    found = exports.read_export(export_folder(tmp_path / "export", {
+    entries = {
         f"Lab 1_jdoe3_attempt_{early}.txt": receipt("Jane Doe", "jdoe3", early, ["server_tcp.py"]),
         f"Lab 1_jdoe3_attempt_{early}_server_tcp.py": b"# early\n",
         f"Lab 1_jdoe3_attempt_{late}.txt": receipt("Jane Doe", "jdoe3", late, ["server_tcp.py", "client_tcp.py"]),
         f"Lab 1_jdoe3_attempt_{late}_server_tcp.py": b"# late\n",
         f"Lab 1_jdoe3_attempt_{late}_client_tcp.py": PROGRAM,
         f"Lab 1_asmith_attempt_{late}_server_tcp.py": PROGRAM,
-    }))
+    }
+    found = exports.read_export(export_folder(tmp_path / "export", entries))
     assert (found.platform, found.detection) == ("blackboard", "blackboard: 6 of 6 entries are named <assignment>_"
                                                                "<user>_attempt_<date-time>_<file> (or its .txt receipt)")
     assert rows(found) == [
@@ -127,6 +128,8 @@ def test_blackboard_attempts_the_latest_counts_the_name_from_the_receipt(tmp_pat
         ("Jane Doe", "jdoe3", "blackboard", False, ["client_tcp.py", "server_tcp.py"], None,
          [f"graded the latest attempt ({late}); not graded: the earlier attempt of {early}"])]
     assert found.submissions[1].files["server_tcp.py"] == b"# late\n"
+    zipped = exports.read_export(export_zip(tmp_path / "gradebook_CS101_Lab1_2026-03-03.zip", entries))
+    assert (zipped.detection, rows(zipped)) == (found.detection, rows(found))
 
 
 def test_git_repositories_are_graded_at_their_head_commit_never_the_working_tree(tmp_path):
