@@ -44,6 +44,7 @@ import stat
 import tarfile
 import zipfile
 import zlib
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -59,6 +60,28 @@ UNOPENED = {"rar": "a RAR archive", "7z": "a 7-Zip archive"}
 
 #: A member as listed: its name in the archive, what makes its reader (given its path as shown), its size.
 Member = tuple[str, Callable[[str], Callable[[int], bytes]], int]
+
+
+@dataclass(frozen=True)
+class ZipCaps:
+    """The limits a zip is read within: its size, its members, what its members declare and what is read
+    of them in all. A student's zip has the defaults; a class's export zip (exports.py) far larger ones,
+    since it holds every student's uploads (screenshots, reports) of which only the programs and the
+    archives holding them are ever read, each within its own limit."""
+
+    size: int = ZIP_LIMIT
+    members: int = MEMBERS_LIMIT
+    declared: int = UNZIPPED_LIMIT
+    unzipped: int = UNZIPPED_LIMIT
+
+    @property
+    def records(self) -> int:  # (see RECORDS_CEILING)
+        return RECORDS_CEILING * self.members // MEMBERS_LIMIT
+
+
+SUBMISSION_ZIP = ZipCaps()
+#: A class's download: up to 1 GiB, 100,000 files, 16 GiB declared; at most 1 GiB read from it in all.
+EXPORT_ZIP = ZipCaps(size=1 << 30, members=100_000, declared=16 << 30, unzipped=1 << 30)
 
 
 def archive_kind(name: str) -> str | None:
@@ -80,27 +103,30 @@ def zip_files(path: Path, size: int, notes: list[str]) -> list[EntryFile]:
     return placed(zip_members(data, shown), (), notes)
 
 
-def too_many(shown: str) -> str:
+def too_many(shown: str, caps: ZipCaps = SUBMISSION_ZIP) -> str:
+    if caps != SUBMISSION_ZIP:
+        return f"{shown} holds over {caps.members:,} files and folders, more than a class's export is read with"
     return (f"{shown} holds over {MEMBERS_LIMIT:,} files and folders; a submission is a handful of files: "
             "leave out virtual environments, data and build output")
 
 
-def zip_members(data: bytes, shown: str) -> list[Member]:
+def zip_members(data: bytes, shown: str, caps: ZipCaps = SUBMISSION_ZIP) -> list[Member]:
     """A zip's members (see the module), or EntryBroken; reading one raises FileRefused or EntryBroken."""
-    if data.count(_CENTRAL_RECORD) > RECORDS_CEILING:
-        raise EntryBroken(too_many(shown))
+    whose = "a submission's zip" if caps == SUBMISSION_ZIP else "a class's export zip"
+    if data.count(_CENTRAL_RECORD) > caps.records:
+        raise EntryBroken(too_many(shown, caps))
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
         members = archive.infolist()
     except Exception as e:  # whatever zipfile raises on bytes it cannot read (BadZipFile, ValueError, ...)
         raise EntryBroken(f"{shown} is not a zip that can be read ({escaped(str(e)) or type(e).__name__}); hand in "
                           "a .zip made by your system's 'Compress' or by 'zip'") from None
-    if len(members) > MEMBERS_LIMIT:
-        raise EntryBroken(too_many(shown))
+    if len(members) > caps.members:
+        raise EntryBroken(too_many(shown, caps))
     declared = sum(m.file_size for m in members)
-    if declared > UNZIPPED_LIMIT:
-        raise EntryBroken(f"{shown} unzips to {declared:,} bytes; at most {UNZIPPED_LIMIT:,} are read from a "
-                          f"submission's zip ({UNZIPPED_LIMIT // 2**20} MiB)")
+    if declared > caps.declared:
+        raise EntryBroken(f"{shown} unzips to {declared:,} bytes; at most {caps.declared:,} are read from "
+                          f"{whose} ({caps.declared // 2**20} MiB)")
     for m in members:
         if m.flag_bits & 0x1:
             raise EntryBroken(f"{shown} is protected by a password ({escaped(m.filename)} is encrypted); hand it in "
@@ -120,7 +146,7 @@ def zip_members(data: bytes, shown: str) -> list[Member]:
                 if member.file_size > limit:
                     raise FileRefused(f"{rel} is {member.file_size:,} bytes (unzipped); a program file may be at "
                                       f"most {limit:,}")
-                cap = min(limit, UNZIPPED_LIMIT - unzipped)
+                cap = min(limit, caps.unzipped - unzipped)
                 chunks, got = [], 0
                 try:
                     with archive.open(member) as stream:
@@ -142,8 +168,8 @@ def zip_members(data: bytes, shown: str) -> list[Member]:
                     raise FileRefused(f"{rel} unzips to over {limit:,} bytes; a program file may be at most "
                                       f"{limit:,}")
                 if got > cap:
-                    raise EntryBroken(f"{shown} unzips to over {UNZIPPED_LIMIT:,} bytes; at most "
-                                      f"{UNZIPPED_LIMIT:,} are read from a submission's zip")
+                    raise EntryBroken(f"{shown} unzips to over {caps.unzipped:,} bytes; at most "
+                                      f"{caps.unzipped:,} are read from {whose}")
                 return b"".join(chunks)
             return read
         return made
@@ -230,13 +256,15 @@ def tar_members(data: bytes, shown: str, gzipped: bool) -> list[Member]:
     return [(m.name, reader(m), m.size) for m in members if not m.isdir()]
 
 
-def zip_data_files(data: bytes, shown: str, notes: list[str], depth: int = DEPTH) -> list[EntryFile]:
-    """The members of a zip already in memory (at most ZIP_LIMIT bytes, `shown` in messages) down to `depth`
-    folders (a class's export zip is read one folder deeper: its students' folders); nothing unzipped yet."""
-    if len(data) > ZIP_LIMIT:
-        raise EntryBroken(f"{shown} is over {ZIP_LIMIT:,} bytes; a zip may be at most {ZIP_LIMIT:,} "
-                          f"({ZIP_LIMIT // 2**20} MiB)")
-    return placed(zip_members(data, shown), (), notes, depth)
+def zip_data_files(data: bytes, shown: str, notes: list[str], depth: int = DEPTH,
+                   caps: ZipCaps = SUBMISSION_ZIP) -> list[EntryFile]:
+    """The members of a zip already in memory (at most `caps.size` bytes, `shown` in messages) down to `depth`
+    folders (a class's export zip is read one folder deeper, its students' folders, within EXPORT_ZIP);
+    nothing unzipped yet."""
+    if len(data) > caps.size:
+        raise EntryBroken(f"{shown} is over {caps.size:,} bytes; a zip may be at most {caps.size:,} "
+                          f"({caps.size // 2**20} MiB)")
+    return placed(zip_members(data, shown, caps), (), notes, depth)
 
 
 def placed(members: list[Member], prefix: tuple[str, ...], notes: list[str], depth: int = DEPTH) -> list[EntryFile]:

@@ -23,8 +23,8 @@ from ..base.text import escaped
 from . import gitrepos
 from .platforms import LAYOUTS, Found, Item, item_files
 from .programs import find_programs
-from .archives import with_archives, zip_data_files
-from .reading import (DEPTH, ZIP_LIMIT, EntryBroken, EntryFile, FileRefused, folder_files, is_ignored, kind_of,
+from .archives import EXPORT_ZIP, with_archives, zip_data_files
+from .reading import (DEPTH, EntryBroken, EntryFile, FileRefused, folder_files, is_ignored, kind_of,
                       read_file, rephrased)
 from .submission import NOT_A_SUBMISSION, ClassFolder, Skipped, Submission, survey
 
@@ -76,11 +76,12 @@ def zip_items(path: Path, notes: list[str]) -> list[Item]:
     """The entries at the top of an export zip, read in memory (reading.py's caps); InvalidInput if it cannot be."""
     shown = escaped(path.name)
     try:
-        data = read_file(path, ZIP_LIMIT)
+        data = read_file(path, EXPORT_ZIP.size)
     except InvalidInput as e:
-        raise InvalidInput(f"{str(e).removesuffix('.')} (an export zip may be at most {ZIP_LIMIT:,} bytes)") from None
+        raise InvalidInput(f"{str(e).removesuffix('.')} (an export zip may be at most {EXPORT_ZIP.size:,} bytes)"
+                           ) from None
     try:
-        members = zip_data_files(data, shown, notes, depth=DEPTH + 1)
+        members = zip_data_files(data, shown, notes, depth=DEPTH + 1, caps=EXPORT_ZIP)
     except EntryBroken as e:
         raise InvalidInput(f"{path}: {e}") from None
     tops: dict[str, list[EntryFile]] = {}

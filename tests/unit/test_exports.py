@@ -61,6 +61,29 @@ def test_moodle_export_zip_given_directly_is_read_in_memory(tmp_path):
     assert not list((tmp_path).glob("*/"))  # nothing was extracted
 
 
+
+def test_a_class_export_zip_is_read_within_an_exports_caps_not_a_submissions(tmp_path):
+    """A class's download holds every student's uploads: 150 students of 8 files each (1,200 members, past a
+    submission zip's 1,000) is read, within an export's caps (exports.EXPORT_ZIP), not a submission's."""
+    import os
+    import zipfile
+
+    path = tmp_path / "CS101-Lab 1-42.zip"
+    screenshot = os.urandom(1024)
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as z:
+        for i in range(150):
+            folder = f"Student {i:03d}_{2000 + i}_assignsubmission_file"
+            z.writestr(f"{folder}/server_tcp.py", PROGRAM)
+            z.writestr(f"{folder}/client_tcp.py", PROGRAM)
+            for k in range(5):
+                z.writestr(f"{folder}/notes{k}.txt", b"n")
+            info = zipfile.ZipInfo(f"{folder}/screenshot.png")
+            z.writestr(info, screenshot)
+    found = exports.read_export(path)
+    assert found.platform == "moodle" and len(found.submissions) == 150
+    assert all(s.files == {"server_tcp.py": PROGRAM, "client_tcp.py": PROGRAM} for s in found.submissions)
+    assert exports.EXPORT_ZIP.members > 1200 > reading.MEMBERS_LIMIT
+
 CANVAS = {
     "lastnamefirstname_2001_30001_server_tcp.py": PROGRAM,
     "lastnamefirstname_2001_30002_client_tcp.py": PROGRAM,
@@ -200,8 +223,9 @@ def test_an_export_that_cannot_be_read_is_one_clear_error(tmp_path):
     with pytest.raises(InvalidInput, match="broken.zip is not a zip that can be read"):
         exports.read_export(tmp_path / "broken.zip")
     big = tmp_path / "big.zip"
-    big.write_bytes(b"\0" * (reading.ZIP_LIMIT + 1))
-    with pytest.raises(InvalidInput, match="10,485,760"):
+    with big.open("wb") as f:  # (sparse: refused by its size, never read)
+        f.truncate(exports.EXPORT_ZIP.size + 1)
+    with pytest.raises(InvalidInput, match="1,073,741,824"):
         exports.read_export(big)
     git_repo(tmp_path / "repos" / "ana", TWO)
     export_zip(tmp_path / "repos.zip", {"ana/server_tcp.py": PROGRAM})
