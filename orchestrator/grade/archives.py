@@ -69,19 +69,22 @@ class ZipCaps:
     since it holds every student's uploads (screenshots, reports) of which only the programs and the
     archives holding them are ever read, each within its own limit."""
 
-    size: int = ZIP_LIMIT
-    members: int = MEMBERS_LIMIT
-    declared: int = UNZIPPED_LIMIT
-    unzipped: int = UNZIPPED_LIMIT
-
-    @property
-    def records(self) -> int:  # (see RECORDS_CEILING)
-        return RECORDS_CEILING * self.members // MEMBERS_LIMIT
+    size: int
+    members: int
+    declared: int
+    unzipped: int
+    records: int  # central-directory records counted in its bytes past which it is not listed (RECORDS_CEILING)
+    export: bool = False
 
 
-SUBMISSION_ZIP = ZipCaps()
+def submission_caps() -> ZipCaps:
+    """A student's zip's caps: reading.py's limits, as they are when asked."""
+    return ZipCaps(ZIP_LIMIT, MEMBERS_LIMIT, UNZIPPED_LIMIT, UNZIPPED_LIMIT, RECORDS_CEILING)
+
+
 #: A class's download: up to 1 GiB, 100,000 files, 16 GiB declared; at most 1 GiB read from it in all.
-EXPORT_ZIP = ZipCaps(size=1 << 30, members=100_000, declared=16 << 30, unzipped=1 << 30)
+EXPORT_ZIP = ZipCaps(size=1 << 30, members=100_000, declared=16 << 30, unzipped=1 << 30, records=800_000,
+                     export=True)
 
 
 def archive_kind(name: str) -> str | None:
@@ -103,16 +106,18 @@ def zip_files(path: Path, size: int, notes: list[str]) -> list[EntryFile]:
     return placed(zip_members(data, shown), (), notes)
 
 
-def too_many(shown: str, caps: ZipCaps = SUBMISSION_ZIP) -> str:
-    if caps != SUBMISSION_ZIP:
+def too_many(shown: str, caps: ZipCaps | None = None) -> str:
+    caps = caps or submission_caps()
+    if caps.export:
         return f"{shown} holds over {caps.members:,} files and folders, more than a class's export is read with"
     return (f"{shown} holds over {MEMBERS_LIMIT:,} files and folders; a submission is a handful of files: "
             "leave out virtual environments, data and build output")
 
 
-def zip_members(data: bytes, shown: str, caps: ZipCaps = SUBMISSION_ZIP) -> list[Member]:
+def zip_members(data: bytes, shown: str, caps: ZipCaps | None = None) -> list[Member]:
     """A zip's members (see the module), or EntryBroken; reading one raises FileRefused or EntryBroken."""
-    whose = "a submission's zip" if caps == SUBMISSION_ZIP else "a class's export zip"
+    caps = caps or submission_caps()
+    whose = "a class's export zip" if caps.export else "a submission's zip"
     if data.count(_CENTRAL_RECORD) > caps.records:
         raise EntryBroken(too_many(shown, caps))
     try:
@@ -257,10 +262,11 @@ def tar_members(data: bytes, shown: str, gzipped: bool) -> list[Member]:
 
 
 def zip_data_files(data: bytes, shown: str, notes: list[str], depth: int = DEPTH,
-                   caps: ZipCaps = SUBMISSION_ZIP) -> list[EntryFile]:
+                   caps: ZipCaps | None = None) -> list[EntryFile]:
     """The members of a zip already in memory (at most `caps.size` bytes, `shown` in messages) down to `depth`
     folders (a class's export zip is read one folder deeper, its students' folders, within EXPORT_ZIP);
     nothing unzipped yet."""
+    caps = caps or submission_caps()
     if len(data) > caps.size:
         raise EntryBroken(f"{shown} is over {caps.size:,} bytes; a zip may be at most {caps.size:,} "
                           f"({caps.size // 2**20} MiB)")
