@@ -10,10 +10,12 @@ its HEAD commit, never its working tree, read with the git CLI without trusting 
   tree gives before it is read). Entries are named like a zip's members (reading.py): hidden ones are
   ignored, those deeper than DEPTH are not looked at, a symbolic link (mode 120000) is refused like a link,
   a submodule (160000) is not followed.
-- A repository with no commit, a broken one, or one git cannot read is that student's error.
+- A repository with no commit, a broken one, one git cannot read, or one that borrows another's objects
+  (objects/info/alternates) is that student's error.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import subprocess
@@ -83,7 +85,14 @@ def _git(repo: Path, args: tuple[str, ...], limit: int) -> tuple[int, bytes]:
 
 
 def head_commit(repo: Path) -> str:
-    """The commit HEAD names; EntryBroken if there is none."""
+    """The commit HEAD names; EntryBroken if there is none, or if the repository borrows another's objects
+    (objects/info/alternates: what it holds could then come from any repository on the machine, another
+    student's included)."""
+    with contextlib.suppress(OSError):
+        os.lstat(repo / ".git" / "objects" / "info" / "alternates")
+        raise EntryBroken(f"{escaped(repo.name)} uses another repository's objects (.git/objects/info/alternates), "
+                          "so what it holds could come from elsewhere: clone it again without --shared or "
+                          "--reference")
     status, out = _git(repo, ("rev-parse", "--verify", "--quiet", "--end-of-options", "HEAD^{commit}"), 200)
     commit = out.decode("ascii", "replace").strip()
     if status != 0 or not commit:

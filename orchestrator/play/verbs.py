@@ -23,6 +23,10 @@ from ..lab.waits import PortBound, wait_for
 
 T = TypeVar("T")
 
+#: The longest a netstat step waits for the play's programs to be still (Verbs.snapshot): what a program does
+#: right after the line a scenario waited for (a close) takes milliseconds.
+SNAPSHOT_SETTLE = 0.5
+
 
 class Stage(Protocol):
     """What the verbs need of a run: runner.Run is one, structurally (the verbs sit below the runner, which plays
@@ -99,7 +103,12 @@ class Verbs:
                              f"last output:\n{proc.tail()}")
 
     def snapshot(self, host: str, name: str, timeout: float) -> None:
+        """netstat once the play's programs are still (Run.settle_all, at most SNAPSHOT_SETTLE), as a person
+        looks at it: a server that closes right after its answer has closed by then in every play, never only
+        in some (seen: ESTABLISHED in one grading, FIN_WAIT1 in the next). A program that never stops
+        computing costs a snapshot SNAPSHOT_SETTLE, not a send's longer wait."""
         run = self.run
+        run.settle_all(min(timeout, SNAPSHOT_SETTLE))
         rows, earlier = run.lab.without_leftovers(host, run.lab.sockets(host, timeout=timeout))
         run.snapshots[name] = Snapshot(name, host, round(run.clock(), 6), rows, netstat_text(rows), earlier)
 

@@ -285,3 +285,16 @@ def test_no_two_students_ever_share_a_name(tmp_path):
         ("Ana (7)", "8", ()), ("Ana (7) (2)", "7", ("named Ana (7) (2) here: another student of the export is named "
                                                      "Ana (7)",)),
         ("Ana (9)", "9", ()), ("Default group", "", ()), ("Default group (5)", "5", ())]
+
+
+def test_a_repository_borrowing_another_ones_objects_is_not_graded(tmp_path):
+    """objects/info/alternates would let a repository show another's commits (another student's): refused."""
+    git_repo(tmp_path / "repos" / "ana", {"server_tcp.py": PROGRAM})
+    git_repo(tmp_path / "repos" / "bo", {"server_tcp.py": PROGRAM})
+    (tmp_path / "repos" / "bo" / ".git" / "objects" / "info").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "repos" / "bo" / ".git" / "objects" / "info" / "alternates").write_text(
+        str(tmp_path / "repos" / "ana" / ".git" / "objects") + "\n")
+    found = exports.read_export(tmp_path / "repos", "git")
+    bo = next(s for s in found.submissions if s.name == "bo")
+    assert bo.error.startswith("bo uses another repository's objects (.git/objects/info/alternates)")
+    assert next(s for s in found.submissions if s.name == "ana").files == {"server_tcp.py": PROGRAM}

@@ -559,3 +559,33 @@ def test_a_program_whose_pid_never_came_fails_its_start_step_only(tmp_path):
     status = {s.key: s.status for s in ev.steps}
     assert status["steps[0]"] == "failed" and "server did not start (no pid reported)" in ev.steps[0].message
     assert [status[f"steps[{i}]"] for i in range(1, 8)] == ["ok"] * 7, ev.steps
+
+
+def test_a_snapshot_waits_for_the_programs_to_be_still(tmp_path):
+    """A server that ends 50 ms after its answer (an early close): the netstat after the wait for that answer
+    is taken once the programs are still, so it sees the server's socket gone in every play, never bound in
+    some (what the kernel shows right after the answer depends on the scheduler)."""
+    text = """
+name: fake-snapshot
+description: a snapshot right after a line, against a fake engine
+hosts: [server]
+defaults: {timeout: 5}
+steps:
+  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}
+  - wait: {program: server, log: answered}
+  - netstat: {host: server, name: after}
+  - wait: {program: server, exit: any}
+checks:
+  - name: nothing
+    log: {program: server, match: answered, count: 1}
+"""
+
+    def closes_early(proc):
+        proc.bind("tcp", 5000)
+        proc.out("answered")
+        time.sleep(0.05)
+        return 0
+
+    ev = play(FakeEngine({"server_tcp.py": closes_early}), parse_scenario(text, "fake.yaml", TOPOLOGY), tmp_path)
+    assert [s.status for s in ev.steps] == ["ok"] * 4, [s.message for s in ev.steps]
+    assert ev.snapshots["after"].rows == ()
