@@ -589,3 +589,42 @@ checks:
     ev = play(FakeEngine({"server_tcp.py": closes_early}), parse_scenario(text, "fake.yaml", TOPOLOGY), tmp_path)
     assert [s.status for s in ev.steps] == ["ok"] * 4, [s.message for s in ev.steps]
     assert ev.snapshots["after"].rows == ()
+
+
+def test_the_scenario_time_limit_counts_only_while_the_programs_wait(tmp_path):
+    """Issue 15: ten clients that each printed 2,000,000 lines before sending took a scenario past its time limit
+    on a loaded machine (lossy-link 6 of 8 in one grading of five). The limit goes on while a program is busy
+    (its output still arriving), up to DEADLINE_STRETCH times the limit, and the play ends as on an idle
+    machine."""
+    def flooding_client(proc):
+        proc.out("Waiting for connection response")
+        end = time.monotonic() + 1.0  # the scenario's 0.5 s are up long before
+        while time.monotonic() < end:
+            proc.out("debug")
+            time.sleep(0.01)
+        return client_tcp(proc)
+
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": flooding_client})
+    text = TCP.replace("defaults:", "timeout: 0.5\ndefaults:")
+    ev = play(engine, scenario(text, timeout=5), tmp_path)
+    assert [s.status for s in ev.steps] == ["ok"] * len(ev.steps), [(s.key, s.message) for s in ev.steps]
+
+
+def test_the_stretched_time_limit_has_a_hard_cap(tmp_path):
+    """A program busy for ever does not hold a play for ever: past DEADLINE_STRETCH times the limit the steps
+    left fail, saying the limit was stretched while the programs were busy."""
+    def flooding_client(proc):
+        proc.out("Waiting for connection response")
+        end = time.monotonic() + 3.0
+        while time.monotonic() < end:
+            proc.out("debug")
+            time.sleep(0.01)
+        return 0
+
+    engine = FakeEngine({"server_tcp.py": server_tcp, "client_tcp.py": flooding_client})
+    text = TCP.replace("defaults:", "timeout: 0.4\ndefaults:")
+    started = time.monotonic()
+    ev = play(engine, scenario(text, timeout=5), tmp_path)
+    assert time.monotonic() - started < 3.0  # (the teardown ends the client)
+    failed = [s for s in ev.steps if "ran out before this step" in s.message]
+    assert failed and all("stretched to 1.2 s while the programs were still busy" in s.message for s in failed)
