@@ -167,3 +167,8 @@ def or_list(words: Sequence[str], conjunction: str = "or") -> str:
 def unknown_key_message(key: str, allowed: Sequence[str]) -> str:
     """"unknown key 'tiemout'; did you mean 'timeout'? (allowed here: ...)"."""
     return f"unknown key {quote(key)}{did_you_mean(key, allowed)} (allowed here: {', '.join(allowed)})"
+
+
+def plural(n: int, word: str) -> str:
+    """'1 line', '3 lines': a count and its noun."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"

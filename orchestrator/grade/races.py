@@ -53,10 +53,20 @@ def decided(first: PartResult, again: list[PartResult]) -> bool:
     each check passed, or failed, in more than half of RACE_PLAYS plays already."""
     plays = [first, *again]
     for check in first.checks:
-        passed = sum(1 for r in plays for c in r.checks if c["name"] == check["name"] and c["passed"])
+        passed = _passes(_outcomes(plays, check["name"]))
         if passed * 2 <= RACE_PLAYS and (len(plays) - passed) * 2 <= RACE_PLAYS:
             return False
     return True
+
+
+def _outcomes(plays: list[PartResult], name: str) -> list[dict | None]:
+    """The check called `name` in each of `plays` (None where a play has no such check)."""
+    return [next((c for c in r.checks if c["name"] == name), None) for r in plays]
+
+
+def _passes(outcomes: list[dict | None]) -> int:
+    """In how many of a check's `outcomes` it passed."""
+    return sum(1 for c in outcomes if c is not None and c["passed"])
 
 
 def combine(first: PartResult, again: list[PartResult]) -> PartResult:
@@ -67,8 +77,8 @@ def combine(first: PartResult, again: list[PartResult]) -> PartResult:
         return next(r for r in again if r.verdict == "error")
     checks_ = []
     for check in first.checks:
-        found = [next((c for c in r.checks if c["name"] == check["name"]), None) for r in plays]
-        passed = sum(1 for c in found if c is not None and c["passed"])
+        found = _outcomes(plays, check["name"])
+        passed = _passes(found)
         if passed in (0, len(plays)):
             checks_.append(check)
             continue

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 
 from ..evidence import CaptureEvidence, Evidence, Line, ProgramEvidence, Snapshot, SocketRow, StepResult
 from ..base.placeholders import expand
-from ..base.text import clip, quoted_clip
+from ..base.text import clip, plural, quoted_clip
 from ..model.steps import Step
 from ..model.steplist import keyed_steps
 
@@ -86,10 +86,6 @@ def bounded(text: str, limit: int = EVIDENCE_LIMIT) -> str:
         return text[: limit - 1] + "…"
     note = [f"  … ({plural(left_out, 'line')} not shown)"] if left_out else []
     return "\n".join(head + note + tail)
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
 def _pattern(text: str) -> str:

@@ -21,8 +21,8 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..base.text import escaped_lines
-from ..judge import checks, judging
+from ..base.text import escaped_lines, plural
+from ..judge import checks
 from ..judge.checks import Outcome
 from ..evidence import Evidence
 from ..model.scenario import Scenario
@@ -279,10 +279,10 @@ def render_summary(reports: Iterable[Report], console: Console) -> None:
     console.print(table)
     counts = {v: sum(1 for r in reports if r["verdict"] == v) for v in ("pass", "fail", "error")}
     console.print(Text.assemble(
-        (f"{judging.plural(len(reports), 'scenario')}: ", "bold"),
+        (f"{plural(len(reports), 'scenario')}: ", "bold"),
         (f"{counts['pass']} passed", VERDICT_STYLE["pass"] if counts["pass"] else ""), ", ",
         (f"{counts['fail']} failed", VERDICT_STYLE["fail"] if counts["fail"] else ""), ", ",
-        (judging.plural(counts["error"], "error"), VERDICT_STYLE["error"] if counts["error"] else "")))
+        (plural(counts["error"], "error"), VERDICT_STYLE["error"] if counts["error"] else "")))
 
 
 __all__ = ["Report", "build", "to_json", "write_json", "junit_xml", "write_junit", "render",
