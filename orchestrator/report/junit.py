@@ -39,7 +39,7 @@ class Suite:
     """One <testsuite>: its failures and errors are counted from its cases."""
     name: str
     cases: Sequence[Case]
-    tests: int | None = None  # None: one per case (a grade's suites count their checks, not their errors)
+    tests: int | None = None  # None: one per case
     skipped: int | None = None  # written only when given
     time: float | None = None  # seconds, if known
     timestamp: str | None = None  # written only when given

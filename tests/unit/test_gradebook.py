@@ -303,3 +303,20 @@ def test_a_play_that_wrote_no_report_gets_no_link(klass, settings):
         page = parse((folder / "index.html").read_text(encoding="utf-8"))
         assert len(page.all("a", "report")) == sum(p.program != "client_tcp.py" for p in parts)
         assert len(page.all("span", "no-report")) == sum(p.program == "client_tcp.py" for p in parts)
+
+
+def test_a_grade_s_junit_counts_a_play_that_could_not_be_judged_as_a_test():
+    """JUnit's readers count <testcase> elements: a suite's `tests` is every case, its checks and its errors, so
+    `errors` is never more than `tests`."""
+    import xml.etree.ElementTree as ET
+    from types import SimpleNamespace
+
+    from orchestrator.grade import gradebook
+    from orchestrator.grade.records import ScenarioGrade, StudentGrade
+
+    entry = SimpleNamespace(scenario=SimpleNamespace(name="tcp"))
+    checks = [{"name": "the server listens", "passed": True, "evidence": ""},
+              {"name": "a SYN", "passed": False, "evidence": "no SYN\nat all"}]
+    grade = StudentGrade(SimpleNamespace(name="ana"), [ScenarioGrade(entry, checks, errors=["the engine failed"])])
+    suite = ET.fromstring(gradebook.junit(grade)).find("testsuite")
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("3", "1", "1")
