@@ -97,6 +97,8 @@ def cached(part: Part) -> PartResult | None:
         return None
     if data.get("key") != part.key or data.get("verdict") == "error":
         return None  # (a play the lab could not carry out is always tried again)
+    if data.get("race") and data.get("plays", 1) < 2:
+        return None  # a first play that showed a race, whose replays were cut short (Ctrl-C): the rule is not applied yet
     return PartResult(part.key, data["verdict"], data.get("error"), data["checks"], data.get("seconds", 0.0),
                       reused=True, stopped=list(data.get("stopped_by_limits", [])), plays=data.get("plays", 1),
                       race=data.get("race", ""))

@@ -2,13 +2,14 @@
 judges (a broken client never costs the server), missing programs, the cache, and what is written."""
 from __future__ import annotations
 
+import dataclasses
 import csv
 import io
 import json
 import xml.etree.ElementTree as ET
 import pytest
 
-from orchestrator.grade import gradebook, grading, records
+from orchestrator.grade import gradebook, grading, races, records
 from orchestrator.lab import impair
 from orchestrator.base.errors import SuiteError
 from orchestrator.evidence import SocketRow
@@ -534,3 +535,16 @@ def test_grade_an_export_on_the_command_line(suite, tmp_path, monkeypatch, capsy
     assert '<span id="platform">Identifier on canvas: 2002; Handed in late (canvas says so; no penalty here)</span>' in page
     assert cli.main([*argv, "--format", "moodle", "--only", "2001"]) == 2
     assert "holds no submission as moodle: forced by --format (0 of 3 entries" in capsys.readouterr().err
+
+
+def test_a_first_play_that_showed_a_race_is_not_re_used_before_its_replays(suite, tmp_path):
+    """A play is stored as soon as it ends, before its replays: a grading stopped (Ctrl-C) between them leaves
+    the first play's result alone in the cache, and the next grading must not take it as the part's (the
+    replay rule would not be applied): it plays the part again. Once combined, the part is re-used."""
+    [g] = grade(engine_for(), suite, tmp_path, student("ana", "server_tcp.py"))
+    part = next(p for p in grading.plan(g.submission, settings_for(suite, tmp_path)) if p.program == "server_tcp.py")
+    first = records.PartResult(part.key, "fail", None, [], 1.0, race=races.THREADS_RACE)
+    records.store(part, first)
+    assert records.cached(part) is None
+    records.store(part, dataclasses.replace(first, plays=3))
+    assert records.cached(part).plays == 3
