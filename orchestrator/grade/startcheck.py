@@ -56,8 +56,10 @@ if TYPE_CHECKING:  # (the host's side only)
     from ..lab.engineapi import PlayEngine
     from .submission import Submission
 
-#: The assignment's programs (reading.ASSIGNMENT; here too, so that the container needs nothing else).
-ASSIGNMENT = ("server_udp.py", "client_udp.py", "server_tcp.py", "client_tcp.py")
+try:  # the assignment's programs: on the host, the suite's; in the container, given as its arguments (run)
+    from ..model.suite import ASSIGNMENT
+except ImportError:  # (python3 -c <this file>: no package, so no relative import)
+    ASSIGNMENT = tuple(sys.argv[1:])
 #: What the container may use: it compiles text, a few MiB at most.
 MEMORY, CPUS, PIDS = "256m", 1.0, 16
 #: Seconds the container may take: a class's files compile in well under one; a 2 MiB submission in about one.
@@ -268,7 +270,7 @@ def check(engine: PlayEngine, submissions: list[Submission], image: ImageEvidenc
     feed = b"".join(json.dumps(job).encode() + b"\n" for job in todo)
     timeout = TIMEOUT + TIMEOUT_PER_MIB * len(feed) / 2**20
     code, output, stdout = engine.run_to_end(
-        image.id, ["python3", "-c", Path(__file__).read_text(encoding="utf-8")], labels,
+        image.id, ["python3", "-c", Path(__file__).read_text(encoding="utf-8"), *ASSIGNMENT], labels,
         HelperSpec(user=user, memory=MEMORY, cpus=CPUS, pids=PIDS), environment=environment, timeout=timeout,
         stdin=feed, stdout=True, hold=hold or contextlib.nullcontext)
     what = f"compiling the submissions with the lab's Python ({image.ref})"

@@ -31,7 +31,23 @@ def problem(source: bytes, own=("server_tcp",), found=lambda top: top in sys.std
 
 
 def test_the_assignment_is_the_submissions():
-    assert startcheck.ASSIGNMENT == ASSIGNMENT
+    assert startcheck.ASSIGNMENT is ASSIGNMENT
+
+
+def test_the_container_gets_the_assignment_as_its_arguments():
+    """The module runs in the container as `python3 -c <its source> <the assignment's programs>` (run): with no
+    package there, its ASSIGNMENT is its arguments, so an import of a sibling program is worded as on the host."""
+    import json
+    import subprocess
+    from pathlib import Path
+
+    job = {"id": 0, "name": "client_tcp.py", "own": ["client_tcp"],
+           "source": base64.b64encode(b"import server_tcp\n").decode("ascii")}
+    done = subprocess.run([sys.executable, "-c", Path(startcheck.__file__).read_text(encoding="utf-8"), *ASSIGNMENT],
+                          input=json.dumps(job) + "\n", capture_output=True, text=True, timeout=60, check=True)
+    header, answer = (json.loads(line) for line in done.stdout.splitlines())
+    assert header["version"] == "%d.%d" % sys.version_info[:2]
+    assert "No module named 'server_tcp' (each program plays beside the lab's other programs" in answer["problem"]
 
 
 @pytest.mark.parametrize("source, said", [
