@@ -161,7 +161,8 @@ def _git_students(items: list[Item], skipped: list[Skipped]) -> list[Found]:
 def submission_of(found: Found) -> Submission:
     """A student's Submission from their part of the export (see the module); never raises."""
     notes = list(found.notes)
-    extra = {"identifier": found.identifier, "platform": found.platform, "late": found.late, "commit": found.commit}
+    extra = {"identifier": found.identifier, "platform": found.platform, "late": found.late, "commit": found.commit,
+             "entry": found.entry}
     if found.error:
         return Submission(found.name, found.path, error=found.error, notes=tuple(notes), **extra)
     files = found.files

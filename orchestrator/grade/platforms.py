@@ -57,6 +57,7 @@ class Found:
     late: bool = False
     commit: str = ""
     error: str | None = None
+    entry: str = ""  # the student's entry as the platform named it (Moodle: Full Name_<id>_assignsubmission_file)
 
 
 def renamed(entry: EntryFile, name: str) -> EntryFile:
@@ -105,6 +106,9 @@ def moodle_students(items: list[Item], skipped: list[Skipped]) -> list[Found]:
             ignored.setdefault(key, []).append(item.shown)
             continue
         found = by_key.setdefault(key, Found(m["name"], key[1], "moodle", item.at()))
+        # the folder as Moodle named it (a flat download's: the files' common prefix, as 4.1 names the folder):
+        # Moodle's feedback upload matches a student by it (moodleout.py)
+        found.entry = found.entry or (item.name if item.kind == "folder" else item.name[:len(item.name) - len(m["rest"])])
         if item.kind == "folder":
             files, error = item_files(item)
             found.files += files

@@ -67,6 +67,7 @@ class Submission:
     platform: str = "folders"  # the layout the class came in: folders, moodle, canvas, blackboard or git
     late: bool = False  # the platform says it was handed in late (reported, no penalty)
     commit: str = ""  # the commit graded (git)
+    entry: str = ""  # the entry as the platform named it (Moodle's folder: what its feedback upload matches by)
 
     def hashes(self) -> dict[str, str]:
         """File name -> sha256 (hex) of its content."""
