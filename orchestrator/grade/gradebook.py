@@ -230,9 +230,11 @@ def _status(grade: StudentGrade) -> dict[str, Any]:
     return {"graded": grade.status == "graded", "status": grade.status, "errors": [escaped_lines(e) for e in grade.errors]}
 
 
-def student_page(grade: StudentGrade, settings: Settings, written: Callable[[Path], bool] | None = None) -> str:
+def student_page(grade: StudentGrade, settings: Settings, written: Callable[[Path], bool] | None = None,
+                 standalone: bool = False) -> str:
     """A student's page (students/<name>/index.html): their grade, what they handed in, and per scenario each
-    check with its evidence, what the lab's limits stopped, and a link to the report of each of their plays."""
+    check with its evidence, what the lab's limits stopped, and a link to the report of each of their plays.
+    `standalone`: the page alone, sent to the student (feedback_page): no link to any other file."""
     sub = grade.submission
     needed = sorted({p for e in settings.suite.entries for p in e.scenario.needs()})
     programs = [{"name": p, "handed_in": p in sub.files,
@@ -255,7 +257,13 @@ def student_page(grade: StudentGrade, settings: Settings, written: Callable[[Pat
                         **_status(grade), submission_error=escaped_lines(sub.error) if sub.error else None,
                         programs=programs, notes=[escaped_lines(n) for n in sub.notes], scenarios=scenarios,
                         platform="; ".join(platform_said(sub)),
-                        class_href=f"../../{PAGE_NAME}")
+                        class_href=f"../../{PAGE_NAME}", standalone=standalone)
+
+
+def feedback_page(grade: StudentGrade, settings: Settings) -> str:
+    """A student's page as a file of its own, for the platform to hand them (Moodle's feedback files): the same
+    grade, checks and evidence, with no link to the class, their plays' reports or the files beside it."""
+    return student_page(grade, settings, standalone=True)
 
 
 def class_index(grades: Iterable[StudentGrade], settings: Settings, manifest: dict[str, Any],
@@ -323,4 +331,5 @@ def write_all(grades: list[StudentGrade], settings: Settings, manifest: dict[str
 
 
 __all__ = ["grades_csv", "summary", "gradescope", "junit", "student_page", "class_index", "pass_rates", "histogram",
-           "percentage", "student_href", "play_links", "write_student", "write_all", "folder_name", "similarity_page"]
+           "percentage", "student_href", "play_links", "write_student", "write_all", "folder_name", "similarity_page",
+           "feedback_page"]
