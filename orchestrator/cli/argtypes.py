@@ -79,6 +79,13 @@ def programs_dir(text: str) -> str:
     return text
 
 
+def sheet_file(text: str) -> str:
+    """--moodle-worksheet, --canvas-gradebook: a file's path, not empty (it is read before any play)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("is empty: give the .csv file the platform exported")
+    return text
+
+
 def run_id(text: str) -> str:
     """clean --run: a run id (never empty: that would mean every run)."""
     if not text:

@@ -37,8 +37,17 @@ def register(sub) -> None:
                            help="the export's layout (default: recognised by itself; README, Grading)")
             p.add_argument("--handout", metavar="DIR", help="the course handout's programs (.py files): boilerplate "
                            "to similarity.html, as the lab's reference programs are")
+            p.add_argument("--moodle-worksheet", metavar="FILE", type=argtypes.sheet_file,
+                           help="Moodle's grading worksheet (.csv, downloaded for offline grading): written back "
+                           "filled in, as OUT/moodle-worksheet.csv (README, Grading: Moodle)")
+            p.add_argument("--canvas-gradebook", metavar="FILE", type=argtypes.sheet_file,
+                           help="Canvas's gradebook export (.csv): the import file OUT/canvas-import.csv is made from "
+                           "it (README, Grading: Canvas)")
+            p.add_argument("--canvas-column", metavar="NAME", help="the gradebook's assignment to fill: its title, with "
+                           "or without its (id) (default: its only assignment column)")
         else:
-            p.set_defaults(only=None, format=None, handout=None)
+            p.set_defaults(only=None, format=None, handout=None, moodle_worksheet=None, canvas_gradebook=None,
+                           canvas_column=None)
         p.set_defaults(func=command)
 
 
@@ -52,7 +61,7 @@ def command(args: argparse.Namespace) -> int:
     from rich.table import Table
     from rich.text import Text
 
-    from ..grade import gradebook, grading
+    from ..grade import gradebook, grading, handback
     from ..play import runner
     from ..lab.engine import Engine
     from ..base.text import escaped_lines
@@ -64,6 +73,8 @@ def command(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     single = args.command == "check"
     handout = read_programs(args.handout) if args.handout else None  # refused before any play if unreadable
+    # the platform's sheets to hand the grades back in, read (and refused if they cannot be filled) before any play
+    requests = handback.read_requests(args.moodle_worksheet, args.canvas_gradebook, args.canvas_column)
     skipped = []  # entries of the class folder that are no student's
     export = None  # the class's layout, and why (grade/exports.py)
     if single:
@@ -74,6 +85,7 @@ def command(args: argparse.Namespace) -> int:
         console.print(Text.assemble(("Layout ", "bold"), escaped_lines(export.detection)))
         for note in export.notes:  # what of an export zip was not looked at
             console.print(Text(f"  note: {escaped_lines(note)}"))
+        handback.check_platform(requests, export.platform, args.submissions)
     if args.only:
         submissions = only(submissions, args.only, args.submissions)
     topology = load_topology(args.topology)
@@ -118,6 +130,8 @@ def command(args: argparse.Namespace) -> int:
         manifest["export"] = {"platform": export.platform, "detection": export.detection, "notes": list(export.notes)}
     manifest["labs_replaced"] = grader.replaced  # labs that could not be cleared between two plays
     manifest["labs_created"] = grader.labs_created
+    handed = handback.write(grades, final, export.platform if export else "folders", requests)
+    manifest["handback"] = {o.kind: o.manifest for o in handed}  # the platform's own files, filled in
     gradebook.write_all(grades, final, manifest, handout)
     table = Table(box=None, header_style="bold")
     for column in ("student", "score", "status"):
@@ -138,6 +152,12 @@ def command(args: argparse.Namespace) -> int:
         for entry in skipped:
             console.print(Text(f"  {escaped_lines(entry.entry)}: {escaped_lines(entry.reason)}"))
     console.print(Text.assemble(("Grades ", "bold"), str(out / gradebook.CSV_NAME)))
+    for o in handed:  # what goes back to the platform, and what of it could not
+        label = {"moodle_worksheet": "Moodle worksheet ", "moodle_feedback": "Moodle feedback files ",
+                 "canvas_import": "Canvas import "}[o.kind]
+        console.print(Text.assemble((label, "bold"), str(out / o.file)))
+        for line in o.lines:
+            console.print(Text(f"  {escaped_lines(line)}"))
     page = (grading.student_folder(final, grades[0].submission.name) if single and grades else out) / gradebook.PAGE_NAME
     console.print(Text.assemble(("Pages ", "bold"), str(page)))
     return errors.EXIT_OK if all(g.status == "graded" for g in grades) else errors.EXIT_CHECKS_FAILED
@@ -215,7 +235,8 @@ def _manifest(args, suite, topology, images, submissions, session, started, engi
                     "limits": dataclasses.asdict(limits)},
         "submissions": {s.name: {"path": s.path, "digest": s.digest(), "files": s.hashes(), "problems": s.problems,
                                  "error": s.error, "notes": list(s.notes), "identifier": s.identifier,
-                                 "platform": s.platform, "late": s.late, "commit": s.commit} for s in submissions},
+                                 "platform": s.platform, "late": s.late, "commit": s.commit, "entry": s.entry}
+                        for s in submissions},
         # the lab's Python that compiled every file before the plays, and what could not start (startcheck.py)
         "compiled": compiled.manifest() if compiled is not None else None,
         "skipped": [{"entry": e.entry, "reason": e.reason} for e in skipped],  # entries that are no student's

@@ -183,3 +183,116 @@ def test_only_takes_a_students_name_or_the_platforms_identifier():
     with pytest.raises(errors.InvalidInput, match=r"--only 9: no such student in export.zip \(students: Ana Silva "
                                                   r"\(1001\), Bo Li\)"):
         only([ana, bo], ["9"], "export.zip")
+
+
+# ---- the platform's sheets: read before any play, every mistake one line and exit 2 (no Docker reachable) ----
+
+def _moodle_export(tmp_path):
+    from tests.support.exports import PROGRAM, export_folder
+    return str(export_folder(tmp_path / "export", {"Ana Silva_1001_assignsubmission_file/server_tcp.py": PROGRAM}))
+
+
+def _one_line_exit_2(argv, capsys, monkeypatch) -> str:
+    monkeypatch.setenv("DOCKER_HOST", "unix:///nonexistent.sock")  # would be exit 3 if it got that far
+    assert cli.main(argv) == errors.EXIT_INVALID_INPUT
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("\n") == 1, err
+    return err.strip()
+
+
+def test_a_worksheet_with_no_identifier_column_is_exit_2_before_docker(tmp_path, capsys, monkeypatch):
+    sheet = tmp_path / "grades.csv"
+    sheet.write_text('Name,Grade,"Maximum Grade"\n"Ana Silva",,100.00\n')
+    err = _one_line_exit_2(["grade", _moodle_export(tmp_path), "--moodle-worksheet", str(sheet)], capsys, monkeypatch)
+    assert err.startswith(f"error: {sheet}:2: no column holds Moodle's identifiers (every row's 'Participant 1001'")
+    err = _one_line_exit_2(["grade", _moodle_export(tmp_path), "--moodle-worksheet", str(tmp_path / "none.csv")],
+                           capsys, monkeypatch)
+    assert err.startswith(f"error: {tmp_path / 'none.csv'}: cannot be read: No such file or directory")
+
+
+def test_a_gradebook_without_the_column_is_exit_2_listing_the_columns(tmp_path, capsys, monkeypatch):
+    from tests.unit.test_canvasout import GRADEBOOK
+    sheet = tmp_path / "gradebook.csv"
+    sheet.write_text(GRADEBOOK)
+    export = str(tmp_path / "canvas")
+    err = _one_line_exit_2(["grade", export, "--canvas-gradebook", str(sheet), "--canvas-column", "Lab 9"],
+                           capsys, monkeypatch)
+    assert err == (f"error: {sheet}:1: has no assignment column 'Lab 9' (--canvas-column): its assignment columns "
+                   "are 'Assignment 01 (4711)'; 'Lab 2 (4712)'")
+    err = _one_line_exit_2(["grade", export, "--canvas-gradebook", str(sheet)], capsys, monkeypatch)
+    assert "has 2 assignment columns (Title (id)): name the one to fill with --canvas-column" in err
+    err = _one_line_exit_2(["grade", export, "--canvas-column", "Lab 2"], capsys, monkeypatch)
+    assert err == ("error: --canvas-column names a column of the gradebook given with --canvas-gradebook FILE; give "
+                   "that too")
+    assert _refused(["grade", export, "--canvas-gradebook", ""], capsys, monkeypatch).endswith(
+        "argument --canvas-gradebook: is empty: give the .csv file the platform exported")
+
+
+def test_a_sheet_of_another_platform_than_the_exports_is_exit_2(tmp_path, capsys, monkeypatch):
+    from tests.unit.test_moodleout import ENGLISH
+    sheet = tmp_path / "worksheet.csv"
+    sheet.write_text(ENGLISH)
+    err = _one_line_exit_2(["grade", str(ROOT / "examples/submissions"), "--moodle-worksheet", str(sheet)],
+                           capsys, monkeypatch)
+    assert err.startswith(f"error: --moodle-worksheet {sheet}: the export {ROOT / 'examples/submissions'} was read as "
+                          "folders, not moodle")
+
+
+def test_grade_hands_back_the_worksheet_and_the_feedback_zip_and_says_which(tmp_path, capsys, monkeypatch):
+    """The command's wiring after the plays (the grading itself stands in: no Docker here): the files handed back
+    are in --out, the console names each, and manifest.json says what each did."""
+    import json
+    import zipfile
+
+    from orchestrator.grade import grading, startcheck
+    from orchestrator.lab import engine as engine_module
+    from orchestrator.cli import grade as grade_cli
+    from tests.support.grading import IMAGES, SCENARIO
+    from tests.unit.test_gradebook import graded
+    from tests.unit.test_moodleout import ENGLISH
+
+    (tmp_path / "echo.yaml").write_text(SCENARIO)
+    (tmp_path / "suite.yaml").write_text("name: test-suite\ndescription: one\nscenarios:\n  - {scenario: echo.yaml}\n")
+
+    class NoEngine:
+        def __init__(self, **_):
+            pass
+
+        def version(self):
+            return {"Version": "none"}
+
+        def close(self):
+            pass
+
+    class Graded:
+        replaced, labs_created = 0, 0
+
+        def __init__(self, engine, settings, jobs, **_):
+            self.settings = settings
+
+        def grade(self, submissions):
+            return [graded(s, self.settings, fails=("a SYN",)) for s in submissions]
+
+    monkeypatch.setattr(engine_module, "Engine", NoEngine)
+    monkeypatch.setattr(grade_cli, "lab_images", lambda engine: IMAGES)
+    monkeypatch.setattr(grade_cli, "_compile_check", lambda engine, topology, images, subs, session, limits: (
+        subs, startcheck.Compiled("socklab/node:abc", "sha256:1", "3.11.2", 2)))
+    monkeypatch.setattr(grading, "Grader", Graded)
+    monkeypatch.setenv("COLUMNS", "400")  # (rich wraps at the terminal's width)
+    sheet = tmp_path / "worksheet.csv"
+    sheet.write_text(ENGLISH)
+    out = tmp_path / "out"
+    assert cli.main(["grade", _moodle_export(tmp_path), "--suite", str(tmp_path / "suite.yaml"), "-j", "1",
+                     "--out", str(out), "--moodle-worksheet", str(sheet)]) == errors.EXIT_OK
+    console = capsys.readouterr().out
+    assert f"Moodle worksheet {out / 'moodle-worksheet.csv'}\n  1 row filled in; 3 left as they were" in console
+    assert f"Moodle feedback files {out / 'moodle-feedback.zip'}\n  1 student's page, in the folder of the download" in console
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["handback"]["moodle_worksheet"]["file"] == "moodle-worksheet.csv"
+    assert manifest["handback"]["moodle_worksheet"]["written"] == 1
+    assert manifest["handback"]["moodle_feedback"]["folders"] == ["Ana Silva_1001_assignsubmission_file"]
+    assert manifest["submissions"]["Ana Silva"]["entry"] == "Ana Silva_1001_assignsubmission_file"
+    rows = (out / "moodle-worksheet.csv").read_text().splitlines()
+    assert rows[1].startswith('"Participant 1001","Ana Silva",ana@uni.example,"Submitted for grading",60.00,100.00,')
+    assert zipfile.ZipFile(out / "moodle-feedback.zip").namelist() == [
+        "Ana Silva_1001_assignsubmission_file/summary.html"]
