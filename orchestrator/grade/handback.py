@@ -78,18 +78,23 @@ def write(grades: list[StudentGrade], settings: Settings, platform: str, request
     out.mkdir(parents=True, exist_ok=True)
     given = marks(grades, settings.suite)
     outputs = []
+    confirmed = None  # the students a worksheet row names (their folders' ids confirmed), when one is given
     if requests.worksheet is not None:
         filled = moodleout.fill_worksheet(requests.worksheet, given)
+        confirmed = set(filled.written)
         (out / WORKSHEET).write_bytes(filled.data)
         columns = [f"{k}: {v}" for k, v in filled.columns.items()]
         outputs.append(Output("moodle_worksheet", WORKSHEET, [*_said(filled, "row"), *columns],
                               {"file": WORKSHEET, "from": requests.worksheet.sheet.path, **filled.manifest()}))
     if platform == "moodle":
-        pages, left = feedback_pages(grades, settings)
+        pages, left = feedback_pages(grades, settings, confirmed)
         (out / FEEDBACK_ZIP).write_bytes(moodleout.feedback_zip(pages))
         lines = ["1 student's page, in the folder of the download" if len(pages) == 1 else
                  f"{len(pages)} students' pages, each in the folder of the download"]
         lines += [f"not in it: {why}" for why in left]
+        if confirmed is None:
+            lines.append("each folder's participant id is as the download gave it, not checked against a worksheet "
+                         "(a team submission's folder carries its group's id): give --moodle-worksheet to check them")
         outputs.append(Output("moodle_feedback", FEEDBACK_ZIP, lines,
                               {"file": FEEDBACK_ZIP, "folders": sorted(pages), "left_out": left}))
     if requests.gradebook is not None:
@@ -101,8 +106,11 @@ def write(grades: list[StudentGrade], settings: Settings, platform: str, request
     return outputs
 
 
-def feedback_pages(grades: list[StudentGrade], settings: Settings) -> tuple[dict[str, str], list[str]]:
-    """Each graded Moodle student's folder -> their self-contained page; and who is left out, and why."""
+def feedback_pages(grades: list[StudentGrade], settings: Settings,
+                   confirmed: set[str] | None = None) -> tuple[dict[str, str], list[str]]:
+    """Each graded Moodle student's folder -> their self-contained page; and who is left out, and why.
+    `confirmed`: the students whose worksheet row was written (its participant id and name theirs); when given,
+    only they are in it."""
     pages, left = {}, []
     for g in grades:
         folder = moodleout.feedback_folder(g.submission.entry)
@@ -110,6 +118,8 @@ def feedback_pages(grades: list[StudentGrade], settings: Settings) -> tuple[dict
             left.append(f"{g.submission.name}: no participant's folder in the download")
         elif g.status != "graded":
             left.append(f"{g.submission.name}: not graded (the lab could not carry out some plays; grade again)")
+        elif confirmed is not None and g.submission.name not in confirmed:
+            left.append(f"{g.submission.name}: the worksheet has no row of theirs that was filled in")
         elif folder in pages:
             left.append(f"{g.submission.name}: another student has the folder {folder}")
         else:

@@ -175,6 +175,13 @@ def _words(text: str) -> list[str]:
     return sorted(re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", text).casefold()))
 
 
+def _same_name(a: str, b: str) -> bool:
+    """The same words in any order ("Silva, Ana" is "Ana Silva"), or the same letters and digits in order (the
+    download's file name may have lost an apostrophe: "ONeil" is "O'Neil")."""
+    return _words(a) == _words(b) or "".join(re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", a).casefold())) == \
+        "".join(re.findall(r"[^\W_]+", unicodedata.normalize("NFKC", b).casefold()))
+
+
 def _download_name(mark: Mark) -> str:
     m = MOODLE.fullmatch(mark.entry) if mark.entry else None
     return m["name"] if m else mark.name
@@ -184,9 +191,9 @@ def _names_row(row, mark: Mark, word: str) -> bool:
     """Whether a row is the student's: a blind download's name is the identifiers' word; else some cell of the row
     holds the name the download gives them (its words, in any order)."""
     name = _download_name(mark)
-    if _words(name) == _words(word) or _words(name) == _words("Participant"):
+    if _same_name(name, word) or _same_name(name, "Participant"):
         return True
-    return any(_words(v) == _words(name) for v in row.values)
+    return any(v.strip() and _same_name(v, name) for v in row.values)
 
 
 def decimal_mark(ws: Worksheet) -> str:

@@ -155,11 +155,11 @@ def test_blind_marking_and_a_team_whose_group_id_is_a_participants(tmp_path):
     unchanged_but(cells(text.encode()), cells(filled.data), {(1, 2): "10.00"})
     assert filled.held_back == ["Team Rocket: line 3 (Participant 77) does not name Team Rocket, as the download "
                                 "does (a team's group id is no participant's): not written"]
-    named = ENGLISH.replace("Bo Li", "Someone Else")
+    named = ENGLISH.replace("Bo Li", "Someone Else").replace("Cy Dee", "Cy O'Neil")
     filled = moodleout.fill_worksheet(moodleout.read_worksheet(sheet_file(tmp_path, named, "n.csv")),
                                       [mark("Silva Ana", "1001", entry="Silva, Ana_1001_assignsubmission_file"),
-                                       mark("Bo Li", "1002")])
-    assert filled.written == ["Silva Ana"]  # the words of the name, in any order: Ana's row is hers
+                                       mark("Bo Li", "1002"), mark("Cy ONeil", "1003")])
+    assert filled.written == ["Silva Ana", "Cy ONeil"]  # the words in any order; an apostrophe the file name lost
     assert [h.split(":")[0] for h in filled.held_back] == ["Bo Li"]
 
 
@@ -305,5 +305,12 @@ def test_handing_back_writes_the_worksheet_and_the_zip_and_says_so(tmp_path, set
     assert worksheet["not_in_sheet"] == ["Bo Li", "Participant"]
     assert outputs[0].lines[:2] == ["2 rows filled in; 1 left as it was (no submission graded is theirs)",
                                     "no row for: Bo Li, Participant"]
+    # a worksheet given: the zip holds the students whose row it confirmed (participant id and name), no other
     assert zipfile.ZipFile(settings.out / "moodle-feedback.zip").namelist() == [
-        f"{f}/summary.html" for f in outputs[1].manifest["folders"]]
+        "Ana Silva_1001_assignsubmission_file/summary.html", "Zoë Ærø_1005_assignsubmission_file/summary.html"]
+    assert outputs[1].manifest["left_out"] == [
+        f"{name}: the worksheet has no row of theirs that was filled in"
+        for name in ("Ana Silva (1002)", "Bo Li", "Participant")]
+    alone = handback.write(grades, settings, "moodle", handback.Requests())
+    assert [o.kind for o in alone] == ["moodle_feedback"] and len(alone[0].manifest["folders"]) == 5
+    assert alone[0].lines[-1].startswith("each folder's participant id is as the download gave it, not checked")
