@@ -34,7 +34,7 @@ from decimal import Decimal, InvalidOperation
 
 from .marks import Filled, Mark, scaled
 from .platforms import MOODLE
-from .sheets import Sheet, read_sheet, spliced
+from .sheets import Row, Sheet, read_sheet, spliced
 
 WHAT = "Moodle's grading worksheet (Assignment → View all submissions → Download grading worksheet)"
 #: The headers Moodle's language packs give (mod/assign's gradenoun, maxgrade; assignfeedback_comments' name).
@@ -73,7 +73,7 @@ def read_worksheet(path: str) -> Worksheet:
     """The worksheet at `path` with its columns found (see the module); SheetError if they cannot be."""
     sheet = read_sheet(path, WHAT)
     header = [c.value for c in sheet.rows[0].cells]
-    data = [r for r in sheet.rows[1:] if r.cells]
+    data = [r for _, r in _student_rows(sheet)]
     if not data:
         raise sheet.error(1, f"holds a header and no student's row: download {WHAT} again, with the students")
     ident, word = _identifier_column(sheet, header, data)
@@ -127,6 +127,11 @@ def read_worksheet(path: str) -> Worksheet:
                                         f"{' or '.join(repr(h) for h in HEADERS['feedback'])} nor one follows Last "
                                         "modified (grade); the comments are not written (the feedback files are)")
     return Worksheet(sheet, ident, grade, maximum, feedback, word, columns)
+
+
+def _student_rows(sheet: Sheet) -> list[tuple[int, Row]]:
+    """(index, row) of the rows after the header that hold something (a spreadsheet may leave ',,,,' rows)."""
+    return [(i, r) for i, r in enumerate(sheet.rows) if i and any(c.value.strip() for c in r.cells)]
 
 
 def _identifier_column(sheet: Sheet, header: list[str], data: list) -> tuple[int, str]:
@@ -198,7 +203,7 @@ def _names_row(row, mark: Mark, word: str) -> bool:
 
 def decimal_mark(ws: Worksheet) -> str:
     """The sheet's decimal mark, as its Maximum Grade writes it ('.' unless it shows ',')."""
-    return "," if any("," in r.value(ws.maximum) for r in ws.sheet.rows[1:] if r.cells) else "."
+    return "," if any("," in r.value(ws.maximum) for _, r in _student_rows(ws.sheet)) else "."
 
 
 def fill_worksheet(ws: Worksheet, marks: list[Mark]) -> Filled:
@@ -211,9 +216,7 @@ def fill_worksheet(ws: Worksheet, marks: list[Mark]) -> Filled:
     changes: dict[tuple[int, int], str] = {}
     filled = Filled(b"", columns=dict(ws.columns))
     lines: dict[int, int] = {}
-    for i, row in enumerate(ws.sheet.rows):
-        if i == 0 or not row.cells:
-            continue
+    for i, row in _student_rows(ws.sheet):
         pid = int(IDENTIFIER.fullmatch(row.value(ws.identifier))["id"])
         if pid in lines:
             raise ws.sheet.error(row.line, f"names {row.value(ws.identifier)!r} again (first on line {lines[pid]}): "

@@ -136,6 +136,12 @@ def test_headers_in_no_known_language_are_found_by_moodles_layout(tmp_path):
     unchanged_but(cells(PORTUGUESE.encode()), cells(filled.data), {(1, 4): "5.00", (1, 10): "48 of 96 points (suite)."})
 
 
+def test_empty_rows_a_spreadsheet_left_are_kept_and_skipped(tmp_path):
+    text = FRENCH + ",,,,,,,,,\n\n"
+    filled = moodleout.fill_worksheet(moodleout.read_worksheet(sheet_file(tmp_path, text)), [mark("Ana Silva", "1001")])
+    assert filled.data.decode().endswith('"72 of 96 points (suite)."\n,,,,,,,,,\n\n') and filled.untouched == 0
+
+
 def test_a_worksheet_without_a_feedback_column_gets_grades_only(tmp_path):
     text = ('Identifier,"Full name",Status,Grade,"Maximum Grade","Grade can be changed","Last modified (submission)",'
             '"Last modified (grade)"\n"Participant 1001","Ana Silva",Submitted,,100.00,Yes,-,-\n')
