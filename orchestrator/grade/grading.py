@@ -127,17 +127,27 @@ def play(part: Part, engine: PlayEngine, settings: Settings, cancel: threading.E
     """Play one part (on `lab`, reset for it, or on a lab of its own) and store its result; None if the
     grading was cancelled meanwhile."""
     started = time.monotonic()
-    scenario = part.entry.scenario
     part.folder.mkdir(parents=True, exist_ok=True)
-    inputs = playunit.PlayInputs(scenario, settings.topology, settings.images, part.folder.parent,
-                                 programs=part.files, limits=settings.limits, folder=part.folder,
-                                 session=settings.session, graded=part.program,
-                                 judges=tuple(judged_file(part.entry, check.judges) for check in scenario.checks))
     try:
-        played = playunit.play(inputs, engine, lab=lab, cancel=cancel)
+        played = playunit.play(play_inputs(part, settings), engine, lab=lab, cancel=cancel)
     except KeyboardInterrupt:
         return None
-    evidence, rep = played.evidence, played.report
+    return result_of(part, played, round(time.monotonic() - started, 3))
+
+
+def play_inputs(part: Part, settings: Settings) -> playunit.PlayInputs:
+    """The play unit's inputs for one part (its artifacts go into the part's folder)."""
+    scenario = part.entry.scenario
+    return playunit.PlayInputs(scenario, settings.topology, settings.images, part.folder.parent,
+                               programs=part.files, limits=settings.limits, folder=part.folder,
+                               session=settings.session, graded=part.program,
+                               judges=tuple(judged_file(part.entry, check.judges) for check in scenario.checks))
+
+
+def result_of(part: Part, played: playunit.Played, seconds: float, **more: Any) -> PartResult:
+    """A part's result from its play (the checks of the program it judges), stored in its folder (with
+    `more`, e.g. which machine played it)."""
+    evidence, rep, scenario = played.evidence, played.report, part.entry.scenario
     played_with = f"your {part.program} with the lab's " + (", ".join(
         sorted({p.argv[2] for p in evidence.programs.values() if p.source == "reference" and len(p.argv) > 2}))
         or "nothing else")
@@ -145,10 +155,10 @@ def play(part: Part, engine: PlayEngine, settings: Settings, cancel: threading.E
             if judged_file(part.entry, check.judges) == part.program]
     sources = {pid: p.source for pid, p in evidence.programs.items()}
     error = report.run_problem(rep) if rep["verdict"] == "error" else None
-    result = PartResult(part.key, rep["verdict"], error, mine, round(time.monotonic() - started, 3),
+    result = PartResult(part.key, rep["verdict"], error, mine, seconds,
                         stopped=list(rep.get("stopped_by_limits") or []),
                         race=race_in(evidence) if any(not c["passed"] for c in mine) else "")
-    store(part, result, sources=sources, run_id=evidence.run_id)
+    store(part, result, sources=sources, run_id=evidence.run_id, **more)
     return result
 
 

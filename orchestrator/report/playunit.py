@@ -41,6 +41,9 @@ class PlayInputs:
     #: the run page marks this program file as the one graded, and each check with the file it judges
     graded: str | None = None
     judges: tuple[str, ...] | None = None  # per check of the scenario, in order: the file it judges
+    #: the folder the report names as the artifacts' (default: where they are written): a play on another
+    #: machine names the grader's folder, where its artifacts end up (cluster/worker.py)
+    artifacts: str | None = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +70,8 @@ def play(inputs: PlayInputs, engine: PlayEngine, *, lab: Lab | None = None,
     evidence = runner.run(engine, inputs.topology, inputs.scenario, options, events=events)
     outcomes = checks.evaluate(inputs.scenario, evidence)
     folder = inputs.folder if inputs.folder is not None else inputs.runs_dir / evidence.run_id
-    rep = report.build(inputs.scenario, evidence, outcomes, artifacts=str(folder))
+    rep = report.build(inputs.scenario, evidence, outcomes,
+                       artifacts=inputs.artifacts if inputs.artifacts is not None else str(folder))
     report.write_json(rep, folder / "report.json")
     report.write_junit(rep, folder / "junit.xml")
     marks = {} if inputs.graded is None else {"graded": inputs.graded, "judges": list(inputs.judges or ())}

@@ -15,7 +15,7 @@ from tests.support import ROOT
 PACKAGE = ROOT / "orchestrator"
 
 #: the layers, from the bottom: a module may import its own layer's modules and those of the layers below
-LAYERS = ("base", "model", "evidence", "lab", "play", "judge", "report", "grade", "cli")
+LAYERS = ("base", "model", "evidence", "lab", "play", "judge", "report", "cluster", "grade", "cli")
 #: top-level modules of the package and the layer they belong to
 TOP = {"cli": "cli", "__main__": "cli", "__init__": "base"}
 
