@@ -14,14 +14,14 @@ from pathlib import Path
 
 from ..base import errors
 from ..base import interrupts
-from . import clean, grade, images, impair, ladder, run, validate, wait_log
+from . import clean, cluster, grade, images, impair, ladder, run, validate, wait_log
 
 
 def build_parser() -> argparse.ArgumentParser:
     prog = "socklab" if Path(sys.argv[0]).name == "socklab" else "python -m orchestrator"  # as it was started
     parser = argparse.ArgumentParser(prog=prog, description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (images, run, validate, grade, clean, impair, ladder, wait_log):  # in the order --help lists them
+    for module in (images, run, validate, grade, cluster, clean, impair, ladder, wait_log):  # in the order --help lists them
         module.register(sub)
     return parser
 

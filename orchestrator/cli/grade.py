@@ -31,6 +31,10 @@ def register(sub) -> None:
         p.add_argument("--force", action="store_true", help="play everything again, re-using no result")
         p.add_argument("--fresh-labs", action="store_true",
                        help="a lab of its own for every play (default: a student's plays share one, reset between)")
+        p.add_argument("--cluster", metavar="ADDRESS", help="play on the cluster's workers (the lab machines): "
+                       "its scheduler's tls://HOST:PORT (README, Grading on the lab PCs)")
+        p.add_argument("--certs", metavar="DIR", help="with --cluster: the grader's certificates (ca.pem, client.pem, "
+                       "client-key.pem; `socklab cluster certs` makes them)")
         if name == "grade":
             p.add_argument("--only", nargs="+", metavar="NAME", help="only these students (names or identifiers)")
             p.add_argument("--format", choices=("moodle", "canvas", "blackboard", "git", "folders"), default=None,
@@ -72,6 +76,7 @@ def command(args: argparse.Namespace) -> int:
 
     console = Console(highlight=False)
     single = args.command == "check"
+    cluster = _connect(args, console)  # before anything else: an unreachable scheduler is one line, exit 3
     handout = read_programs(args.handout) if args.handout else None  # refused before any play if unreadable
     # the platform's sheets to hand the grades back in, read (and refused if they cannot be filled) before any play
     requests = handback.read_requests(args.moodle_worksheet, args.canvas_gradebook, args.canvas_column)
@@ -95,7 +100,8 @@ def command(args: argparse.Namespace) -> int:
         ("check-" if single else "") + started.astimezone().strftime("%Y%m%d-%H%M%S"))
     cache = out.resolve().parent / ".socklab-cache"
     session = f"grade-{started.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    with contextlib.closing(Engine(pool_size=max(10, (args.jobs or grading.MAX_DEFAULT_JOBS) * 12))) as engine:
+    with contextlib.closing(Engine(pool_size=max(10, (args.jobs or grading.MAX_DEFAULT_JOBS) * 12))) as engine, \
+            contextlib.closing(cluster) if cluster is not None else contextlib.nullcontext():
         image_evidence = lab_images(engine)
         limits = runner.Limits()
         submissions, compiled = _compile_check(engine, topology, image_evidence, submissions, session, limits)
@@ -107,14 +113,24 @@ def command(args: argparse.Namespace) -> int:
         with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=console, transient=True) as bar:
             task = bar.add_task("grading", total=total)
+            machines = bar.add_task("", total=None, visible=cluster is not None)
 
             def on_part(part, result):
                 state = "reused" if result is not None and result.reused else (
                     "stopped" if result is None else result.verdict)
                 bar.update(task, advance=1, description=f"{escaped_lines(part.label)[:60]} ({state})")
 
-            grader = grading.Grader(engine, settings, jobs, force=args.force, fresh_labs=args.fresh_labs,
-                                    on_part=on_part)
+            def on_machines(under_way: dict[str, int]) -> None:  # plays under way on each machine
+                bar.update(machines, description="under way: " + (", ".join(
+                    f"{escaped_lines(name)[:30]} {n}" for name, n in sorted(under_way.items())) or "none"))
+
+            if cluster is None:
+                grader = grading.Grader(engine, settings, jobs, force=args.force, fresh_labs=args.fresh_labs,
+                                        on_part=on_part)
+            else:
+                from ..grade.clustered import ClusterGrader
+
+                grader = ClusterGrader(cluster, settings, force=args.force, on_part=on_part, on_machines=on_machines)
             grades = grader.grade(submissions)
         engine_version = engine.version()
     final = grading.Settings(topology=topology, suite=suite, images=image_evidence, out=out,
@@ -132,6 +148,8 @@ def command(args: argparse.Namespace) -> int:
     manifest["labs_created"] = grader.labs_created
     handed = handback.write(grades, final, export.platform if export else "folders", requests)
     manifest["handback"] = {o.kind: o.manifest for o in handed}  # the platform's own files, filled in
+    if cluster is not None:
+        manifest["cluster"] = _cluster_manifest(cluster, grader, submissions, settings)
     gradebook.write_all(grades, final, manifest, handout)
     table = Table(box=None, header_style="bold")
     for column in ("student", "score", "status"):
@@ -161,6 +179,47 @@ def command(args: argparse.Namespace) -> int:
     page = (grading.student_folder(final, grades[0].submission.name) if single and grades else out) / gradebook.PAGE_NAME
     console.print(Text.assemble(("Pages ", "bold"), str(page)))
     return errors.EXIT_OK if all(g.status == "graded" for g in grades) else errors.EXIT_CHECKS_FAILED
+
+
+def _connect(args: argparse.Namespace, console):
+    """--cluster: the connection to its scheduler, with a worker there (exit 3, one line, otherwise); None
+    without it (Dask is then never imported)."""
+    if args.cluster is None:
+        if args.certs is not None:
+            raise errors.InvalidInput("--certs DIR is for --cluster ADDRESS: give both, or neither")
+        return None
+    if args.certs is None:
+        raise errors.InvalidInput(f"--cluster {args.cluster} needs --certs DIR, the grader's certificates (ca.pem, "
+                                  "client.pem, client-key.pem; `socklab cluster certs DIR` makes them)")
+    from rich.text import Text
+
+    from ..cluster.client import Cluster
+
+    cluster = Cluster(args.cluster, args.certs)
+    try:
+        cluster.wait_for_workers()
+        workers = sorted(cluster.workers().values())
+    except BaseException:
+        cluster.close()
+        raise
+    console.print(Text.assemble(("Cluster ", "bold"), f"{cluster.address}: {len(workers)} worker(s) ({', '.join(workers)})"
+                                + (f"; dashboard {cluster.dashboard}" if cluster.dashboard else "")))
+    return cluster
+
+
+def _cluster_manifest(cluster, grader, submissions, settings) -> dict:
+    """Which machine and engine played each play (and which failed it), and the cluster's workers."""
+    from ..grade import grading
+
+    try:
+        workers = {str(info.get("machine", {}).get("worker", address)): info
+                   for address, info in cluster.machines().items() if isinstance(info, dict)}
+    except Exception as e:  # (the grades are made: a worker gone meanwhile costs only this list)
+        workers = {"unknown": {"error": str(e)}}
+    plays = [{"student": part.student, "scenario": part.entry.scenario.name, "program": part.program,
+              **grader.played_by.get(part.key, {})}
+             for s in submissions for part in grading.plan(s, settings)]
+    return {"scheduler": cluster.address, "dashboard": cluster.dashboard, "workers": workers, "plays": plays}
 
 
 def only(submissions: list, wanted: list[str], where: str) -> list:

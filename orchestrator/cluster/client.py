@@ -29,12 +29,13 @@ def check_address(address: str) -> str:
 class Cluster:
     """A connection to the cluster's scheduler, as the grader's client."""
 
-    def __init__(self, address: str, certs_dir: str | Path, *, timeout: float = CONNECT_TIMEOUT):
+    def __init__(self, address: str, certs_dir: str | Path, *, timeout: float | None = None):
         """Connect; an EnvironmentProblem (exit 3, one line) if the scheduler does not answer in `timeout`
         seconds or refuses the certificate; InvalidInput for a bad address or certificates."""
         from distributed import Client
 
         self.address = check_address(address)
+        timeout = CONNECT_TIMEOUT if timeout is None else timeout
         security = certs.security(certs_dir, "client")
         try:
             self.client = Client(self.address, security=security, timeout=timeout, set_as_default=False)
@@ -49,7 +50,8 @@ class Cluster:
         except Exception:
             return None
 
-    def wait_for_workers(self, timeout: float = WORKER_TIMEOUT) -> None:
+    def wait_for_workers(self, timeout: float | None = None) -> None:
+        timeout = WORKER_TIMEOUT if timeout is None else timeout
         try:
             self.client.wait_for_workers(1, timeout=timeout)
         except TimeoutError:

@@ -129,6 +129,19 @@ class Playing(WorkerPlugin):
             event.set()
         return len(events)
 
+    def under_way(self) -> int:
+        with self._lock:
+            return sum(len(events) for events in self._cancels.values())
+
+    def stop_all(self, timeout: float) -> int:
+        """Tear down every play under way here (the machine stops); how many were still under way after
+        `timeout` seconds (their labs then stop by their leases, when this process ends)."""
+        self.teardown(None)
+        deadline = time.monotonic() + timeout
+        while self.under_way() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.under_way()
+
     def play(self, task: PlayTask) -> PlayedThere:
         """Play `task` on this machine (see the module)."""
         wanted = task.inputs.images

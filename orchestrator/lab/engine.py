@@ -67,6 +67,12 @@ class Engine:
             info = self.api.info()
         return int(info.get("NCPU") or 1), int(info.get("MemTotal") or 0)
 
+    def identity(self) -> dict[str, str]:
+        """The engine's id and name (`docker info`'s ID and Name): which engine played a play on a cluster."""
+        with _doing("asking the engine's id"):
+            info = self.api.info()
+        return {"id": str(info.get("ID") or ""), "name": str(info.get("Name") or "")}
+
     # ---- images -------------------------------------------------------------------------------
     def image(self, ref: str) -> ImageInfo | None:
         """Id, labels and tags of image `ref` (name:tag or id), or None when the engine does not have it."""

@@ -244,3 +244,57 @@ def test_only_a_certificate_of_the_courses_ca_gets_in(cluster, certs_dir, tmp_pa
     with pytest.raises(InvalidInput, match="the cluster speaks TLS only: tls://HOST:PORT"):
         Cluster(cluster.address.replace("tls://", "tcp://"), certs_dir)
     Cluster(cluster.address, certs_dir).close()  # the course's own gets in
+
+
+def test_grade_on_the_command_line_with_a_cluster(cluster, certs_dir, suite, tmp_path, monkeypatch, capsys):
+    """`socklab grade EXPORT --cluster ADDRESS --certs DIR`: the same files as a local grading, the manifest
+    naming the machine of each play; a scheduler that does not answer is one line and exit 3; --cluster
+    without --certs is exit 2."""
+    from orchestrator.cli import app as cli
+    from orchestrator.cli import grade as grade_cli
+    from orchestrator.cluster import client as client_module
+    from orchestrator.lab import engine as engine_module
+    from tests.support.exports import PROGRAM, export_zip
+
+    fake = fake_engine()
+    fake.capacity = lambda: (1, 8 * 2**30)
+    fake.version = lambda: {"Version": "fake"}
+    fake.close = lambda: None
+
+    class Compiled:
+        problems: dict = {}
+        python = "3.11"
+
+        def manifest(self):
+            return {}
+
+    monkeypatch.setattr(engine_module, "Engine", lambda **kw: fake)
+    monkeypatch.setattr(grade_cli, "lab_images", lambda engine: IMAGES)
+    monkeypatch.setattr(grade_cli, "_compile_check", lambda engine, topology, images, subs, session, limits:
+                        (subs, Compiled()))
+    export = export_zip(tmp_path / "CS101-Lab_1_submissions.zip", {
+        "silvaana_2001_30001_server_tcp.py": PROGRAM, "silvaana_2001_30002_client_tcp.py": PROGRAM})
+    cluster.add_worker("lab1", playing(engine_id="engine-1"))
+    argv = ["grade", str(export), "--suite", str(tmp_path / "suite.yaml")]
+    local, remote = tmp_path / "a" / "local", tmp_path / "b" / "remote"  # (caches of their own: nothing re-used)
+    assert cli.main([*argv, "--out", str(local), "-j", "1", "--fresh-labs"]) in (0, 1)
+    assert cli.main([*argv, "--out", str(remote), "--cluster", cluster.address, "--certs", str(certs_dir)]) in (0, 1)
+    console = capsys.readouterr().out
+    assert f"Cluster {cluster.address}: 1 worker(s) (lab1)" in console
+    assert (remote / "grades.csv").read_text() == (local / "grades.csv").read_text()
+    assert {p.name for p in (remote / "students" / "silvaana").rglob("*")} == {
+        p.name for p in (local / "students" / "silvaana").rglob("*")}
+    manifest = json.loads((remote / "manifest.json").read_text())
+    assert manifest["cluster"]["scheduler"] == cluster.address
+    assert [(p["program"], p["plays"][0]["machine"]["worker"], p["plays"][0]["machine"]["engine"])
+            for p in manifest["cluster"]["plays"]] == [("server_tcp.py", "lab1", "engine-1"),
+                                                       ("client_tcp.py", "lab1", "engine-1")]
+    assert "cluster" not in json.loads((local / "manifest.json").read_text())
+    # a scheduler that does not answer, or no certificates
+    monkeypatch.setattr(client_module, "CONNECT_TIMEOUT", 1.0)
+    assert cli.main([*argv, "--cluster", "tls://127.0.0.1:9", "--certs", str(certs_dir)]) == 3
+    err = capsys.readouterr().err
+    assert err.startswith("error: the cluster's scheduler at tls://127.0.0.1:9 did not answer within 1 s") and (
+        err.count("\n") == 1)
+    assert cli.main([*argv, "--cluster", cluster.address]) == 2
+    assert "needs --certs DIR, the grader's certificates" in capsys.readouterr().err
