@@ -298,3 +298,39 @@ def test_grade_on_the_command_line_with_a_cluster(cluster, certs_dir, suite, tmp
         err.count("\n") == 1)
     assert cli.main([*argv, "--cluster", cluster.address]) == 2
     assert "needs --certs DIR, the grader's certificates" in capsys.readouterr().err
+
+
+def test_ctrl_c_tears_down_the_plays_under_way_on_every_machine_and_keeps_what_finished(cluster, certs_dir, suite,
+                                                                                      tmp_path):
+    """Ctrl-C while a play is under way on a worker: its cancel event is set there (the runner tears its lab
+    down), the grading raises KeyboardInterrupt, what finished before is stored, and the next grading re-uses
+    it and plays the rest."""
+    import signal
+
+    torn_down, started = threading.Event(), threading.Event()
+    normal = StudentEngines()
+
+    def hanging_for_bo(inputs, engine, cancel, **kw):
+        if "/bo/" not in inputs.artifacts:
+            return normal.play(inputs, engine, cancel=cancel, **kw)
+        started.set()
+        if cancel.wait(WAIT):
+            torn_down.set()
+            raise KeyboardInterrupt  # (as the runner does, once it has torn down)
+        raise AssertionError("never cancelled")
+
+    plays = StudentEngines()
+    plays.play = hanging_for_bo
+    cluster.add_worker("lab1", playing(plays), plays=2)
+    threading.Thread(target=lambda: started.wait(WAIT) and os.kill(os.getpid(), signal.SIGINT), daemon=True).start()
+    with pytest.raises(KeyboardInterrupt):
+        cluster_grade(cluster, certs_dir, suite, tmp_path)
+    assert torn_down.wait(WAIT)
+    stored = list((tmp_path / "cluster-cache").rglob("part.json"))
+    assert all("/bo/" not in str(p) for p in stored)
+    cluster.close_worker("lab1")
+    cluster.add_worker("lab2", playing())
+    grader, _, text = cluster_grade(cluster, certs_dir, suite, tmp_path)
+    assert text == local_grades_csv(suite, tmp_path)
+    assert {k for k, r in grader.played_by.items() if r.get("reused")} >= {
+        json.loads(p.read_text())["key"] for p in stored}
