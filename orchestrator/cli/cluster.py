@@ -110,7 +110,7 @@ def worker_command(args: argparse.Namespace) -> int:
     from ..model.topology import load_topology
     from ..play import runner
 
-    address = check_address(args.address)
+    address = check_address(args.address, "worker's ADDRESS")
     security = certs.security(args.certs, "worker")
     topology = load_topology(args.topology)
     with contextlib.closing(Engine(pool_size=max(10, (args.plays or grading.MAX_DEFAULT_JOBS) * 12))) as engine:

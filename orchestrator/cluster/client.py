@@ -16,12 +16,12 @@ from .worker import RESOURCE, PlayTask, cancel_plays, machine_of, play_there
 CONNECT_TIMEOUT, WORKER_TIMEOUT = 10.0, 60.0
 
 
-def check_address(address: str) -> str:
-    """--cluster's address: tls://HOST:PORT (the cluster speaks TLS only); InvalidInput otherwise."""
+def check_address(address: str, what: str = "--cluster") -> str:
+    """--cluster's (or `what`'s) address: tls://HOST:PORT (the cluster speaks TLS only); InvalidInput otherwise."""
     scheme, sep, rest = address.partition("://")
     host, _, port = rest.rpartition(":")
     if not sep or scheme != "tls" or not host or not port.isdigit():
-        raise InvalidInput(f"--cluster {address}: not a scheduler's address; the cluster speaks TLS only: "
+        raise InvalidInput(f"{what} {address}: not a scheduler's address; the cluster speaks TLS only: "
                            "tls://HOST:PORT (as `socklab cluster scheduler` prints it)")
     return address
 
