@@ -8,6 +8,12 @@ images/images.yaml says what each image is made of. For each image:
      where the hash covers the base hash and every byte of the build context; `:latest` points there.
 The packages that went in (name, version, architecture) are written into the image at
 /etc/socklab/packages.tsv, so a run can name exactly what it ran on.
+
+An image may also take Python packages (`python:` in images.yaml: a requirements file and the image's Python
+version): pip on the host installs them into the root filesystem (`--target`, wheels only, chosen for the
+image's Python and glibc, not the host's), since a container has no network to install them itself; the
+requirements file's bytes count in the base hash. An image marked `on_demand` is built only when named
+(the cluster's lab machine: `make cluster-up`), never by `make images` alone.
 """
 from __future__ import annotations
 
@@ -16,8 +22,10 @@ import hashlib
 import io
 import json
 import os
+import shlex
 import shutil
 import subprocess
+import sys
 import tarfile
 import time
 from collections.abc import Callable
@@ -45,6 +53,24 @@ class ImageSpec:
     customize: Path | None
     dockerfile: Path
     context: tuple[Path, ...]
+    python: PythonPackages | None = None
+    on_demand: bool = False  # built only when named, not by `make images` (ensure() without names)
+
+
+@dataclass(frozen=True)
+class PythonPackages:
+    """Python packages pip installs into an image's root filesystem, from the host (images.yaml `python:`)."""
+
+    requirements: Path  # a pinned requirements file (requirements.txt)
+    version: str  # the image's Python, e.g. "3.11" (Debian bookworm's python3)
+    glibc: str  # the image's C library, e.g. "2.36": the newest manylinux wheels it takes
+    target: str  # where in the image, e.g. /usr/local/lib/python3.11/dist-packages (on its sys.path)
+
+    def platforms(self, arch: str) -> list[str]:
+        """The wheel platform tags the image's Python would accept itself (pip takes them only as a list)."""
+        major, newest = (int(x) for x in self.glibc.split("."))
+        tags = [f"manylinux_{major}_{minor}_{arch}" for minor in range(newest, 4, -1)]
+        return tags + [f"manylinux2014_{arch}", f"manylinux2010_{arch}", f"manylinux1_{arch}", f"linux_{arch}"]
 
 
 @dataclass(frozen=True)
@@ -88,6 +114,8 @@ def load_config(root: Path | None = None) -> ImagesConfig:
                 customize=(path.parent / spec["customize"]) if spec.get("customize") else None,
                 dockerfile=path.parent / spec["dockerfile"],
                 context=tuple(root / c for c in spec.get("context", [])),
+                python=_python_packages(root, spec.get("python")),
+                on_demand=bool(spec.get("on_demand", False)),
             )
             for name, spec in raw["images"].items()
         }
@@ -100,6 +128,14 @@ def load_config(root: Path | None = None) -> ImagesConfig:
         raise InvalidInput(f"{path}: malformed image definitions (missing or wrong key: {e})") from e
 
 
+def _python_packages(root: Path, raw) -> PythonPackages | None:
+    if raw is None:
+        return None
+    version = str(raw["version"])
+    return PythonPackages(requirements=root / raw["requirements"], version=version, glibc=str(raw["glibc"]),
+                          target=raw.get("target", f"/usr/local/lib/python{version}/dist-packages"))
+
+
 def base_hash(config: ImagesConfig, spec: ImageSpec) -> str:
     """Hash of everything the root filesystem is made from."""
     inputs = {
@@ -107,6 +143,15 @@ def base_hash(config: ImagesConfig, spec: ImageSpec) -> str:
         "excludes": config.dpkg_excludes, "includes": config.dpkg_includes, "packages": sorted(spec.packages),
         "customize": spec.customize.read_text() if spec.customize else "",
     }
+    if spec.python is not None:  # (only then: the images without Python packages keep their hashes)
+        py = spec.python
+        try:
+            requirements = py.requirements.read_text()
+        except OSError as e:
+            raise InvalidInput(f"image {spec.name} installs the Python packages of {py.requirements}, "
+                               f"which cannot be read: {e}") from e
+        inputs["python"] = {"requirements": requirements, "version": py.version, "glibc": py.glibc,
+                            "target": py.target}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:16]
 
 
@@ -141,6 +186,8 @@ def mmdebstrap_command(config: ImagesConfig, spec: ImageSpec, out_tar: Path, man
     cmd += [f"--dpkgopt=path-include={p}" for p in config.dpkg_includes]
     if spec.customize:
         cmd.append(f"--customize-hook={spec.customize} \"$1\"")
+    if spec.python is not None:
+        cmd.append("--customize-hook=" + pip_command(spec.python))
     record = (
         f'mkdir -p "$1"{os.path.dirname(MANIFEST_IN_IMAGE)} && '
         f'dpkg-query --admindir="$1"/var/lib/dpkg -W -f=\'${{Package}}\\t${{Version}}\\t${{Architecture}}\\n\' '
@@ -150,14 +197,30 @@ def mmdebstrap_command(config: ImagesConfig, spec: ImageSpec, out_tar: Path, man
     return cmd + [config.suite, str(out_tar), *config.mirrors]
 
 
+def pip_command(py: PythonPackages, arch: str | None = None) -> str:
+    """The customize hook that installs `py` into the root filesystem "$1": the host's pip (the container has
+    no network), wheels only, for the image's Python and glibc whatever the host's are."""
+    arch = arch or os.uname().machine
+    cmd = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-cache-dir",
+           "--no-warn-script-location", "--only-binary=:all:", "--implementation=cp",
+           f"--python-version={py.version}", f"--abi=cp{py.version.replace('.', '')}"]
+    cmd += [f"--platform={tag}" for tag in py.platforms(arch)]
+    cmd += ["--requirement", str(py.requirements)]
+    return " ".join(shlex.quote(c) for c in cmd) + f' --target "$1"{shlex.quote(py.target)}'
+
+
 def ensure(engine, names: list[str] | None = None, *, force: bool = False,
            progress: Callable[[str], None] = print, config: ImagesConfig | None = None) -> dict[str, BuiltImage]:
     """Make sure socklab/<name>:<hash> exists for each image (building what is missing) and tag :latest."""
     config = config or load_config()
-    names = names or list(config.images)
+    names = names or [name for name, spec in config.images.items() if not spec.on_demand]
     unknown = [n for n in names if n not in config.images]
     if unknown:
         raise InvalidInput(f"unknown image(s) {', '.join(unknown)}; known: {', '.join(config.images)}")
+    if not force:  # all there already (a lab machine's, loaded from the host's): no lock, nothing to write
+        present = {name: _present(engine, plan(config, config.images[name])) for name in names}
+        if all(present.values()):
+            return present
     cache = config.root / ".cache" / "images"
     cache.mkdir(parents=True, exist_ok=True)
     with open(cache / "lock", "w") as lock:
@@ -203,6 +266,15 @@ def plan(config: ImagesConfig, spec: ImageSpec) -> Plan:
     bh = base_hash(config, spec)
     context = context_tar(config, spec)
     return Plan(spec, bh, image_hash(bh, context), context)
+
+
+def _present(engine, p: Plan) -> BuiltImage | None:
+    """The image of plan `p` if the engine has it and :latest points at it already, else None."""
+    found = engine.image(p.ref)
+    if found is None or p.latest_ref not in found.tags:
+        return None
+    return BuiltImage(p.spec.name, p.ref, p.latest_ref, found.id, False,
+                      found.labels.get("socklab.packages.sha256", "unknown"))
 
 
 def _ensure_one(engine, config: ImagesConfig, spec: ImageSpec, cache: Path, force: bool,
