@@ -24,6 +24,11 @@ RUN_LABEL = "socklab.run"
 SCENARIO_LABEL = "socklab.scenario"
 PURPOSE_LABEL = "socklab.purpose"
 SESSION_LABEL = "socklab.session"  # the grading session a run belongs to
+#: The cluster on one host (make cluster-up, lab/machines.py): its network, scheduler, lab machines and their
+#: volumes carry socklab.cluster=<cluster name> (never socklab.run: a cluster is no run, and `clean`'s rule of
+#: dead runs is not its); `cluster down` and `make clean` remove them by it.
+CLUSTER_LABEL = "socklab.cluster"
+MACHINE_LABEL = "socklab.machine"  # which machine of the cluster (the scheduler: "scheduler")
 #: A run being set up has created resources but started nothing for at most this long (seconds).
 SETUP_GRACE = 120.0
 _LIVE_STATES = ("running", "restarting", "paused", "removing")
@@ -37,6 +42,11 @@ def run_labels(run_id: str, scenario: str | None = None, purpose: str | None = N
         if value is not None:
             labels[label] = value
     return labels
+
+
+def cluster_labels(cluster: str, machine: str, purpose: str) -> dict[str, str]:
+    """The labels of every resource of a cluster on one host: which cluster, which of its machines, what for."""
+    return {CLUSTER_LABEL: cluster, MACHINE_LABEL: machine, PURPOSE_LABEL: purpose}
 
 
 @dataclass

@@ -118,6 +118,19 @@ class Engine:
         with _doing(f"listing images labelled {label}"):
             return self.api.images(filters={"label": label})
 
+    def save_image(self, ref: str, path: str) -> None:
+        """`docker save` image `ref` into the file `path` (a tarball `load_image` takes, on any engine)."""
+        with _doing(f"saving image {ref} to {path}"), open(path, "wb") as out:
+            for chunk in self.api.get_image(ref, chunk_size=1 << 20):
+                out.write(chunk)
+
+    def load_image(self, path: str) -> None:
+        """`docker load` the tarball `path` (made by save_image) into this engine."""
+        with _doing(f"loading the images of {path}"), open(path, "rb") as tar:
+            for message in self.api.load_image(tar):
+                if "error" in message:
+                    raise EngineError(f"loading the images of {path} failed: {message['error']}")
+
     def remove_image(self, ref: str) -> None:
         with _doing(f"removing image {ref}"):
             with contextlib.suppress(docker.errors.ImageNotFound):
@@ -287,6 +300,15 @@ class Engine:
             sock = self.api.exec_start(exec_id, socket=True)
         return ExecSession(exec_id, sock)
 
+    def exec_detached(self, container: str, command: list[str], *,
+                      environment: dict[str, str] | None = None) -> str:
+        """Start a command in a running container and leave it running (nothing attached); returns the exec's id
+        (exec_exit_code tells whether it still runs)."""
+        with _doing(f"starting {' '.join(command)!r} in container {container[:12]}"):
+            exec_id = self.api.exec_create(container, command, environment=environment)["Id"]
+            self.api.exec_start(exec_id, detach=True)
+        return exec_id
+
     def exec_exit_code(self, exec_id: str) -> int | None:
         with _doing("inspecting an exec"):
             info = self.api.exec_inspect(exec_id)
@@ -327,6 +349,12 @@ class Engine:
         with _doing(f"creating volume {name}"):
             return self.api.create_volume(name=name, driver="local", labels=labels, driver_opts={
                 "type": "tmpfs", "device": "tmpfs", "o": f"size={size},mode={mode}"})["Name"]
+
+    def create_volume(self, name: str, labels: dict[str, str]) -> str:
+        """A volume on the engine's disk (Docker's local driver), labelled; it outlives its containers until removed
+        (remove_labelled)."""
+        with _doing(f"creating volume {name}"):
+            return self.api.create_volume(name=name, driver="local", labels=labels)["Name"]
 
     # ---- labels and teardown -------------------------------------------------------------------
     def labelled(self, label: str = RUN_LABEL, value: str | None = None) -> dict[str, list[dict[str, Any]]]:

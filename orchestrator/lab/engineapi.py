@@ -1,7 +1,8 @@
 """The Docker Engine as the orchestrator uses it, as Protocols: what a play needs of an engine (`PlayEngine`:
 containers, networks, volumes, execs, files, teardown by label) and what the rest of the orchestrator needs
 besides (`EngineAPI`: images, versions, the resources of runs). engine.Engine, the only module that imports
-the Docker SDK, implements EngineAPI; the unit tests' fake engine implements PlayEngine, and
+the Docker SDK, implements EngineAPI; the unit tests' fake engine implements PlayEngine (and ClusterEngine: what
+the cluster's machines need, lab/machines.py), and
 tests/unit/test_engine_protocol.py checks both against these signatures, so the fake cannot drift from the real one.
 """
 from __future__ import annotations
@@ -152,6 +153,21 @@ class EngineAPI(PlayEngine, Protocol):
 
     def tag(self, ref: str, repository: str, tag: str) -> None: ...
 
+    def save_image(self, ref: str, path: str) -> None:
+        """`docker save` image `ref` into the file `path` (a tarball `load_image` takes, on any engine)."""
+
+    def load_image(self, path: str) -> None:
+        """`docker load` the tarball `path` (made by save_image) into this engine."""
+
+    def create_volume(self, name: str, labels: dict[str, str]) -> str:
+        """A volume on the engine's disk (Docker's local driver), labelled; it outlives its containers until removed
+        (remove_labelled)."""
+
+    def exec_detached(self, container: str, command: list[str], *,
+                      environment: dict[str, str] | None = None) -> str:
+        """Start a command in a running container and leave it running (nothing attached); returns the exec's id
+        (exec_exit_code tells whether it still runs)."""
+
     def images_labelled(self, label: str) -> list[dict[str, Any]]:
         """Images carrying `label` (each with Id, RepoTags, Labels)."""
 
@@ -168,3 +184,57 @@ class EngineAPI(PlayEngine, Protocol):
 
     def runs(self, label: str = RUN_LABEL) -> dict[str, RunResources]:
         """Every run on this engine (by the value of `label`) with the state and age of its resources."""
+
+
+class ClusterEngine(Protocol):
+    """What the cluster on one host asks of an engine (lab/machines.py): of the host's, its network, containers and
+    volumes, the lab's images saved; of a lab machine's own (inner) engine, the images loaded and checked."""
+
+    def subnets_in_use(self) -> list[str]: ...
+
+    def create_network(self, name: str, subnet: str, gateway: str, labels: dict[str, str],
+                       internal: bool = True, options: dict[str, str] | None = None) -> str | None: ...
+
+    def create_volume(self, name: str, labels: dict[str, str]) -> str:
+        """A volume on the engine's disk, labelled (it outlives its containers until removed)."""
+
+    def create_container(self, *, name: str | None, image: str, command: list[str], labels: dict[str, str],
+                         hostname: str | None = None, user: str | None = None,
+                         network: str | None = None, ip: str | None = None, aliases: list[str] | None = None,
+                         network_mode: str | None = None, extra_hosts: dict[str, str] | None = None,
+                         cap_add: list[str] | None = None, cap_drop: list[str] | None = None,
+                         environment: dict[str, str] | None = None, working_dir: str | None = None,
+                         binds: dict[str, dict[str, str]] | None = None, init: bool = True,
+                         mem_limit: str | None = None, nano_cpus: int | None = None, pids_limit: int | None = None,
+                         read_only: bool = False, tmpfs: dict[str, str] | None = None,
+                         security_opt: list[str] | None = None, sysctls: dict[str, str] | None = None,
+                         dns: list[str] | None = None, dns_opt: list[str] | None = None,
+                         shm_size: str | None = None, lease: bool = False) -> str: ...
+
+    def start(self, container: str) -> None: ...
+
+    def state(self, container: str) -> dict[str, Any]: ...
+
+    def logs(self, container: str, tail: int | str = "all", stderr: bool = True) -> str: ...
+
+    def exec_detached(self, container: str, command: list[str], *,
+                      environment: dict[str, str] | None = None) -> str:
+        """Start a command in a running container, nothing attached; the exec's id."""
+
+    def exec_exit_code(self, exec_id: str) -> int | None: ...
+
+    def image(self, ref: str) -> ImageInfo | None: ...
+
+    def save_image(self, ref: str, path: str) -> None:
+        """`docker save` image `ref` into the file `path`."""
+
+    def load_image(self, path: str) -> None:
+        """`docker load` the tarball `path` into this engine."""
+
+    def tag(self, ref: str, repository: str, tag: str) -> None: ...
+
+    def labelled(self, label: str = RUN_LABEL, value: str | None = None) -> dict[str, list[dict[str, Any]]]: ...
+
+    def remove_labelled(self, label: str = RUN_LABEL, value: str | None = None) -> tuple[int, int]: ...
+
+    def close(self) -> None: ...

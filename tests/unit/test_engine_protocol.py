@@ -25,6 +25,7 @@ def parameters(fn) -> list[tuple[str, object, object]]:
 
 CASES = [
     (engineapi.EngineAPI, Engine),
+    (engineapi.ClusterEngine, Engine),
     (engineapi.Lease, Lease),
     (engineapi.ExecSession, ExecSession),
     (engineapi.PlayEngine, FakeEngine),
@@ -55,7 +56,17 @@ def test_a_play_asks_the_engine_only_what_playengine_has():
     package = Path(engineapi.__file__).resolve().parents[1]
     called = set()
     for path in [*(package / "lab").glob("*.py"), *(package / "play").glob("*.py")]:
-        if path.name in ("engine.py", "engineapi.py", "images.py"):
+        if path.name in ("engine.py", "engineapi.py", "images.py", "machines.py"):  # (machines: ClusterEngine's)
             continue
         called |= set(re.findall(r"\bengine\.([a-z_]+)\(", path.read_text()))
     assert called and called <= set(members(engineapi.PlayEngine)), called - set(members(engineapi.PlayEngine))
+
+
+def test_the_cluster_asks_the_engine_only_what_clusterengine_has():
+    """Every method lab/machines.py calls on an engine (the host's or a machine's) is one of ClusterEngine's."""
+    import re
+    from pathlib import Path
+
+    source = (Path(engineapi.__file__).resolve().parent / "machines.py").read_text()
+    called = set(re.findall(r"\b(?:engine|inner)\.([a-z_]+)\(", source))
+    assert called and called <= set(members(engineapi.ClusterEngine)), called - set(members(engineapi.ClusterEngine))
