@@ -16,7 +16,8 @@ COMPOSE  = $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; 
 DC       = $(COMPOSE) -p $(PROJECT) -f compose.yaml
 
 .PHONY: help venv mmdebstrap chromium tools images up down shell-server shell-client watch impair ladder compose-v2 logs test test-unit \
-        scenario-tcp scenario-udp scenarios validate bench probe grade check soak clean clean-runs clean-images prune-images lock
+        scenario-tcp scenario-udp scenarios validate bench probe grade check soak clean clean-runs clean-images prune-images lock \
+        cluster-up cluster-down
 
 help: ## this list
 	@grep -hE '^[a-zA-Z0-9_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{sub("%", "NAME", $$1); printf "  make %-14s %s\n", $$1, $$2}'
@@ -128,6 +129,18 @@ ladder: venv ## the ladder diagram (SVG) of a capture: make ladder [PCAP=capture
 logs: ## the lab's container logs
 	$(DC) logs
 
+# ---- the cluster on this host: a scheduler and lab machines in containers (docs/cluster.md) ---------------
+WORKERS       ?= 2
+CLUSTER       ?= socklab
+CLUSTER_CERTS ?= .cluster/certs
+
+cluster-up: venv mmdebstrap ## a scheduler and WORKERS lab machines (each its own Docker Engine) here: make cluster-up [WORKERS=2] [PLAYS=N]
+	@test -d "$(CLUSTER_CERTS)" || $(PY) -m orchestrator cluster certs "$(CLUSTER_CERTS)"
+	$(PY) -m orchestrator cluster up --name "$(CLUSTER)" --workers $(WORKERS) --certs "$(CLUSTER_CERTS)" $(if $(PLAYS),--plays $(PLAYS))
+
+cluster-down: venv ## remove every cluster on this host: each container, network and volume labelled socklab.cluster
+	$(PY) -m orchestrator cluster down --all
+
 # ---- tests -------------------------------------------------------------------------------------
 test: images tools compose-v2 chromium ## everything: unit tests, images (testinfra), the lab end to end (Compose v1 and v2)
 	$(PY) -m pytest
@@ -144,8 +157,9 @@ test-unit: venv ## only the tests that need no Docker
 	$(PY) -m pytest tests/unit
 
 # ---- housekeeping ------------------------------------------------------------------------------
-clean: venv ## remove every container and network labelled by a run (socklab.run), e.g. after a crash
+clean: venv ## remove every container and network labelled by a dead run (socklab.run), e.g. after a crash, and every cluster (socklab.cluster)
 	$(PY) -m orchestrator clean
+	$(PY) -m orchestrator cluster down --all
 
 clean-runs: ## remove the artifacts of past runs (runs/)
 	rm -rf runs

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 
 from ..base import errors
-from . import argtypes
+from . import argtypes, clusterup
 from .common import ROOT, lab_images, say
 
 #: how long a worker tries to reach its scheduler before it gives up (exit 3)
@@ -23,7 +23,8 @@ def port(text: str) -> int:
 
 
 def register(sub) -> None:
-    p = sub.add_parser("cluster", help="the cluster of lab machines: its certificates, its scheduler")
+    p = sub.add_parser("cluster", help="the cluster of lab machines: its certificates, its scheduler, and one on "
+                       "this host (up, down: docs/cluster.md)")
     csub = p.add_subparsers(dest="cluster_command", required=True, metavar="COMMAND")
     c = csub.add_parser("certs", help="make the course's own CA and the certificates of the scheduler, the "
                         "workers and the grader (in DIR; keys 0600)")
@@ -41,6 +42,8 @@ def register(sub) -> None:
                    help=f"Dask's dashboard, plain HTTP on 127.0.0.1 only (default: {DEFAULT_DASHBOARD_PORT}; "
                         "0: none); reach it with `ssh -L`")
     s.set_defaults(func=scheduler_command)
+    clusterup.register_up(csub)
+    clusterup.register_down(csub)
     w = sub.add_parser("worker", help="a lab machine's worker: plays the cluster's plays on this machine's "
                        "Docker Engine")
     w.add_argument("address", metavar="ADDRESS", help="the scheduler's address, tls://HOST:PORT")

@@ -27,7 +27,7 @@ README = ROOT / "README.md"
 #: MAKEFLAGS carries the outer make's variables and jobserver).
 _LEAKS = {"MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES", "GNUMAKEFLAGS", "PROGRAMS", "SUBMISSIONS", "JOBS",
           "PCAP", "LOSS", "DELAY", "JITTER", "DUPLICATE", "REORDER", "RATE", "HOSTS", "SOAK_RUNS", "PROBE_ARGS",
-          "PYTHON", "PROJECT", "COMPOSE", "DC", "VENV", "PY"}
+          "PYTHON", "PROJECT", "COMPOSE", "DC", "VENV", "PY", "WORKERS", "PLAYS", "CLUSTER", "CLUSTER_CERTS"}
 
 
 def make(*args: str, cwd: Path = ROOT, timeout: float = 30) -> subprocess.CompletedProcess:
@@ -241,7 +241,13 @@ CASES = [
     Case("soak SOAK_RUNS=3", [f"{PY} bench/soak.py -n 3", re.compile(r"SOCKLAB_SOAK_REPEATS=20 .*"),
                               re.compile(r".* bench/repeat.py .*")]),
     Case("test-unit", [f"{PY} -m pytest tests/unit"]),
-    Case("clean", [f"{PY} -m orchestrator clean"]),
+    Case("clean", [f"{PY} -m orchestrator clean", f"{PY} -m orchestrator cluster down --all"]),
+    Case("cluster-up", [MMDEBSTRAP, 'test -d ".cluster/certs" || '
+                        f'{PY} -m orchestrator cluster certs ".cluster/certs"',
+                        f'{PY} -m orchestrator cluster up --name "socklab" --workers 2 --certs ".cluster/certs"']),
+    Case("cluster-up WORKERS=1 PLAYS=3", [f'{PY} -m orchestrator cluster up --name "socklab" --workers 1 '
+                                          '--certs ".cluster/certs" --plays 3']),
+    Case("cluster-down", [f"{PY} -m orchestrator cluster down --all"]),
     Case("clean-runs", ["rm -rf runs"]),
     Case("clean-images", [f"{PY} -m orchestrator clean", f"{PY} -m orchestrator images --remove"]),
     Case("prune-images", [f"{PY} -m orchestrator images --prune"]),
