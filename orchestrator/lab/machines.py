@@ -89,6 +89,7 @@ class Cluster:
     name: str
     network: str
     scheduler_ip: str | None
+    scheduler: str | None = None  # its container
     machines: list[Machine] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)  # seconds: what took how long
 
@@ -167,10 +168,18 @@ def choose_subnet(engine: ClusterEngine) -> ipaddress.IPv4Network:
     raise EnvironmentProblem(f"no free /24 left in {CLUSTER_POOL} for a cluster's network")
 
 
+def tcp_reachable(ip: str, port: int) -> None:
+    """Connect to ip:port and hang up (OSError if nothing accepts)."""
+    with socket.create_connection((ip, port), timeout=1.0):
+        pass
+
+
 def up(engine: ClusterEngine, plan: ClusterPlan, connect: Callable[[str], ClusterEngine],
-       progress: Callable[[str], None] = print) -> Cluster:
+       progress: Callable[[str], None] = print,
+       reachable: Callable[[str, int], None] = tcp_reachable) -> Cluster:
     """Bring the cluster up (see the module); on any failure, remove what was made of it, then raise.
-    `connect(docker_host)`: an engine client on a machine's own engine (engine.Engine(base_url=...))."""
+    `connect(docker_host)`: an engine client on a machine's own engine (engine.Engine(base_url=...));
+    `reachable(ip, port)`: raises OSError unless something accepts there (the scheduler)."""
     check_plan(plan)
     if any(engine.labelled(CLUSTER_LABEL, plan.name).values()):
         raise InvalidInput(f"cluster {plan.name} is up already (label {CLUSTER_LABEL}={plan.name}): "
@@ -178,7 +187,7 @@ def up(engine: ClusterEngine, plan: ClusterPlan, connect: Callable[[str], Cluste
     began = time.monotonic()
     try:
         cluster = _create(engine, plan, progress)
-        _start_and_fill(engine, plan, cluster, connect, progress)
+        _start_and_fill(engine, plan, cluster, connect, progress, reachable)
     except BaseException:
         down(engine, plan.name, plan.state)
         raise
@@ -196,8 +205,8 @@ def _create(engine: ClusterEngine, plan: ClusterPlan, progress: Callable[[str], 
     cluster = Cluster(plan.name, network, scheduler_ip)
     progress(f"cluster {plan.name}: network {network} ({subnet}), {plan.workers} lab machine(s)")
     if scheduler_ip:
-        cid = engine.create_container(**scheduler_container(plan, network, scheduler_ip))
-        engine.start(cid)
+        cluster.scheduler = engine.create_container(**scheduler_container(plan, network, scheduler_ip))
+        engine.start(cluster.scheduler)
     for i, name in enumerate(plan.machine_names()):
         (plan.state / name).mkdir(parents=True, exist_ok=True)
         volume = engine.create_volume(f"{plan.prefix}-{name}-docker", cluster_labels(plan.name, name, "lab-machine"))
@@ -209,8 +218,10 @@ def _create(engine: ClusterEngine, plan: ClusterPlan, progress: Callable[[str], 
 
 
 def _start_and_fill(engine: ClusterEngine, plan: ClusterPlan, cluster: Cluster,
-                    connect: Callable[[str], ClusterEngine], progress: Callable[[str], None]) -> None:
-    """Save the lab's images once (while the engines start), load them into every machine, start the workers."""
+                    connect: Callable[[str], ClusterEngine], progress: Callable[[str], None],
+                    reachable: Callable[[str, int], None]) -> None:
+    """Save the lab's images once (while the engines and the scheduler start), wait for the scheduler (a scheduler
+    that cannot start is said before the long part), load the images into every machine, start the workers."""
     tars = plan.state / "images"
     tars.mkdir(parents=True, exist_ok=True)
     began = time.monotonic()
@@ -221,6 +232,10 @@ def _start_and_fill(engine: ClusterEngine, plan: ClusterPlan, cluster: Cluster,
             engine.save_image(ref, str(saved[ref]))
         cluster.timings["save"] = time.monotonic() - began
         progress(f"  saved {', '.join(plan.lab_images)} in {cluster.timings['save']:.1f} s")
+        if cluster.scheduler and cluster.scheduler_ip:
+            wait_for(Listening(engine, cluster.scheduler, f"{plan.prefix}-scheduler", cluster.scheduler_ip,
+                               SCHEDULER_PORT, reachable), plan.timeout)
+            progress(f"  scheduler listening on {cluster.scheduler_ip}:{SCHEDULER_PORT}")
         with ThreadPoolExecutor(max_workers=len(cluster.machines)) as pool:
             for machine, took in zip(cluster.machines, pool.map(
                     lambda m: _fill(engine, plan, m, saved, connect), cluster.machines)):
@@ -229,8 +244,6 @@ def _start_and_fill(engine: ClusterEngine, plan: ClusterPlan, cluster: Cluster,
     finally:
         shutil.rmtree(tars, ignore_errors=True)
     if cluster.scheduler_ip:
-        scheduler = f"{plan.prefix}-scheduler"
-        wait_for(Listening(engine, scheduler, cluster.scheduler_ip, SCHEDULER_PORT), plan.timeout)
         for machine in cluster.machines:
             engine.exec_detached(machine.container, worker_command(plan, machine.name, cluster.scheduler_ip))
         progress(f"  {len(cluster.machines)} worker(s) started")
@@ -285,16 +298,18 @@ class Listening:
 
     engine: ClusterEngine
     container: str
+    name: str
     ip: str
     port: int
+    reachable: Callable[[str, int], None] = tcp_reachable
 
     def describe(self) -> str:
-        return f"the scheduler ({self.container}) to listen on {self.ip}:{self.port}"
+        return f"the scheduler ({self.name}) to listen on {self.ip}:{self.port}"
 
     def check(self) -> tuple[bool, str]:
         try:
-            with socket.create_connection((self.ip, self.port), timeout=1.0):
-                return True, "it accepted a connection"
+            self.reachable(self.ip, self.port)
+            return True, "it accepted a connection"
         except OSError as e:
             return False, f"connecting: {e.strerror or e}; {_last_words(self.engine, self.container)}"
 

@@ -347,3 +347,104 @@ def tcpdump(packets: int = 10, dropped: int = 0):
         proc.err(f"{packets} packets captured\n{packets} packets received by filter\n{dropped} packets dropped by kernel")
         return 0
     return behaviour
+
+
+class FakeClusterEngine:
+    """A fake of what the cluster on one host asks of an engine (engineapi.ClusterEngine): the host's engine, or a
+    lab machine's own. It records networks, volumes and containers with their settings; `images` maps a ref to its
+    id; save_image writes the ref and id into the file, load_image reads them back (so a load gives what the host
+    saved, or `loads_as`'s id instead, to play a machine whose load went wrong)."""
+
+    def __init__(self, images: dict[str, str] | None = None, loads_as: str | None = None):
+        self.images: dict[str, str] = dict(images or {})
+        self.tags: dict[str, str] = {}
+        self.loads_as = loads_as
+        self.networks: dict[str, dict] = {}
+        self.volumes: dict[str, dict] = {}
+        self.containers: dict[str, dict] = {}
+        self.states: dict[str, dict] = {}
+        self.execs: list[tuple[str, list[str]]] = []
+        self.removed: list[tuple[str, str | None]] = []
+        self.closed = 0
+        self._ids = itertools.count(1)
+
+    def subnets_in_use(self) -> list[str]:
+        return ["172.17.0.0/16", "10.79.0.0/24"] + [n["subnet"] for n in self.networks.values()]
+
+    def create_network(self, name, subnet, gateway, labels, internal=True, options=None):
+        self.networks[name] = {"subnet": subnet, "gateway": gateway, "labels": labels, "internal": internal}
+        return f"net-{name}"
+
+    def create_volume(self, name, labels):
+        self.volumes[name] = {"labels": labels}
+        return name
+
+    def create_container(self, *, name, image, command, labels, hostname=None, user=None, network=None, ip=None,
+                         aliases=None, network_mode=None, extra_hosts=None, cap_add=None, cap_drop=None,
+                         environment=None, working_dir=None, binds=None, init=True, mem_limit=None, nano_cpus=None,
+                         pids_limit=None, read_only=False, tmpfs=None, security_opt=None, sysctls=None, dns=None,
+                         dns_opt=None, shm_size=None, lease=False) -> str:
+        cid = f"c{next(self._ids):011d}"
+        self.containers[cid] = dict(name=name, image=image, command=command, labels=labels, hostname=hostname,
+                                    network=network, ip=ip, cap_add=cap_add, cap_drop=cap_drop, binds=binds,
+                                    read_only=read_only, tmpfs=tmpfs, security_opt=security_opt, init=init)
+        self.states[cid] = {"Status": "created", "Running": False, "ExitCode": 0}
+        return cid
+
+    def start(self, container):
+        self.states[container] = {"Status": "running", "Running": True, "ExitCode": 0}
+
+    def state(self, container):
+        return self.states[container]
+
+    def logs(self, container, tail="all", stderr=True):
+        return self.containers[container].get("logs", "")
+
+    def exec_detached(self, container, command, *, environment=None):
+        self.execs.append((container, command))
+        return f"exec{len(self.execs)}"
+
+    def exec_exit_code(self, exec_id):
+        return None
+
+    def image(self, ref):
+        from orchestrator.lab.engineapi import ImageInfo
+
+        image_id = self.images.get(ref) or self.tags.get(ref)
+        if image_id is None:
+            return None
+        return ImageInfo(image_id, {}, tuple(r for r, i in {**self.images, **self.tags}.items() if i == image_id))
+
+    def save_image(self, ref, path):
+        with open(path, "w") as f:
+            f.write(f"{ref}\t{self.images[ref]}")
+
+    def load_image(self, path):
+        with open(path) as f:
+            ref, image_id = f.read().split("\t")
+        self.images[ref] = self.loads_as or image_id
+
+    def tag(self, ref, repository, tag):
+        self.tags[f"{repository}:{tag}"] = self.images[ref]
+
+    def labelled(self, label=RUN_LABEL, value=None):
+        def has(labels):
+            return label in labels and (value is None or labels[label] == value)
+
+        return {"containers": [{"Id": c, **s} for c, s in self.containers.items() if has(s["labels"])],
+                "networks": [{"Name": n, **s} for n, s in self.networks.items() if has(s["labels"])],
+                "volumes": [{"Name": v, **s} for v, s in self.volumes.items() if has(s["labels"])]}
+
+    def remove_labelled(self, label=RUN_LABEL, value=None):
+        found = self.labelled(label, value)
+        self.removed.append((label, value))
+        for c in found["containers"]:
+            del self.containers[c["Id"]]
+        for n in found["networks"]:
+            del self.networks[n["Name"]]
+        for v in found["volumes"]:
+            del self.volumes[v["Name"]]
+        return len(found["containers"]), len(found["networks"])
+
+    def close(self):
+        self.closed += 1

@@ -11,7 +11,7 @@ from orchestrator.lab import engineapi
 from orchestrator.lab.engine import Engine
 from orchestrator.lab.execstream import ExecSession, Lease
 
-from .fake_engine import FakeEngine, FakeLease, FakeSession, FakeShellSession
+from .fake_engine import FakeClusterEngine, FakeEngine, FakeLease, FakeSession, FakeShellSession
 
 
 def members(protocol: type) -> list[str]:
@@ -29,6 +29,7 @@ CASES = [
     (engineapi.Lease, Lease),
     (engineapi.ExecSession, ExecSession),
     (engineapi.PlayEngine, FakeEngine),
+    (engineapi.ClusterEngine, FakeClusterEngine),
     (engineapi.Lease, FakeLease),
     (engineapi.ExecSession, FakeSession),
     (engineapi.ExecSession, FakeShellSession),
