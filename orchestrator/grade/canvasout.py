@@ -127,17 +127,8 @@ def import_file(gb: Gradebook, marks: list[Mark]) -> Filled:
             raise SheetError(sheet.path, row.line, "", f"has the ID {uid} again (first on line {seen[uid]}): not {WHAT} "
                              "as Canvas writes it, one row per student")
         seen[uid] = row.line
-        found = by_id.get(uid, [])
-        if not found:
-            filled.untouched += 1
-            continue
-        if len(found) > 1:
-            filled.held_back.append(f"line {row.line}: {', '.join(m.name for m in found)} all have the user id {uid}: "
-                                    "none is written")
-            continue
-        mark = found[0]
-        if not mark.graded:
-            filled.held_back.append(f"{mark.name}: not graded (the lab could not carry out some plays; grade again)")
+        mark = filled.claim(by_id.get(uid, []), row.line, f"user id {uid}")
+        if mark is None:
             continue
         value = _points_text(scaled(mark.points, mark.maximum, gb.points))
         like = row.cells[gb.column] if gb.column < len(row.cells) else None

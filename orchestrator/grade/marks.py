@@ -45,6 +45,22 @@ class Filled:
         return {"written": len(self.written), "untouched_rows": self.untouched, "not_in_sheet": self.not_in_sheet,
                 "held_back": self.held_back, "columns": self.columns}
 
+    def claim(self, found: list[Mark], line: int, identity: str) -> Mark | None:
+        """The one graded student a row of the sheet is for (`found`: the students with its identifier, named
+        `identity` in words, e.g. "user id 2001"), or None with why nothing is written noted: no student's (the
+        row stays as it was), several students', or a student the lab could not grade."""
+        if not found:
+            self.untouched += 1
+            return None
+        if len(found) > 1:
+            self.held_back.append(f"line {line}: {', '.join(m.name for m in found)} all have the {identity}: "
+                                  "none is written")
+            return None
+        if not found[0].graded:
+            self.held_back.append(f"{found[0].name}: not graded (the lab could not carry out some plays; grade again)")
+            return None
+        return found[0]
+
 
 def scaled(points: float, maximum: float, scale: Decimal) -> Decimal:
     """points/maximum of `scale`, rounded half up to two decimals."""

@@ -222,17 +222,8 @@ def fill_worksheet(ws: Worksheet, marks: list[Mark]) -> Filled:
             raise ws.sheet.error(row.line, f"names {row.value(ws.identifier)!r} again (first on line {lines[pid]}): "
                                  f"not {WHAT} as Moodle writes it, one row per participant")
         lines[pid] = row.line
-        found = by_id.get(pid, [])
-        if not found:
-            filled.untouched += 1
-            continue
-        if len(found) > 1:
-            filled.held_back.append(f"line {row.line}: {', '.join(m.name for m in found)} all have the participant id "
-                                    f"{pid}: none is written")
-            continue
-        mark = found[0]
-        if not mark.graded:
-            filled.held_back.append(f"{mark.name}: not graded (the lab could not carry out some plays; grade again)")
+        mark = filled.claim(by_id.get(pid, []), row.line, f"participant id {pid}")
+        if mark is None:
             continue
         if not _names_row(row, mark, ws.word):
             filled.held_back.append(f"{mark.name}: line {row.line} ({row.value(ws.identifier)}) does not name "
