@@ -2,6 +2,7 @@
 put in a folder or a zip by name, and a student's git repository made with the git CLI."""
 from __future__ import annotations
 
+import codecs
 import io
 import os
 import subprocess
@@ -47,3 +48,10 @@ def git_repo(repo: Path, files: dict[str, bytes], commit: bool = True) -> str:
     git(repo, "add", "-A")
     git(repo, "commit", "-q", "-m", "lab")
     return git(repo, "rev-parse", "HEAD")
+
+
+def csv_file(tmp_path, text: str, name: str, bom: bool = False) -> str:
+    """`text` written as a platform writes its CSV (UTF-8, with a BOM if `bom`) into `tmp_path`/`name`; its path."""
+    path = tmp_path / name
+    path.write_bytes((codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
+    return str(path)

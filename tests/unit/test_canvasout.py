@@ -13,6 +13,8 @@ from orchestrator.grade import canvasout
 from orchestrator.grade.marks import Mark
 from orchestrator.grade.sheets import SheetError
 
+from tests.support.exports import csv_file
+
 GRADEBOOK = (
     "Student,ID,SIS User ID,SIS Login ID,Section,Assignment 01 (4711),Lab 2 (4712),Assignments Current Score,"
     "Current Points,Final Points,Current Score,Final Score\n"
@@ -26,9 +28,7 @@ GRADEBOOK = (
 
 
 def gradebook_file(tmp_path, text: str, name: str = "gradebook.csv", bom: bool = False) -> str:
-    path = tmp_path / name
-    path.write_bytes((codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
-    return str(path)
+    return csv_file(tmp_path, text, name, bom)
 
 
 def cells(data: bytes, encoding: str = "utf-8", delimiter: str = ",") -> list[list[str]]:

@@ -251,27 +251,12 @@ def test_grade_on_the_command_line_with_a_cluster(cluster, certs_dir, suite, tmp
     naming the machine of each play; a scheduler that does not answer is one line and exit 3; --cluster
     without --certs is exit 2."""
     from orchestrator.cli import app as cli
-    from orchestrator.cli import grade as grade_cli
     from orchestrator.cluster import client as client_module
-    from orchestrator.lab import engine as engine_module
     from tests.support.exports import PROGRAM, export_zip
+    from tests.support.grading import grade_command_without_docker
 
     fake = fake_engine()
-    fake.capacity = lambda: (1, 8 * 2**30)
-    fake.version = lambda: {"Version": "fake"}
-    fake.close = lambda: None
-
-    class Compiled:
-        problems: dict = {}
-        python = "3.11"
-
-        def manifest(self):
-            return {}
-
-    monkeypatch.setattr(engine_module, "Engine", lambda **kw: fake)
-    monkeypatch.setattr(grade_cli, "lab_images", lambda engine: IMAGES)
-    monkeypatch.setattr(grade_cli, "_compile_check", lambda engine, topology, images, subs, session, limits:
-                        (subs, Compiled()))
+    grade_command_without_docker(monkeypatch, fake)
     export = export_zip(tmp_path / "CS101-Lab_1_submissions.zip", {
         "silvaana_2001_30001_server_tcp.py": PROGRAM, "silvaana_2001_30002_client_tcp.py": PROGRAM})
     cluster.add_worker("lab1", playing(engine_id="engine-1"))

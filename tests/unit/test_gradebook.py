@@ -10,28 +10,9 @@ import pytest
 
 from orchestrator.grade import gradebook, grading, records
 from orchestrator.grade.submission import Submission
-from orchestrator.model.suite import load_suite
 
-from tests.support.grading import SCENARIO, TOPOLOGY, settings_for
+from tests.support.grading import settings_for, two_scenario_suite
 from tests.support.pages import parse, self_contained
-
-#: A second scenario, at half weight: it runs both programs and judges only the server (one play per student).
-LISTEN = """
-name: listen
-description: the server says it listens
-hosts: [server, client]
-defaults: {timeout: 0.5}
-steps:
-  - start: {id: server, host: server, run: [server_tcp.py, 0.0.0.0, "5000"]}
-  - wait: {port: 5000, host: server}
-  - start: {id: client, host: client, run: [client_tcp.py, server, "5000"]}
-  - signal: {program: client, signal: SIGINT}
-  - signal: {program: server, signal: SIGINT}
-checks:
-  - name: the server says it listens
-    points: 2
-    log: {program: server, match: listening, count: 1}
-"""
 
 HOSTILE = "<script>alert(1)</script>"
 ODD = "Zoë O'Neil & \"co\""
@@ -41,12 +22,7 @@ PROGRAMS = ("server_tcp.py", "client_tcp.py")
 
 @pytest.fixture
 def suite(tmp_path):
-    (tmp_path / "echo.yaml").write_text(SCENARIO)
-    (tmp_path / "listen.yaml").write_text(LISTEN)
-    (tmp_path / "suite.yaml").write_text("name: test-suite\ndescription: two scenarios\nscenarios:\n"
-                                         "  - {scenario: echo.yaml, weight: 2}\n"
-                                         "  - {scenario: listen.yaml, weight: 0.5}\n")
-    return load_suite(tmp_path / "suite.yaml", TOPOLOGY)
+    return two_scenario_suite(tmp_path)
 
 
 def student(name: str, *programs: str, problems=None, error=None) -> Submission:

@@ -492,27 +492,11 @@ def test_grade_an_export_on_the_command_line(suite, tmp_path, monkeypatch, capsy
     student one row under their name with Canvas's user id and late flag, the layout said on the console and
     in manifest.json; --format forces another (here nothing matches: exit 2, one line)."""
     from orchestrator.cli import app as cli
-    from orchestrator.cli import grade as grade_cli
-    from orchestrator.lab import engine as engine_module
     from tests.support.exports import PROGRAM, export_zip
-    from tests.support.grading import IMAGES
+    from tests.support.grading import grade_command_without_docker
 
     fake = engine_for()
-    fake.capacity = lambda: (1, 8 * 2**30)
-    fake.version = lambda: {"Version": "fake"}
-    fake.close = lambda: None
-
-    class Compiled:
-        problems: dict = {}
-        python = "3.11"
-
-        def manifest(self):
-            return {}
-
-    monkeypatch.setattr(engine_module, "Engine", lambda **kw: fake)
-    monkeypatch.setattr(grade_cli, "lab_images", lambda engine: IMAGES)
-    monkeypatch.setattr(grade_cli, "_compile_check", lambda engine, topology, images, subs, session, limits:
-                        (subs, Compiled()))
+    grade_command_without_docker(monkeypatch, fake)
     export = export_zip(tmp_path / "CS101-Lab_1_submissions.zip", {
         "silvaana_2001_30001_server_tcp.py": PROGRAM, "silvaana_2001_30002_client_tcp.py": PROGRAM,
         "libo_LATE_2002_30003_server_tcp-1.py": PROGRAM})

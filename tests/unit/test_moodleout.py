@@ -15,12 +15,11 @@ import pytest
 from orchestrator.grade import exports, handback, marks, moodleout
 from orchestrator.grade.marks import Mark
 from orchestrator.grade.sheets import SheetError
-from orchestrator.model.suite import load_suite
 
-from tests.support.exports import PROGRAM, export_folder, export_zip
-from tests.support.grading import SCENARIO, TOPOLOGY, settings_for
+from tests.support.exports import PROGRAM, csv_file, export_folder, export_zip
+from tests.support.grading import settings_for, two_scenario_suite
 from tests.support.pages import parse, self_contained
-from tests.unit.test_gradebook import LISTEN, graded
+from tests.unit.test_gradebook import graded
 
 ENGLISH = (
     'Identifier,"Full name","Email address",Status,Grade,"Maximum Grade","Grade can be changed",'
@@ -52,9 +51,7 @@ PORTUGUESE = (
 
 
 def sheet_file(tmp_path, text: str, name: str = "worksheet.csv", bom: bool = False) -> str:
-    path = tmp_path / name
-    path.write_bytes((codecs.BOM_UTF8 if bom else b"") + text.encode("utf-8"))
-    return str(path)
+    return csv_file(tmp_path, text, name, bom)
 
 
 def cells(data: bytes, encoding: str = "utf-8") -> list[list[str]]:
@@ -231,12 +228,7 @@ MOODLE_EXPORT = {
 
 @pytest.fixture
 def settings(tmp_path):
-    (tmp_path / "echo.yaml").write_text(SCENARIO)
-    (tmp_path / "listen.yaml").write_text(LISTEN)
-    (tmp_path / "suite.yaml").write_text("name: test-suite\ndescription: two scenarios\nscenarios:\n"
-                                         "  - {scenario: echo.yaml, weight: 2}\n"
-                                         "  - {scenario: listen.yaml, weight: 0.5}\n")
-    return settings_for(load_suite(tmp_path / "suite.yaml", TOPOLOGY), tmp_path / "out")
+    return settings_for(two_scenario_suite(tmp_path), tmp_path / "out")
 
 
 def importer_match(path: str) -> tuple[int, str] | None:
