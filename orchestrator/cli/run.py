@@ -8,7 +8,7 @@ from pathlib import Path
 from ..base import errors
 from ..grade.submission import read_programs
 from . import argtypes
-from .common import ROOT, say
+from .common import ROOT, lab_images
 
 
 def register(sub) -> None:
@@ -35,17 +35,14 @@ def command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.text import Text
 
-    from ..lab import images
     from ..report import playunit, report
     from ..lab.engine import Engine
-    from ..evidence import ImageEvidence
 
     console = Console(stderr=False, highlight=False)
     topology, scenarios = _load_all(args.files, args.topology)
     programs = read_programs(args.programs) if args.programs else {}
     with contextlib.closing(Engine()) as engine:
-        built = images.ensure(engine, ["node", "capture"], progress=say)
-        image_evidence = {name: ImageEvidence(name, b.ref, b.image_id, b.packages_sha256) for name, b in built.items()}
+        image_evidence = lab_images(engine)
         reports, codes = [], []
         for scenario in scenarios:
             console.print(f"[bold]{scenario.name}[/bold] ({scenario.path})")

@@ -31,12 +31,10 @@ import tokenize
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
 
 from ..base.text import escaped_lines
 from ..report import pages
 from ..report.report import num
-from .grading import folder_name
 from .submission import Submission
 
 PAGE = "similarity.html"
@@ -296,11 +294,6 @@ def page(found: list[Pair], submissions: Iterable[Submission], student_href, cla
                         left_out=max(0, len(found) - MAX_PAIRS), students=len(subs), class_href=class_href,
                         threshold=_percent(THRESHOLD), min_shared=MIN_SHARED, k=K, guaranteed=K + WINDOW - 1,
                         common=COMMON, handout=handout)
-
-
-def student_href(name: str) -> str:
-    """A student's page, from the class's folder."""
-    return quote(f"students/{folder_name(name)}/index.html")
 
 
 def boilerplate_texts(handout: Mapping[str, bytes] | None = None) -> list[str]:
