@@ -41,7 +41,7 @@ from ..lab.lab import Lab
 from ..base.labels import run_labels
 from ..model.steplist import keyed_steps
 from ..evidence import SocketRow
-from ..model.scenario import Scenario, program_file
+from ..model.scenario import Scenario, run_file
 from .races import RACE_PLAYS, combine, decided, race_in, shows_race
 from .records import Part, PartResult, ScenarioGrade, StudentGrade, cached, store
 from .submission import Submission
@@ -118,8 +118,7 @@ def plan(submission: Submission, settings: Settings) -> list[Part]:
 
 def judged_file(entry: Entry, check_judges: str) -> str:
     """The program file a check judges (the file its judged program runs)."""
-    start = entry.scenario.programs()[check_judges]
-    return program_file(start.argv) or start.argv[0]
+    return run_file(entry.scenario.programs()[check_judges].argv)
 
 
 def play(part: Part, engine: PlayEngine, settings: Settings, cancel: threading.Event, lab: Lab | None = None

@@ -75,6 +75,11 @@ def program_file(argv: tuple[str, ...] | list[str]) -> str | None:
     return argv[0] if "/" not in argv[0] and argv[0].endswith(".py") else None
 
 
+def run_file(argv: tuple[str, ...] | list[str]) -> str:
+    """What a start step runs, as the program a check judges is named by: its program file, or its command."""
+    return program_file(argv) or argv[0]
+
+
 # ---- placeholders: placeholders.py ------------------------------------------------------------------
 
 
@@ -375,8 +380,7 @@ class _Parser:
         return text
 
     def _judged_file(self, program: str) -> str:
-        start = self.started[program]
-        return program_file(start.argv) or start.argv[0]
+        return run_file(self.started[program].argv)
 
     def _check_requires(self, checks: tuple[Check, ...]) -> None:
         """Every name in a `requires` is another check of this scenario that judges the same program (in
