@@ -24,23 +24,14 @@ from . import gitrepos
 from .platforms import LAYOUTS, Found, Item, item_files
 from .programs import find_programs
 from .archives import EXPORT_ZIP, with_archives, zip_data_files
-from .reading import (DEPTH, EntryBroken, EntryFile, FileRefused, folder_files, is_ignored, kind_of,
-                      read_file, rephrased)
+from .reading import (DEPTH, EntryBroken, EntryFile, file_reader, folder_files, is_ignored, kind_of,
+                      read_file)
 from .submission import NOT_A_SUBMISSION, ClassFolder, Skipped, Submission, survey
 
 #: The layouts `--format` can force.
 FORMATS = ("moodle", "canvas", "blackboard", "git", "folders")
 EXPECTED = ("expected a class export: a folder or a platform's .zip (Moodle, Canvas, Blackboard), a folder of git "
             "repositories, or one folder or .zip per student")
-
-
-def _file_reader(path: Path, shown: str):
-    def read(limit: int) -> bytes:
-        try:
-            return read_file(path, limit)
-        except InvalidInput as e:
-            raise FileRefused(rephrased(str(e), str(path), shown)) from None
-    return read
 
 
 def folder_items(root: Path) -> list[Item]:
@@ -64,7 +55,7 @@ def folder_items(root: Path) -> list[Item]:
             items.append(Item(name, shown, "folder", lambda p=path: folder_files(p), path=str(path),
                               base=str(root)))
         elif stat.S_ISREG(mode):
-            items.append(Item(name, shown, "file", lambda p=path, n=name: [EntryFile((n,), _file_reader(p, escaped(n)))],
+            items.append(Item(name, shown, "file", lambda p=path, n=name: [EntryFile((n,), file_reader(p, escaped(n)))],
                               path=str(path), base=str(root)))
         else:
             items.append(Item(name, shown, "other", lambda: [], why=f"{kind_of(mode)}, never followed or opened: not "

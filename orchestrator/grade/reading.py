@@ -135,18 +135,25 @@ def count_word(n: int) -> str:
 
 
 # ---- an entry's files, from a folder -----------------------------------------------------------------
+def file_reader(path: Path, shown: str) -> Callable[[int], bytes]:
+    """A reader of the file at `path` (read_file, at most the limit it is given), which names it `shown` when it
+    refuses it: read_file names a file by its host path, and the student knows it by its place in what they
+    handed in."""
+    def read(limit: int) -> bytes:
+        try:
+            return read_file(path, limit)
+        except InvalidInput as e:
+            raise FileRefused(rephrased(str(e), str(path), shown)) from None
+    return read
+
+
 def folder_files(top: Path) -> list[EntryFile]:
     """The files of a folder down to DEPTH, links not followed; nothing is read yet."""
     files: list[EntryFile] = []
     seen = 0
 
     def reader(path: Path, parts: tuple[str, ...]) -> Callable[[int], bytes]:
-        def read(limit: int) -> bytes:
-            try:
-                return read_file(path, limit)
-            except InvalidInput as e:  # read_file names the file by its host path: say it as the student does
-                raise FileRefused(rephrased(str(e), str(path), escaped("/".join(parts)))) from None
-        return read
+        return file_reader(path, escaped("/".join(parts)))
 
     def walk(folder: Path, parts: tuple[str, ...]) -> None:
         nonlocal seen
