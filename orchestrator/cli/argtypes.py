@@ -71,6 +71,13 @@ def jobs(text: str) -> int:
     return int(text)
 
 
+def port(text: str) -> int:
+    """--port, --dashboard-port: a port number, 0 (any free one) to 65535."""
+    if not text.isdigit() or not 0 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (got {text!r})")
+    return int(text)
+
+
 def programs_dir(text: str) -> str:
     """--programs: not empty (an empty one, say from an unset variable in a grading script, would quietly
     grade the reference programs instead of the student's)."""

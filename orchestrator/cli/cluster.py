@@ -16,12 +16,6 @@ TEARDOWN_WAIT = 30.0
 DEFAULT_PORT, DEFAULT_DASHBOARD_PORT = 8786, 8787
 
 
-def port(text: str) -> int:
-    if not text.isdigit() or not 0 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"must be a port number from 0 to 65535 (got {text!r})")
-    return int(text)
-
-
 def register(sub) -> None:
     p = sub.add_parser("cluster", help="the cluster of lab machines: its certificates, its scheduler, and one on "
                        "this host (up, down: docs/cluster.md)")
@@ -37,8 +31,8 @@ def register(sub) -> None:
                         "CA required")
     s.add_argument("--certs", required=True, metavar="DIR", help="ca.pem, scheduler.pem, scheduler-key.pem")
     s.add_argument("--host", default="", help="the address it listens on (default: every interface)")
-    s.add_argument("--port", type=port, default=DEFAULT_PORT, help=f"its port (default: {DEFAULT_PORT})")
-    s.add_argument("--dashboard-port", type=port, default=DEFAULT_DASHBOARD_PORT,
+    s.add_argument("--port", type=argtypes.port, default=DEFAULT_PORT, help=f"its port (default: {DEFAULT_PORT})")
+    s.add_argument("--dashboard-port", type=argtypes.port, default=DEFAULT_DASHBOARD_PORT,
                    help=f"Dask's dashboard, plain HTTP on 127.0.0.1 only (default: {DEFAULT_DASHBOARD_PORT}; "
                         "0: none); reach it with `ssh -L`")
     s.set_defaults(func=scheduler_command)
