@@ -536,7 +536,9 @@ def test_output_that_came_with_the_exec_starts_answer_is_read(monkeypatch):
     try:
         engine.start(cid)
         monkeypatch.setattr(http.client.HTTPResponse, "begin", late)
-        proc = RemoteProcess(engine, cid, ["sh", "-c", "echo first; echo second >&2; sleep 0.2; echo third"],
+        # (0.1 s between the two streams' first lines: Docker copies stdout and stderr separately, so two lines
+        # written a microsecond apart on the two came the other way round once, in a fresh-clone make test)
+        proc = RemoteProcess(engine, cid, ["sh", "-c", "echo first; sleep 0.1; echo second >&2; sleep 0.2; echo third"],
                              id="early", host="early")
         monkeypatch.setattr(http.client.HTTPResponse, "begin", begin)
         assert calls, "the exec's start was answered late"
